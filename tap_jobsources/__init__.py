@@ -1,0 +1,1 @@
+"""tap-jobsources: a Singer tap for Getro, Bindbee and TrackJobChanges."""

@@ -1,0 +1,3 @@
+from tap_jobsources.tap import TapJobSources
+
+TapJobSources.cli()

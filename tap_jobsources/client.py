@@ -1,0 +1,230 @@
+"""The base stream every provider builds on: one request loop, paced and retried.
+
+A provider's base stream (``getro/client.py`` ...) says where its list is, how it
+authenticates and what its errors mean; this class does the rest, the same way
+for all three: pace, send, validate, parse, retry, page, and stop with a message
+that names the provider, the endpoint and what to do.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from functools import partial
+from urllib.parse import urlparse
+
+import msgspec
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+from tap_jobsources import retry
+from tap_jobsources.errors import (
+    FatalAPIError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitedError,
+    RetriableAPIError,
+    body_excerpt,
+    parse_retry_after,
+)
+from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_jobsources.pacing import Pacer
+    from tap_jobsources.providers import Provider
+
+_decode = msgspec.json.Decoder().decode
+
+
+class SinglePage(JobSourcesPaginator):
+    """An endpoint that answers in one page."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+        return False
+
+
+class JobSourcesStream(RESTStream):
+    """Base of every stream of the tap (through one base class per provider)."""
+
+    provider: t.ClassVar[Provider]
+    #: Key of the record list in a JSON object answer; None when the answer is the list.
+    records_key: t.ClassVar[str | None] = None
+
+    @property
+    def url_base(self) -> str:
+        return self.provider.base_url(self.config)
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return float(self.config.get("request_timeout", 300))
+
+    @property
+    def pacer(self) -> Pacer:
+        return self._tap.pacer(self.provider)
+
+    @property
+    def max_pages(self) -> int:
+        return int(self.config.get("max_pages_per_partition", 10_000))
+
+    def get_new_paginator(self) -> JobSourcesPaginator:
+        return SinglePage()
+
+    # The request loop ----------------------------------------------------------
+
+    def request_records(self, context: Context | None) -> t.Iterable[dict]:
+        """Every record of a partition, page after page.
+
+        Unlike the SDK's loop, an empty page does not by itself end paging (the
+        paginator decides from the provider's own signal), and parsing happens
+        inside the retried call.
+        """
+        paginator = self.get_new_paginator()
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            while not paginator.finished:
+                request = self.get_http_request(
+                    page=PageContext(stream_context=context, next_page_token=paginator.current_value)
+                )
+                page = self.fetch(request)
+                counter.increment()
+                yield from page.records
+                try:
+                    paginator.advance(page)
+                except PaginationError as exc:
+                    msg = f"{self.provider.name} {self._endpoint(page.response.request)}: {exc}."
+                    raise FatalAPIError(msg) from None
+
+    def fetch(self, request: HTTPRequest, extract: t.Callable | None = None) -> Page:
+        """Send one request (paced, retried) and return its parsed page.
+
+        ``extract(payload, response)`` picks the records (default: :meth:`records_from`);
+        it runs inside the retried call, so a malformed body is retried.
+        """
+        prepared = self.build_prepared_request(
+            method=request.method,
+            url=request.url,
+            params=request.encode_params(),
+            headers=request.headers,
+        )
+        attempts = int(self.config.get("retry_max_attempts", 6))
+        send = retry.with_retries(
+            partial(self._send_once, extract=extract or self.records_from),
+            max_tries=attempts,
+            base=float(self.config.get("retry_backoff_seconds", 1)),
+            on_backoff=self._log_retry,
+        )
+        try:
+            return send(prepared)
+        except retry.RETRIABLE as exc:
+            raise FatalAPIError(self._gave_up_message(prepared, exc, attempts)) from None
+
+    def _send_once(self, prepared: requests.PreparedRequest, extract: t.Callable) -> Page:
+        self.pacer.wait()
+        response = self.requests_session.send(prepared, timeout=self.timeout)
+        self.validate_response(response)
+        payload = self.decode(response)
+        return Page(response, payload, extract(payload, response))
+
+    # What a provider may refine --------------------------------------------------
+
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        endpoint = self._endpoint(response.request)
+        if status == 429:
+            msg = f"{self.provider.name} rate limit (429) on {endpoint}"
+            raise RateLimitedError(msg, response, parse_retry_after(response.headers.get("Retry-After")))
+        if status >= 500:
+            raise RetriableAPIError(f"{self.provider.name} server error {status} {response.reason} on {endpoint}", response)
+        raise self.client_error(response, endpoint)
+
+    def client_error(self, response: requests.Response, endpoint: str) -> Exception:
+        """The exception for a 4xx answer (other than 429). Providers refine it."""
+        name, status = self.provider.name, response.status_code
+        if status == 401:
+            return FatalAPIError(
+                f"{name} rejected the credentials (401 Unauthorized) on {endpoint}. "
+                f"Check {self.provider.credentials_hint()}."
+            )
+        if status == 403:
+            return FatalAPIError(
+                f"{name} refused access (403 Forbidden) on {endpoint}. "
+                f"Check {self.provider.credentials_hint()} and that this account may read it."
+            )
+        if status == 404:
+            return NotFoundError(f"{name} has no {endpoint} (404 Not Found). Check {self.provider.url_setting}.")
+        return FatalAPIError(f"{name} answered {status} {response.reason} on {endpoint}: {body_excerpt(response)}")
+
+    def decode(self, response: requests.Response) -> t.Any:
+        try:
+            return _decode(response.content)
+        except msgspec.DecodeError:
+            msg = (
+                f"{self.provider.name} sent a body that is not valid JSON on {self._endpoint(response.request)} "
+                f"(HTTP {response.status_code}, {len(response.content)} bytes): {body_excerpt(response, 120)}"
+            )
+            raise MalformedResponseError(msg, response) from None
+
+    def one_object(self, payload: t.Any, response: requests.Response) -> list[dict]:
+        """Extractor for a detail endpoint: the answer is the record."""
+        if not isinstance(payload, dict):
+            msg = (
+                f"{self.provider.name} answered {self._endpoint(response.request)} with "
+                f"{type(payload).__name__}, not an object: {body_excerpt(response, 120)}"
+            )
+            raise MalformedResponseError(msg, response)
+        return [payload]
+
+    def records_from(self, payload: t.Any, response: requests.Response) -> list[dict]:
+        """The records of one page; a page without its list is retried, never taken as empty."""
+        items = payload
+        if self.records_key is not None:
+            items = payload.get(self.records_key) if isinstance(payload, dict) else None
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            where = f"a list of objects under '{self.records_key}'" if self.records_key else "a list of objects"
+            msg = (
+                f"{self.provider.name} answered {self._endpoint(response.request)} without {where} "
+                f"(got {type(items).__name__}): {body_excerpt(response, 120)}"
+            )
+            raise MalformedResponseError(msg, response)
+        return items
+
+    # Messages ------------------------------------------------------------------
+
+    @staticmethod
+    def _endpoint(request: requests.PreparedRequest | None) -> str:
+        if request is None:
+            return "(unknown endpoint)"
+        return f"{request.method} {urlparse(request.url).path}"
+
+    def _log_retry(self, details: dict) -> None:
+        exc = details.get("exception")
+        self.logger.warning(
+            "%s: %s; attempt %d failed, retrying in %.1f s",
+            self.name,
+            retry.describe(exc) if exc else "failed",
+            details.get("tries", 0),
+            details.get("wait", 0.0),
+        )
+
+    def _gave_up_message(self, prepared: requests.PreparedRequest, exc: BaseException, attempts: int) -> str:
+        name = self.provider.name
+        endpoint = self._endpoint(prepared)
+        if isinstance(exc, RateLimitedError) and (exc.retry_after or 0) > retry.MAX_RETRY_AFTER:
+            return (
+                f"{name} asked the tap to wait {exc.retry_after:.0f} s (Retry-After) on {endpoint}, "
+                f"longer than the {retry.MAX_RETRY_AFTER:.0f} s the tap waits. Rerun later: the run "
+                "resumes from its last STATE."
+            )
+        return (
+            f"{name} {endpoint} (stream {self.name}) still failing after {attempts} attempts: "
+            f"{retry.describe(exc)}. The API may be down or overloaded: rerun later (the run resumes "
+            "from its last STATE), or raise retry_max_attempts."
+        )
+

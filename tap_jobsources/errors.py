@@ -1,0 +1,73 @@
+"""Errors the tap raises, and the messages that tell a user what to do.
+
+Retriable errors are retried by ``client.JobSourcesStream``; fatal ones stop the run.
+Every message names the provider, and never holds a secret.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+
+__all__ = [
+    "FatalAPIError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "RateLimitedError",
+    "RetriableAPIError",
+    "SkipPartition",
+    "parse_retry_after",
+]
+
+#: A Retry-After longer than this is not waited out: the run stops and says so.
+MAX_RETRY_AFTER = 600.0
+
+
+class RateLimitedError(RetriableAPIError):
+    """HTTP 429: wait ``retry_after`` seconds (or back off when the server gave none)."""
+
+    def __init__(self, message: str, response=None, retry_after: float | None = None):
+        super().__init__(message, response)
+        self.retry_after = retry_after
+
+
+class MalformedResponseError(RetriableAPIError):
+    """A 2xx answer whose body is not the JSON the docs promise (truncated, HTML, no list)."""
+
+
+class NotFoundError(FatalAPIError):
+    """HTTP 404: some endpoints have a documented fallback or may skip the item."""
+
+
+class SkipPartition(Exception):
+    """This partition cannot be read and the contract says to skip it with a warning."""
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def body_excerpt(response, limit: int = 300) -> str:
+    """The start of a response body, for an error message, on one line."""
+    try:
+        text = response.text
+    except Exception:  # noqa: BLE001 - an undecodable body is still an error to report
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -1,0 +1,1 @@
+"""Getro API v2: networks, companies, jobs, removed jobs, job details, talent, reference lists."""

@@ -1,0 +1,49 @@
+"""The Getro base stream: headers, paging, and the one Getro pacer."""
+
+from __future__ import annotations
+
+import typing as t
+from importlib import resources
+
+from singer_sdk import SchemaDirectory, StreamSchema
+
+from tap_jobsources.client import JobSourcesStream
+from tap_jobsources.getro.pagination import GetroPaginator
+from tap_jobsources.providers import GETRO
+
+SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
+
+
+class GetroStream(JobSourcesStream):
+    provider = GETRO
+    records_key = "items"
+    schema = StreamSchema(SCHEMAS)
+
+    @property
+    def http_headers(self) -> dict:
+        return {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "X-User-Email": self.config["getro_email"],
+            "X-User-Token": self.config["getro_api_token"],
+        }
+
+    @property
+    def page_size(self) -> int:
+        return int(self.config.get("getro_page_size", 100))
+
+    def get_new_paginator(self) -> GetroPaginator:
+        return GetroPaginator(self.page_size, max_pages=self.max_pages)
+
+    def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
+        return {"page": next_page_token, "per_page": self.page_size}
+
+
+class GetroNetworkChildStream(GetroStream):
+    """A list under one network: records carry ``network_id``, state is kept per network."""
+
+    primary_keys = ("network_id", "id")
+
+    def post_process(self, row: dict, context=None) -> dict | None:
+        row["network_id"] = context["network_id"]
+        return row

@@ -1,0 +1,208 @@
+"""Getro streams: one small class each."""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime, timezone
+
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+from tap_jobsources.client import SinglePage
+from tap_jobsources.errors import NotFoundError, SkipPartition
+from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
+from tap_jobsources.getro.pagination import GetroTalentPaginator
+
+if t.TYPE_CHECKING:
+    import requests
+
+
+def parse_datetime(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class _NameListStream(GetroStream):
+    """A reference list the API returns as a bare JSON array of strings."""
+
+    primary_keys = ("name",)
+
+    def get_url_params(self, context, next_page_token) -> dict:
+        return {}
+
+    def get_new_paginator(self):
+        return SinglePage()
+
+    def records_from(self, payload: t.Any, response: requests.Response) -> list[dict]:
+        if isinstance(payload, dict):  # tolerate the paged envelope too
+            payload = payload.get("items")
+        if not isinstance(payload, list):
+            return super().records_from(payload, response)  # raises a retriable error
+        return [{"name": name} for name in payload if isinstance(name, str)]
+
+
+class JobFunctionsStream(_NameListStream):
+    name = "job_functions"
+    path = "/job_functions"
+
+
+class ExperienceLevelsStream(_NameListStream):
+    name = "experience_levels"
+    path = "/experience_levels"
+
+
+class NetworksStream(GetroStream):
+    """The list gives id, name and logo; each network's detail adds the rest.
+
+    With getro_network_ids set, the list is not read at all: one request per
+    network instead of paging through networks the user did not ask for.
+    """
+
+    name = "networks"
+    path = "/networks"
+    primary_keys = ("id",)
+
+    def get_records(self, context) -> t.Iterable[dict]:
+        wanted = self.config.get("getro_network_ids")
+        listed = ({"id": nid} for nid in wanted) if wanted else self.request_records(context)
+        for network in listed:
+            yield {**network, **self._detail(network["id"])}
+
+    def _detail(self, network_id: int) -> dict:
+        # The docs show both /networks/:id and /network/:id; try the documented route first.
+        for path in (f"/networks/{network_id}", f"/network/{network_id}"):
+            try:
+                request = HTTPRequest(url=self.url_base + path, headers=self.http_headers)
+                return self.fetch(request, extract=self.one_object).records[0]
+            except NotFoundError:
+                continue
+        msg = f"Getro has no network {network_id}. Check getro_network_ids against GET /networks."
+        raise NotFoundError(msg)
+
+    def get_child_context(self, record: dict, context) -> dict:
+        return {"network_id": record["id"]}
+
+
+class CompaniesStream(GetroNetworkChildStream):
+    name = "companies"
+    path = "/networks/{network_id}/companies"
+    parent_stream_type = NetworksStream
+
+    def post_process(self, row: dict, context=None) -> dict | None:
+        # The list calls the company id objectID (an Algolia id: it may come as a string).
+        object_id = row.pop("objectID", None)
+        if row.get("id") is None and object_id is not None:
+            row["id"] = int(object_id) if isinstance(object_id, str) and object_id.isdigit() else object_id
+        return super().post_process(row, context)
+
+
+class JobsStream(GetroNetworkChildStream):
+    name = "jobs"
+    path = "/networks/{network_id}/jobs"
+    parent_stream_type = NetworksStream
+
+    def generate_child_contexts(self, record: dict, context) -> t.Iterable[dict]:
+        # Only job_details is a child: ask it which jobs it needs, so unchanged jobs
+        # cost neither a request nor a child sync.
+        for child in self.child_streams:
+            if (child.selected or child.has_selected_descendents) and child.wants(record, context):
+                yield {"network_id": context["network_id"], "job_id": record["id"]}
+
+
+class RemovedJobsStream(GetroNetworkChildStream):
+    """Incremental on deactivated_at, through the API's day-granular deactivated_from.
+
+    The order of the list is not documented, so the SDK keeps progress markers and
+    only promotes them to the network's bookmark once the network is complete.
+    """
+
+    name = "removed_jobs"
+    path = "/networks/{network_id}/jobs/removed"
+    parent_stream_type = NetworksStream
+    replication_key = "deactivated_at"
+    is_sorted = False
+
+    def get_url_params(self, context, next_page_token) -> dict:
+        params = super().get_url_params(context, next_page_token)
+        start = self.get_starting_timestamp(context)
+        if start is not None:
+            params["deactivated_from"] = start.date().isoformat()
+        return params
+
+    def post_process(self, row: dict, context=None) -> dict | None:
+        # deactivated_from is a date: drop what the day brings from before the bookmark.
+        start = self.get_starting_timestamp(context)
+        deactivated = row.get("deactivated_at")
+        if start is not None and deactivated and parse_datetime(deactivated) < start:
+            return None
+        return super().post_process(row, context)
+
+
+class TalentStream(GetroNetworkChildStream):
+    name = "talent"
+    path = "/networks/{network_id}/talent"
+    parent_stream_type = NetworksStream
+
+    def get_new_paginator(self) -> GetroTalentPaginator:
+        return GetroTalentPaginator(self.page_size, max_pages=self.max_pages)
+
+    def client_error(self, response, endpoint: str) -> Exception:
+        if response.status_code == 403:
+            return SkipPartition(endpoint)
+        return super().client_error(response, endpoint)
+
+    def get_records(self, context) -> t.Iterable[dict]:
+        try:
+            yield from super().get_records(context)
+        except SkipPartition:
+            self.logger.warning(
+                "Getro hides the talent of network %s from this account (403 Forbidden): skipped.",
+                context["network_id"],
+            )
+
+
+class JobDetailsStream(GetroNetworkChildStream):
+    """One request per job, so only jobs whose description changed are asked for.
+
+    The bookmark is per network (state_partitioning_keys), never per job, and is
+    read as it was when the run began: the SDK only promotes progress at the end of
+    the run, so an interrupted run asks again for what it may not have emitted.
+    """
+
+    name = "job_details"
+    path = "/networks/{network_id}/jobs/{job_id}"
+    parent_stream_type = JobsStream
+    replication_key = "description_last_updated_at"
+    is_sorted = False
+    state_partitioning_keys = ("network_id",)
+    selected_by_default = False
+
+    def get_url_params(self, context, next_page_token) -> dict:
+        return {}
+
+    def get_new_paginator(self):
+        return SinglePage()
+
+    def wants(self, job: dict, context) -> bool:
+        updated = job.get("description_last_updated_at")
+        if not updated:
+            return False  # no description to fetch
+        bookmark = self._bookmark(context["network_id"])
+        return bookmark is None or parse_datetime(updated) > bookmark
+
+    def _bookmark(self, network_id: int) -> datetime | None:
+        state = self.get_context_state({"network_id": network_id})
+        values = [state.get("replication_key_value"), self.config.get("start_date")]
+        parsed = [parse_datetime(v) for v in values if v]
+        return max(parsed) if parsed else None
+
+    def get_records(self, context) -> t.Iterable[dict]:
+        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
+        try:
+            yield from self.fetch(request, extract=self.one_object).records
+        except NotFoundError:
+            self.logger.warning(
+                "Getro job %s of network %s was taken down before its details were read: skipped.",
+                context["job_id"],
+                context["network_id"],
+            )
+

@@ -1,0 +1,36 @@
+"""Request pacing: a ceiling on requests per minute, spent evenly rather than in bursts."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class Pacer:
+    """Spaces requests at least ``60 / requests_per_minute`` seconds apart.
+
+    One pacer per provider per tap process, shared by all of that provider's streams,
+    so the ceiling holds for the whole run whichever stream is asking. With even
+    spacing, no 60-second window can hold more than the ceiling. ``None`` means no
+    ceiling (the provider documents none); a server's 429 then does the pacing.
+    """
+
+    def __init__(self, requests_per_minute: float | None, *, clock=time.monotonic, sleep=time.sleep):
+        self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        self._clock = clock
+        self._sleep = sleep
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Block until the next request may go; return the seconds waited."""
+        if not self.interval:
+            return 0.0
+        with self._lock:
+            now = self._clock()
+            delay = max(0.0, self._next_slot - now)
+            # The slot after this one counts from when this request really goes.
+            self._next_slot = now + delay + self.interval
+        if delay:
+            self._sleep(delay)
+        return delay

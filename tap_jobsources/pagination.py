@@ -1,0 +1,66 @@
+"""What every provider's paginator shares: the page it reads, cycle detection, a page cap."""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass
+
+import requests
+from singer_sdk.pagination import BaseAPIPaginator
+
+
+@dataclass(slots=True)
+class Page:
+    """One answer, parsed once: paginators read ``payload`` instead of re-parsing the body."""
+
+    response: requests.Response
+    payload: t.Any
+    records: list[dict]
+
+
+class PaginationError(Exception):
+    """Paging cannot go on safely (a cycle, or more pages than the cap)."""
+
+
+class JobSourcesPaginator(BaseAPIPaginator):
+    """Base of the providers' paginators.
+
+    ``advance`` receives a :class:`Page`. The SDK's own loop check only catches a
+    token repeated twice in a row; this one remembers every token of the partition,
+    so a cycle (A, B, A) stops too, and a page cap stops a list that never ends.
+    """
+
+    def __init__(self, start_value: t.Any, *, max_pages: int = 10_000) -> None:
+        super().__init__(start_value)
+        self.max_pages = max_pages
+        self._seen = {start_value}
+
+    def advance(self, page: Page) -> None:  # type: ignore[override]
+        self._page_count += 1
+        if not self.has_more(page):
+            self._finished = True
+            return
+        new_value = self.get_next(page)
+        if new_value is None or new_value == "":
+            self._finished = True
+            return
+        if new_value in self._seen:
+            msg = (
+                f"the API sent a page token it had already sent after {self._page_count} pages "
+                "(a pagination cycle); stopping instead of looping"
+            )
+            raise PaginationError(msg)
+        if self._page_count >= self.max_pages:
+            msg = (
+                f"more than {self.max_pages} pages in one partition (max_pages_per_partition); "
+                "stopping instead of paging forever"
+            )
+            raise PaginationError(msg)
+        self._seen.add(new_value)
+        self._value = new_value
+
+    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+        return True
+
+    def get_next(self, page: Page) -> t.Any:  # type: ignore[override]
+        raise NotImplementedError

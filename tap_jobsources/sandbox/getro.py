@@ -1,0 +1,222 @@
+"""The Getro API v2 emulator: networks, companies, jobs, removed jobs, talent, reference lists."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from tap_jobsources.sandbox.http import Answer, Request, Router, page_params
+
+JOB_FUNCTIONS = [
+    "Accounting & Finance", "Administration", "Customer Service", "Data Science", "Design", "IT",
+    "Legal", "Marketing & Communications", "Operations", "Other Engineering", "People & HR",
+    "Product", "Quality Assurance", "Sales & Business Development", "Software Engineering",
+]
+EXPERIENCE_LEVELS = ["job_level_unspecified", "entry_level", "experienced", "manager", "director", "executive"]
+CITIES = ["Boulder, CO, USA", "New York, NY, USA", "Palo Alto, CA, USA", "Rehovot, Israel", "Remote"]
+TOPICS = ["Energy", "Health", "Legal", "Enterprise", "Ad Tech", "Education"]
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class GetroAPI:
+    """Deterministic synthetic Getro data and the documented endpoints over it.
+
+    ``scale`` sets the size: per network, 3x companies, 10x jobs, 4x removed jobs and
+    3x talent. The second network hides its talent (403). Tests change the data by
+    editing the lists directly (``jobs[network_id]`` ...).
+    """
+
+    def __init__(self, *, networks: int = 3, scale: int = 1, seed: int = 1,
+                 email: str = "sandbox@example.com", token: str = "getro-sandbox-token",
+                 network_detail_routes: tuple[str, ...] = ("/networks/{id}", "/network/{id}")) -> None:
+        self.email, self.token = email, token
+        self.job_functions = list(JOB_FUNCTIONS)
+        self.experience_levels = list(EXPERIENCE_LEVELS)
+        self.networks: list[dict] = []
+        self.companies: dict[int, list[dict]] = {}
+        self.jobs: dict[int, list[dict]] = {}
+        self.removed_jobs: dict[int, list[dict]] = {}
+        self.talent: dict[int, list[dict]] = {}
+        self.descriptions: dict[tuple[int, int], dict] = {}  # (network, job) -> detail-only fields
+        self.hidden_talent: set[int] = set()
+        self.network_detail_routes = network_detail_routes  # the docs show both forms
+        rng = random.Random(seed)
+        for n in range(networks):
+            self._make_network(rng, 101 + n, scale)
+        if networks > 1:
+            self.hidden_talent.add(self.networks[1]["id"])
+
+    # Data --------------------------------------------------------------------
+
+    def _make_network(self, rng: random.Random, nid: int, scale: int) -> None:
+        self.networks.append({
+            "id": nid, "name": f"Network {nid}", "logo_url": f"https://cdn.example.com/n/{nid}.png",
+            "tagline": f"Tagline of {nid}", "subtitle": "", "topics": rng.sample(TOPICS, 3),
+            "domain": f"network{nid}.example.com", "main_image_url": None if nid % 2 else f"https://cdn.example.com/m/{nid}.png",
+        })
+        companies = [self.make_company(rng, nid * 10_000 + i) for i in range(3 * scale)]
+        self.companies[nid] = companies
+        self.jobs[nid] = []
+        for i in range(10 * scale):
+            self.add_job(rng, nid, nid * 1_000_000 + i, rng.choice(companies))
+        self.removed_jobs[nid] = [self.make_removed_job(rng, nid * 1_000_000 + 500_000 + i, rng.choice(companies))
+                                  for i in range(4 * scale)]
+        rng.shuffle(self.removed_jobs[nid])  # the API's order is not documented
+        self.talent[nid] = [self.make_talent(rng, nid * 100_000 + i, rng.choice(companies)) for i in range(3 * scale)]
+
+    @staticmethod
+    def make_company(rng: random.Random, cid: int) -> dict:
+        return {
+            "description": f"Company {cid} builds things.", "domain": f"c{cid}.example.com", "objectID": cid,
+            "locations": rng.sample(CITIES, 2), "logo_url": f"https://cdn.example.com/c/{cid}.png",
+            "name": f"Company {cid}", "slug": f"company-{cid}", "topics": rng.sample(TOPICS, 2),
+        }
+
+    @staticmethod
+    def company_ref(company: dict) -> dict:
+        return {"id": company["objectID"], "name": company["name"], "logo_url": company["logo_url"],
+                "slug": company["slug"], "topics": company["topics"]}
+
+    def add_job(self, rng: random.Random, nid: int, jid: int, company: dict) -> dict:
+        created = EPOCH + timedelta(minutes=rng.randrange(0, 400_000))
+        has_description = rng.random() < 0.8
+        job = {
+            "created_at": iso(created), "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1),
+            "locations": rng.sample(CITIES, 1), "company": self.company_ref(company), "title": f"Job {jid}",
+            "url": f"https://jobs.example.com/{jid}", "manually_posted": rng.random() < 0.3,
+            "description_last_updated_at": iso(created + timedelta(hours=rng.randrange(1, 500))) if has_description else None,
+            "featured": rng.random() < 0.1,
+        }
+        self.jobs[nid].append(job)
+        self.descriptions[(nid, jid)] = {
+            "description": f"Description of job {jid}.\n\nResponsibilities:\n - things" if has_description else None,
+            "compensation_min": 50_000 + jid % 1000, "compensation_max": 90_000.5 + jid % 1000,
+            "compensation_currency": "USD", "compensation_period": "year", "application_method": "email",
+            "application_path": f"apply{jid}@example.com", "employment_types": ["full_time"],
+        }
+        return job
+
+    def make_removed_job(self, rng: random.Random, jid: int, company: dict) -> dict:
+        created = EPOCH + timedelta(minutes=rng.randrange(0, 200_000))
+        return {
+            "created_at": iso(created), "deactivated_at": iso(created + timedelta(minutes=rng.randrange(60, 200_000))),
+            "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1), "locations": rng.sample(CITIES, 1),
+            "company": self.company_ref(company), "title": f"Removed job {jid}", "url": f"https://jobs.example.com/{jid}",
+        }
+
+    @staticmethod
+    def make_talent(rng: random.Random, tid: int, company: dict) -> dict:
+        person = {"name": f"Voucher {tid}", "email": f"v{tid}@example.com", "linkedin_url": None,
+                  "avatar_url": "https://cdn.example.com/a.png", "bio": "Writer."}
+        return {
+            "avatar_url": f"https://cdn.example.com/t/{tid}.png", "bio": f"Bio {tid}", "cover_letter": None,
+            "email": f"t{tid}@example.com", "first_name": f"First{tid}", "id": tid,
+            "introductions_received": [{"created_at": "2026-02-23T15:22:45.664Z", "status": "sent", "company": {
+                "id": company["objectID"], "name": company["name"], "logo_url": company["logo_url"],
+                "description": company["description"], "topics": []}}],
+            "introductions_requested": [{"created_at": "2026-03-27T06:39:24.893Z", "user": person, "status": "sent"}],
+            "last_name": f"Last{tid}", "linkedin_url": f"http://www.linkedin.com/in/t{tid}",
+            "seniority": rng.choice(EXPERIENCE_LEVELS), "share_permission": rng.random() < 0.5,
+            "job_functions": rng.sample(JOB_FUNCTIONS, 2), "locations": rng.sample(CITIES, 1), "verified": True,
+            "vouches": [{"created_at": "2026-04-08T18:43:55.373Z", "recommendation_text": "Great.", "score": 5,
+                         "voucher": person}] if tid % 2 else [],
+        }
+
+    def job_detail(self, nid: int, job: dict) -> dict:
+        return {**{k: job[k] for k in ("id", "title", "url", "company", "created_at", "locations",
+                                        "description_last_updated_at", "job_functions")},
+                **self.descriptions[(nid, job["id"])]}
+
+    def record_count(self) -> int:
+        lists = (self.companies, self.jobs, self.removed_jobs, self.talent)
+        return len(self.job_functions) + len(self.experience_levels) + len(self.networks) + sum(
+            len(v) for d in lists for v in d.values())
+
+    # Endpoints ------------------------------------------------------------------
+
+    def routes(self) -> Router:
+        router = Router()
+        router.add("GET", "/job_functions", lambda r: Answer(200, self.job_functions))
+        router.add("GET", "/experience_levels", lambda r: Answer(200, self.experience_levels))
+        router.add("GET", "/networks", self.list_networks)
+        for route in self.network_detail_routes:
+            router.add("GET", route, self.network_detail)
+        router.add("GET", "/networks/{nid}/companies", self.list_of(self.companies))
+        router.add("GET", "/networks/{nid}/jobs", self.list_of(self.jobs))
+        router.add("GET", "/networks/{nid}/jobs/removed", self.list_removed)
+        router.add("GET", "/networks/{nid}/jobs/{jid}", self.get_job)
+        router.add("GET", "/networks/{nid}/talent", self.list_talent)
+        return router
+
+    def authorize(self, request: Request) -> Answer | None:
+        if request.headers.get("x-user-email") != self.email or request.headers.get("x-user-token") != self.token:
+            return Answer(401, {"error": "You need to sign in or sign up before continuing."})
+        return None
+
+    @staticmethod
+    def paged(request: Request, items: list) -> Answer:
+        params = page_params(request, required=True)
+        if isinstance(params, Answer):
+            return params
+        page, per_page = params
+        start = (page - 1) * per_page
+        return Answer(200, {"items": items[start:start + per_page], "meta": {"total": len(items)}})
+
+    def list_networks(self, request: Request) -> Answer:
+        return self.paged(request, [{k: n[k] for k in ("id", "name", "logo_url")} for n in self.networks])
+
+    def _network(self, nid: str) -> dict | None:
+        return next((n for n in self.networks if str(n["id"]) == nid), None)
+
+    def network_detail(self, request: Request, id: str) -> Answer:  # noqa: A002
+        network = self._network(id)
+        return Answer(200, network) if network else Answer(404, {"error": "Not Found"})
+
+    def list_of(self, table: dict[int, list[dict]]):
+        def handler(request: Request, nid: str) -> Answer:
+            if not self._network(nid):
+                return Answer(404, {"error": "Not Found"})
+            return self.paged(request, table[int(nid)])
+        return handler
+
+    def list_removed(self, request: Request, nid: str) -> Answer:
+        if not self._network(nid):
+            return Answer(404, {"error": "Not Found"})
+        items = self.removed_jobs[int(nid)]
+        try:
+            if "deactivated_from" in request.query:
+                start = datetime.fromisoformat(request.query["deactivated_from"]).replace(tzinfo=timezone.utc)
+                items = [j for j in items if datetime.fromisoformat(j["deactivated_at"].replace("Z", "+00:00")) >= start]
+            if "deactivated_to" in request.query:
+                end = datetime.fromisoformat(request.query["deactivated_to"]).replace(tzinfo=timezone.utc) + timedelta(days=1)
+                items = [j for j in items if datetime.fromisoformat(j["deactivated_at"].replace("Z", "+00:00")) < end]
+        except ValueError:
+            return Answer(400, {"error": "deactivated_from and deactivated_to are dates: YYYY-MM-DD"})
+        return self.paged(request, items)
+
+    def get_job(self, request: Request, nid: str, jid: str) -> Answer:
+        if not self._network(nid) or not jid.isdigit():
+            return Answer(404, {"error": "Not Found"})
+        job = next((j for j in self.jobs[int(nid)] if j["id"] == int(jid)), None)
+        return Answer(200, self.job_detail(int(nid), job)) if job else Answer(404, {"error": "Not Found"})
+
+    def list_talent(self, request: Request, nid: str) -> Answer:
+        if not self._network(nid):
+            return Answer(404, {"error": "Not Found"})
+        if int(nid) in self.hidden_talent:
+            return Answer(403, {"error": "The info requested is hidden for certain members."})
+        params = page_params(request, required=True)
+        if isinstance(params, Answer):
+            return params
+        page, per_page = params
+        items = self.talent[int(nid)]
+        total_pages = max(1, -(-len(items) // per_page))
+        return Answer(200, {
+            "items": items[(page - 1) * per_page: page * per_page],
+            "meta": {"total_items": len(items), "total_pages": total_pages, "current_page": page,
+                     "next_page": page + 1 if page < total_pages else None},
+        })

@@ -1,0 +1,150 @@
+"""One HTTP server on loopback for all three providers, each under its own prefix."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+import typing as t
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from tap_jobsources.sandbox.getro import GetroAPI
+from tap_jobsources.sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
+
+PREFIXES = {"getro": "/getro/v2"}
+
+
+class Sandbox:
+    """The emulator: ``start()``, point the tap at ``settings()``, read ``log``, ``stop()``.
+
+    ``scale`` sizes the data; ``getro_rate_limit`` (requests per minute) makes Getro
+    answer 429 with Retry-After past it, in seconds or, with ``retry_after_date``, as an
+    HTTP date. ``faults`` injects failures (see :class:`Faults`).
+    """
+
+    def __init__(self, *, port: int = 0, scale: int = 1, seed: int = 1, networks: int = 3,
+                 getro_rate_limit: int | None = None, retry_after_date: bool = False,
+                 getro_options: dict | None = None) -> None:
+        self.getro = GetroAPI(networks=networks, scale=scale, seed=seed, **(getro_options or {}))
+        self.apis = {"getro": self.getro}
+        self.routers = {name: api.routes() for name, api in self.apis.items()}
+        self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}
+        self.faults = Faults()
+        self.log: list[LoggedRequest] = []
+        self._log_lock = threading.Lock()
+        self._httpd = _Server(("127.0.0.1", port), _Handler)
+        self._httpd.sandbox = self
+        self._thread: threading.Thread | None = None
+
+    # Lifecycle ------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Sandbox:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def settings(self) -> dict[str, t.Any]:
+        """Tap settings that point every provider at this sandbox."""
+        return {
+            "getro_email": self.getro.email,
+            "getro_api_token": self.getro.token,
+            "getro_api_url": self.url + PREFIXES["getro"],
+        }
+
+    def requests_to(self, provider: str, path_prefix: str = "") -> list[LoggedRequest]:
+        with self._log_lock:
+            return [r for r in self.log if r.provider == provider and r.path.startswith(path_prefix)]
+
+    def clear_log(self) -> None:
+        with self._log_lock:
+            self.log.clear()
+
+    # Answering ------------------------------------------------------------------
+
+    def handle(self, method: str, target: str, headers: dict[str, str]) -> tuple[LoggedRequest, Answer | str]:
+        split = urlsplit(target)
+        provider, path = next(
+            ((name, split.path[len(prefix):]) for name, prefix in PREFIXES.items() if split.path.startswith(prefix + "/") or split.path == prefix),
+            (None, split.path),
+        )
+        entry = LoggedRequest(time.monotonic(), provider or "-", method, path, dict(parse_qsl(split.query)), target, headers)
+        with self._log_lock:
+            self.log.append(entry)
+        if provider is None:
+            return entry, Answer(404, {"error": "Not Found"})
+        request = Request(provider, method, path or "/", entry.query, headers, target)
+        api = self.apis[provider]
+        answer = api.authorize(request)
+        if answer is None and (limit := self.rate_limits.get(provider)):
+            answer = limit.check(entry.time)
+        if answer is None:
+            answer = self.routers[provider].dispatch(request)
+            if fault := self.faults.draw(request):
+                entry.fault = fault
+                answer = self.faults.answer(fault, answer)
+        return entry, answer
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    sandbox: Sandbox
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do
+    server: _Server
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._answer("POST")
+
+    def _answer(self, method: str) -> None:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if length := int(headers.get("content-length") or 0):
+            self.rfile.read(length)
+        entry, answer = self.server.sandbox.handle(method, self.path, headers)
+        if answer == "reset":
+            entry.status = 0
+            # SO_LINGER 0: close with a TCP RST, as a dropped connection does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if answer == "slow":
+            time.sleep(self.server.sandbox.faults.slow_seconds)
+            answer = Answer(200, raw=b"{}")
+        assert isinstance(answer, Answer)
+        body = answer.encode()
+        entry.status = answer.status
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.headers.pop("Content-Type", "application/json; charset=utf-8"))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
+        pass  # the request log is ``Sandbox.log``

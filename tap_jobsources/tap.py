@@ -1,0 +1,66 @@
+"""tap-jobsources: settings, validation and the stream list of each enabled provider."""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk import Stream, Tap
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_jobsources import redaction
+from tap_jobsources.getro import streams as getro
+from tap_jobsources.pacing import Pacer
+from tap_jobsources.providers import GETRO, Provider
+from tap_jobsources.settings import CONFIG_SCHEMA, config_errors, secret_values
+
+STREAMS: dict[Provider, list[type[Stream]]] = {
+    GETRO: [
+        getro.JobFunctionsStream,
+        getro.ExperienceLevelsStream,
+        getro.NetworksStream,
+        getro.CompaniesStream,
+        getro.JobsStream,
+        getro.JobDetailsStream,
+        getro.RemovedJobsStream,
+        getro.TalentStream,
+    ],
+}
+
+
+class TapJobSources(Tap):
+    name = "tap-jobsources"
+    config_jsonschema = CONFIG_SCHEMA
+    # The streams depend on which providers are configured.
+    dynamic_catalog = True
+    message_writer_class = MsgSpecWriter
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        self._pacers: dict[str, Pacer] = {}
+        super().__init__(*args, **kwargs)
+        redaction.install(secret_values(self.config))
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        errors = super()._validate_config(raise_errors=False)
+        errors += config_errors(self._config)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)
+        return errors
+
+    def pacer(self, provider: Provider) -> Pacer:
+        """The one pacer of a provider in this process, shared by all its streams."""
+        if provider.key not in self._pacers:
+            self._pacers[provider.key] = Pacer(self.config.get(f"{provider.key}_requests_per_minute"))
+        return self._pacers[provider.key]
+
+    def discover_streams(self) -> list[Stream]:
+        return [
+            stream_class(tap=self)
+            for provider, classes in STREAMS.items()
+            if provider.enabled(self.config)
+            for stream_class in classes
+        ]
+
+
+if __name__ == "__main__":
+    TapJobSources.cli()
