@@ -74,6 +74,16 @@ class JobSourcesStream(RESTStream):
     def get_new_paginator(self) -> JobSourcesPaginator:
         return SinglePage()
 
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        # The SDK only recurses into selected children, so a selected grandchild of an
+        # unselected child (networks -> jobs -> job_details) would keep its progress
+        # markers for ever and its bookmark would never move.
+        if not state:
+            for child in self.child_streams:
+                if not child.selected and child.has_selected_descendents:
+                    child.finalize_state_progress_markers()
+        super().finalize_state_progress_markers(state)
+
     # The request loop ----------------------------------------------------------
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:

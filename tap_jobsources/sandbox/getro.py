@@ -136,6 +136,9 @@ class GetroAPI:
         return len(self.job_functions) + len(self.experience_levels) + len(self.networks) + sum(
             len(v) for d in lists for v in d.values())
 
+    def settings(self, base_url: str) -> dict:
+        return {"getro_email": self.email, "getro_api_token": self.token, "getro_api_url": base_url}
+
     # Endpoints ------------------------------------------------------------------
 
     def routes(self) -> Router:

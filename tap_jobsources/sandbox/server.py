@@ -32,6 +32,7 @@ class Sandbox:
         self.routers = {name: api.routes() for name, api in self.apis.items()}
         self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}
         self.faults = Faults()
+        self.intercepts: list[t.Callable[[Request], Answer | None]] = []
         self.log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", port), _Handler)
@@ -63,17 +64,20 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def settings(self) -> dict[str, t.Any]:
-        """Tap settings that point every provider at this sandbox."""
-        return {
-            "getro_email": self.getro.email,
-            "getro_api_token": self.getro.token,
-            "getro_api_url": self.url + PREFIXES["getro"],
-        }
+    def settings(self, *providers: str) -> dict[str, t.Any]:
+        """Tap settings that point the named providers (default: all) at this sandbox."""
+        settings: dict[str, t.Any] = {}
+        for name in providers or tuple(self.apis):
+            settings.update(self.apis[name].settings(self.url + PREFIXES[name]))
+        return settings
 
     def requests_to(self, provider: str, path_prefix: str = "") -> list[LoggedRequest]:
         with self._log_lock:
             return [r for r in self.log if r.provider == provider and r.path.startswith(path_prefix)]
+
+    def intercept(self, handler: t.Callable[[Request], Answer | None]) -> None:
+        """Let ``handler`` answer a request first (None: the emulator answers as usual)."""
+        self.intercepts.append(handler)
 
     def clear_log(self) -> None:
         with self._log_lock:
@@ -97,6 +101,9 @@ class Sandbox:
         answer = api.authorize(request)
         if answer is None and (limit := self.rate_limits.get(provider)):
             answer = limit.check(entry.time)
+        for intercept in self.intercepts:
+            if answer is None:
+                answer = intercept(request)
         if answer is None:
             answer = self.routers[provider].dispatch(request)
             if fault := self.faults.draw(request):

@@ -1,0 +1,34 @@
+"""The SDK's standard tap tests, against the emulator (a floor: the other test files check more)."""
+
+from __future__ import annotations
+
+import pytest
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+from tap_jobsources.sandbox import Sandbox
+from tap_jobsources.tap import TapJobSources
+from tests.conftest import FAST
+from tests.helpers import select
+
+# The SDK builds its test class (and a tap, to list the streams) while pytest collects
+# this module, so the emulator must already listen then.
+EMULATOR = Sandbox().start()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_emulator():
+    yield
+    EMULATOR.stop()
+
+
+CONFIG = {**EMULATOR.settings(), **FAST}
+
+# job_details is off by default; select it so the suite covers it too.
+CATALOG = select(TapJobSources(config=CONFIG).catalog_dict, {"job_details": True})
+
+TestTapJobSources = get_tap_test_class(
+    TapJobSources,
+    config=CONFIG,
+    catalog=CATALOG,
+    suite_config=SuiteConfig(max_records_limit=1000),
+)

@@ -1,0 +1,67 @@
+"""Configuration: every mistake stops the tap before its first request, naming the setting."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.helpers import TAP, discover, run_tap
+
+BAD_CONFIGS = {
+    "email without token": ({"getro_api_token": None}, ["getro_api_token"]),
+    "token without email": ({"getro_email": None}, ["getro_email"]),
+    "no provider at all": ({"getro_email": None, "getro_api_token": None}, ["No provider is configured"]),
+    "page size 0": ({"getro_page_size": 0}, ["getro_page_size"]),
+    "page size 101": ({"getro_page_size": 101}, ["getro_page_size"]),
+    "url without scheme": ({"getro_api_url": "api.getro.com/v2"}, ["getro_api_url"]),
+    "url with a bad port": ({"getro_api_url": "http://127.0.0.1:99999/v2"}, ["getro_api_url"]),
+    "ceiling of zero": ({"getro_requests_per_minute": 0}, ["getro_requests_per_minute"]),
+    "bindbee key without connectors": ({"bindbee_api_key": "bb-key-123456"}, ["bindbee_connectors"]),
+    "bindbee page size 200": (
+        {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a", "token": "t"}], "bindbee_page_size": 200},
+        ["bindbee_page_size"],
+    ),
+    "connector without token": (
+        {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a"}]}, ["bindbee_connectors"]),
+    "duplicate connector names": (
+        {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a", "token": "t1"}, {"name": "a", "token": "t2"}]},
+        ["bindbee_connectors names must be unique"],
+    ),
+    "trackjobchanges url malformed": ({"trackjobchanges_api_key": "k", "trackjobchanges_api_url": "ftp://x"},
+                                      ["trackjobchanges_api_url"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+@pytest.mark.parametrize("mode", ["sync", "discover"])
+def test_bad_config_stops_before_any_request(tmp_path, sandbox, getro_config, case, mode):
+    changes, expected = BAD_CONFIGS[case]
+    config = {k: v for k, v in {**getro_config, **changes}.items() if v is not None}
+    run = run_tap(tmp_path, config, extra_args=["--discover"] if mode == "discover" else [])
+    assert run.returncode != 0
+    for text in expected:
+        assert text in run.stderr, run.stderr[-2000:]
+    assert sandbox.log == []
+    assert not run.messages
+
+
+def test_about_needs_no_config():
+    import subprocess
+
+    out = subprocess.run([*TAP, "--about", "--format=json"], capture_output=True, text=True, check=True)
+    about = json.loads(out.stdout)
+    settings = about["settings"]["properties"]
+    for name in ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key"):
+        assert settings[name].get("secret") is True, name
+    token = settings["bindbee_connectors"]["items"]["properties"]["token"]
+    assert token.get("secret") is True
+
+
+def test_only_enabled_providers_are_discovered(tmp_path, getro_config):
+    catalog = discover(tmp_path, getro_config)
+    assert {s["tap_stream_id"] for s in catalog["streams"]} == {
+        "job_functions", "experience_levels", "networks", "companies", "jobs", "removed_jobs", "talent", "job_details"}
+    job_details = next(s for s in catalog["streams"] if s["tap_stream_id"] == "job_details")
+    root = next(m for m in job_details["metadata"] if m["breadcrumb"] == [])
+    assert root["metadata"].get("selected-by-default") is False

@@ -1,0 +1,96 @@
+"""Small pieces on their own: Retry-After, backoff waits, redaction, paginators."""
+
+from __future__ import annotations
+
+import logging
+import time
+from email.utils import formatdate
+
+import pytest
+
+from tap_jobsources.errors import RateLimitedError, RetriableAPIError, parse_retry_after
+from tap_jobsources.getro.pagination import GetroPaginator, GetroTalentPaginator
+from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
+from tap_jobsources.redaction import RedactingFilter
+from tap_jobsources.retry import waits
+
+
+def test_retry_after_seconds_and_http_date():
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after(" 0 ") == 0.0
+    now = time.time()
+    assert parse_retry_after(formatdate(now + 30, usegmt=True), now=now) == pytest.approx(30, abs=1)
+    assert parse_retry_after(formatdate(now - 30, usegmt=True), now=now) == 0.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+
+
+def test_waits_honour_retry_after_and_back_off_exponentially_with_jitter():
+    gen = waits(base=1.0, cap=60, rng=lambda: 1.0)
+    gen.send(None)
+    assert gen.send(RetriableAPIError("503")) == 1.0
+    assert gen.send(RetriableAPIError("503")) == 2.0
+    assert gen.send(RateLimitedError("429", retry_after=13)) == 13
+    assert gen.send(RetriableAPIError("503")) == 8.0
+    low = waits(base=1.0, cap=60, rng=lambda: 0.0)
+    low.send(None)
+    assert low.send(RetriableAPIError("503")) == 0.5  # jitter: between half and all of the wait
+    capped = waits(base=1.0, cap=60, rng=lambda: 1.0)
+    capped.send(None)
+    assert max(capped.send(RetriableAPIError("x")) for _ in range(12)) == 60
+
+
+def test_redacting_filter_masks_secrets_in_messages_args_and_tracebacks():
+    flt = RedactingFilter(["s3cret-token", "s3cret"])
+    record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s here", ("s3cret-token",), None)
+    flt.filter(record)
+    assert record.getMessage() == "token **** here"
+    try:
+        raise ValueError("boom s3cret")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    flt.filter(record)
+    assert "s3cret" not in record.exc_text and "boom ****" in record.exc_text
+
+
+def page(items, meta):
+    return Page(response=None, payload={"items": items, "meta": meta}, records=items)
+
+
+def test_getro_paginator_stops_on_total_or_short_page():
+    p = GetroPaginator(2, max_pages=100)
+    p.advance(page([{}, {}], {"total": 4}))
+    assert p.current_value == 2 and not p.finished
+    p.advance(page([{}, {}], {"total": 4}))
+    assert p.finished  # total reached: no empty third request
+    p = GetroPaginator(2, max_pages=100)
+    p.advance(page([{}], {}))
+    assert p.finished  # no meta at all: a short page is the last
+
+
+def test_talent_paginator_follows_next_page():
+    p = GetroTalentPaginator(2, max_pages=100)
+    p.advance(page([{}, {}], {"total_pages": 3, "current_page": 1, "next_page": 2}))
+    assert p.current_value == 2
+    p.advance(page([{}, {}], {"total_pages": 3, "current_page": 2, "next_page": 3}))
+    p.advance(page([{}], {"total_pages": 3, "current_page": 3, "next_page": None}))
+    assert p.finished
+
+
+class Cursor(JobSourcesPaginator):
+    def get_next(self, page):
+        return page.payload["next"]
+
+
+def test_cycle_and_page_cap_stop_paging():
+    p = Cursor("A", max_pages=100)
+    p.advance(Page(None, {"next": "B"}, []))
+    with pytest.raises(PaginationError, match="cycle"):
+        p.advance(Page(None, {"next": "A"}, []))
+    p = Cursor(0, max_pages=3)
+    p.advance(Page(None, {"next": 1}, []))
+    p.advance(Page(None, {"next": 2}, []))
+    with pytest.raises(PaginationError, match="max_pages_per_partition"):
+        p.advance(Page(None, {"next": 3}, []))
