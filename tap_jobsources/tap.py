@@ -9,9 +9,10 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_jobsources import redaction
+from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
 from tap_jobsources.pacing import Pacer
-from tap_jobsources.providers import GETRO, Provider
+from tap_jobsources.providers import BINDBEE, GETRO, Provider
 from tap_jobsources.settings import CONFIG_SCHEMA, config_errors, secret_values
 
 STREAMS: dict[Provider, list[type[Stream]]] = {
@@ -25,6 +26,7 @@ STREAMS: dict[Provider, list[type[Stream]]] = {
         getro.RemovedJobsStream,
         getro.TalentStream,
     ],
+    BINDBEE: [bindbee.AtsJobsStream],
 }
 
 

@@ -33,3 +33,23 @@ def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
 
 def by_key(records: list[dict], *fields: str) -> dict[tuple, dict]:
     return {tuple(r[f] for f in fields): r for r in records}
+
+
+LIST_FIELDS = ("departments", "offices", "hiring_managers", "recruiters", "job_posting_urls")
+
+
+def bindbee_records(api, *, raw_data: bool = False, custom_fields: bool = False) -> list[dict]:
+    """ats_jobs as the README promises: list-or-string fields as arrays, ``connector`` added."""
+    out = []
+    for connector, jobs in api.jobs.items():
+        for job in jobs:
+            row = dict(job)
+            if not raw_data:
+                row.pop("raw_data")
+            if not custom_fields:
+                row.pop("custom_fields")
+            for field in LIST_FIELDS:
+                if isinstance(row[field], str):
+                    row[field] = [row[field]]
+            out.append({**row, "connector": connector})
+    return out

@@ -10,10 +10,11 @@ import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from tap_jobsources.sandbox.bindbee import BindbeeAPI
 from tap_jobsources.sandbox.getro import GetroAPI
 from tap_jobsources.sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
 
-PREFIXES = {"getro": "/getro/v2"}
+PREFIXES = {"getro": "/getro/v2", "bindbee": "/bindbee/api/ats/v1"}
 
 
 class Sandbox:
@@ -28,7 +29,8 @@ class Sandbox:
                  getro_rate_limit: int | None = None, retry_after_date: bool = False,
                  getro_options: dict | None = None) -> None:
         self.getro = GetroAPI(networks=networks, scale=scale, seed=seed, **(getro_options or {}))
-        self.apis = {"getro": self.getro}
+        self.bindbee = BindbeeAPI(scale=scale, seed=seed + 1)
+        self.apis = {"getro": self.getro, "bindbee": self.bindbee}
         self.routers = {name: api.routes() for name, api in self.apis.items()}
         self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}
         self.faults = Faults()

@@ -1,0 +1,96 @@
+"""The Bindbee base stream: bearer key, a connector token per partition, cursor paging."""
+
+from __future__ import annotations
+
+import typing as t
+from importlib import resources
+
+from singer_sdk import SchemaDirectory, StreamSchema
+
+from tap_jobsources.bindbee.pagination import BindbeeCursorPaginator
+from tap_jobsources.client import JobSourcesStream
+from tap_jobsources.errors import FatalAPIError, body_excerpt
+from tap_jobsources.providers import BINDBEE
+
+if t.TYPE_CHECKING:
+    import requests
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
+CONNECTOR_HEADER = "x-connector-token"
+
+
+class BindbeeStream(JobSourcesStream):
+    """One partition per entry of bindbee_connectors, named by the connector's ``name``.
+
+    The partition context (which the SDK logs in its metrics and writes to state)
+    holds the name only; the token is looked up at request time and travels in a
+    header, never in a context, record, URL or message.
+    """
+
+    provider = BINDBEE
+    records_key = "items"
+    schema = StreamSchema(SCHEMAS)
+
+    @property
+    def partitions(self) -> list[dict]:
+        return [{"connector": c["name"]} for c in self.config["bindbee_connectors"]]
+
+    @property
+    def http_headers(self) -> dict:
+        return {"Accept": "application/json", "Authorization": f"Bearer {self.config['bindbee_api_key']}"}
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        request = super().get_http_request(page=page)
+        request.headers[CONNECTOR_HEADER] = self._token(page.stream_context["connector"])
+        return request
+
+    def _token(self, name: str) -> str:
+        return next(c["token"] for c in self.config["bindbee_connectors"] if c["name"] == name)
+
+    def _connector_of(self, response: requests.Response) -> str:
+        token = (response.request.headers or {}).get(CONNECTOR_HEADER)
+        return next((c["name"] for c in self.config["bindbee_connectors"] if c["token"] == token), "?")
+
+    def get_new_paginator(self) -> BindbeeCursorPaginator:
+        return BindbeeCursorPaginator(max_pages=self.max_pages)
+
+    def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {"page_size": int(self.config.get("bindbee_page_size", 100))}
+        if next_page_token:
+            params["cursor"] = next_page_token
+        if self.config.get("bindbee_include_raw_data"):
+            params["include_raw_data"] = "true"
+        if self.config.get("bindbee_include_custom_fields"):
+            params["include_custom_fields"] = "true"
+        return params
+
+    def client_error(self, response: requests.Response, endpoint: str) -> Exception:
+        connector = self._connector_of(response)
+        status = response.status_code
+        if status in (401, 403):
+            what = "API key" if status == 401 else "connector token"
+            return FatalAPIError(
+                f"Bindbee rejected the {what} ({status}) for connector '{connector}' on {endpoint}. "
+                f"Check bindbee_api_key and the token of connector '{connector}' in bindbee_connectors."
+            )
+        if status == 422:
+            return FatalAPIError(
+                f"Bindbee refused the request for connector '{connector}' on {endpoint} (422): "
+                f"{_api_message(response)}"
+            )
+        return super().client_error(response, endpoint)
+
+
+def _api_message(response: requests.Response) -> str:
+    """Bindbee's own words: ``detail`` is a string or a list of {loc, msg}."""
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return body_excerpt(response)
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" if isinstance(d, dict) else str(d)
+            for d in detail
+        )
+    return str(detail) if detail else body_excerpt(response)

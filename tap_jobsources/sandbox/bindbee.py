@@ -1,0 +1,122 @@
+"""The Bindbee unified ATS emulator: GET /jobs for several connectors, cursor paging, modified_after."""
+
+from __future__ import annotations
+
+import base64
+import random
+from datetime import datetime, timedelta, timezone
+
+from tap_jobsources.sandbox.http import Answer, Request, Router
+
+CONNECTORS = ("greenhouse", "lever", "workday")
+STATUSES = ("OPEN", "CLOSED", "DRAFT", "ARCHIVED", "PENDING")
+EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class BindbeeAPI:
+    """Jobs per connector (``jobs[name]``), served in id order, never in modified_at order.
+
+    ``modified_after`` is exclusive ("synced after this date time"). The cursor is an
+    opaque token for the offset. Relation fields (departments, offices, hiring
+    managers, recruiters, posting URLs) come as a string on some jobs and as an array on
+    others, as the docs show both.
+    """
+
+    def __init__(self, *, scale: int = 1, seed: int = 2, api_key: str = "bindbee-sandbox-api-key",
+                 connectors: tuple[str, ...] = CONNECTORS) -> None:
+        self.api_key = api_key
+        self.tokens = {name: f"bb-connector-{name}-{seed:04d}-secret" for name in connectors}
+        self.jobs: dict[str, list[dict]] = {}
+        rng = random.Random(seed)
+        for index, name in enumerate(connectors):
+            self.jobs[name] = [self.make_job(rng, index, i) for i in range(20 * scale)]
+
+    @staticmethod
+    def job_id(connector_index: int, i: int) -> str:
+        return f"{connector_index + 1:08x}-0d44-4b50-8888-{i:012x}"
+
+    def make_job(self, rng: random.Random, connector_index: int, i: int) -> dict:
+        created = EPOCH + timedelta(minutes=rng.randrange(0, 300_000))
+        ref = f"018b4bfb-5ece-70b1-ad5e-{rng.randrange(16**12):012x}"
+        as_list = i % 2 == 0
+        return {
+            "id": self.job_id(connector_index, i),
+            "remote_id": str(100_000 + i),
+            "modified_at": iso(created + timedelta(minutes=rng.randrange(0, 100_000), milliseconds=rng.randrange(1000))),
+            "custom_fields": {"category_group": "REG", "hire_source": rng.choice(["REFER", "WEB"])},
+            "name": f"ENGINEER {i}",
+            "description": f"Job {i} description.",
+            "code": f"SE-{i:04d}",
+            "status": rng.choice(STATUSES),
+            "job_posting_urls": [f"https://careers.example.com/{i}"] if as_list else f"https://careers.example.com/{i}",
+            "remote_created_at": iso(created),
+            "remote_updated_at": iso(created + timedelta(days=1)),
+            "confidential": rng.random() < 0.2,
+            "departments": [ref] if as_list else ref,
+            "offices": [ref, ref[:-1] + "0"] if as_list else ref,
+            "hiring_managers": [] if as_list else ref,
+            "recruiters": [ref] if as_list else ref,
+            "raw_data": {"key_1": f"platform data {i}"},
+        }
+
+    def settings(self, base_url: str) -> dict:
+        return {
+            "bindbee_api_key": self.api_key,
+            "bindbee_connectors": [{"name": name, "token": token} for name, token in self.tokens.items()],
+            "bindbee_api_url": base_url,
+        }
+
+    def record_count(self) -> int:
+        return sum(len(v) for v in self.jobs.values())
+
+    def routes(self) -> Router:
+        router = Router()
+        router.add("GET", "/jobs", self.list_jobs)
+        return router
+
+    def authorize(self, request: Request) -> Answer | None:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Answer(401, {"detail": "Invalid or missing API key"})
+        if request.headers.get("x-connector-token") not in self.tokens.values():
+            return Answer(403, {"detail": "Invalid connector token"})
+        return None
+
+    @staticmethod
+    def encode_cursor(offset: int) -> str:
+        return base64.b64encode(f"offset:{offset}".encode()).decode()
+
+    def list_jobs(self, request: Request) -> Answer:
+        token = request.headers["x-connector-token"]
+        name = next(n for n, t in self.tokens.items() if t == token)
+        q = request.query
+        try:
+            page_size = int(q.get("page_size", 50))
+            offset = int(base64.b64decode(q["cursor"]).decode().split(":")[1]) if q.get("cursor") else 0
+            after = parse(q["modified_after"]) if q.get("modified_after") else None
+        except (ValueError, IndexError):
+            return Answer(422, {"detail": [{"loc": ["query"], "msg": "invalid page_size, cursor or modified_after"}]})
+        if not 1 <= page_size <= 100:
+            return Answer(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure 1 <= page_size <= 100"}]})
+        jobs = sorted(self.jobs[name], key=lambda j: j["id"])
+        if after is not None:
+            jobs = [j for j in jobs if parse(j["modified_at"]) > after]
+        items = []
+        for job in jobs[offset:offset + page_size]:
+            item = dict(job)
+            if q.get("include_raw_data") != "true":
+                item.pop("raw_data")
+            if q.get("include_custom_fields") != "true":
+                item.pop("custom_fields")
+            items.append(item)
+        more = offset + page_size < len(jobs)
+        return Answer(200, {"cursor": self.encode_cursor(offset + page_size) if more else None,
+                            "page_size": len(items), "items": items})
