@@ -12,8 +12,9 @@ from tap_jobsources import redaction
 from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
 from tap_jobsources.pacing import Pacer
-from tap_jobsources.providers import BINDBEE, GETRO, Provider
+from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
 from tap_jobsources.settings import CONFIG_SCHEMA, config_errors, secret_values
+from tap_jobsources.trackjobchanges import streams as trackjobchanges
 
 STREAMS: dict[Provider, list[type[Stream]]] = {
     GETRO: [
@@ -27,6 +28,7 @@ STREAMS: dict[Provider, list[type[Stream]]] = {
         getro.TalentStream,
     ],
     BINDBEE: [bindbee.AtsJobsStream],
+    TRACKJOBCHANGES: [trackjobchanges.ConnectionsStream, trackjobchanges.EmploymentsStream],
 }
 
 

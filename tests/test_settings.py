@@ -58,10 +58,20 @@ def test_about_needs_no_config():
     assert token.get("secret") is True
 
 
-def test_only_enabled_providers_are_discovered(tmp_path, getro_config):
+GETRO_STREAMS = {"job_functions", "experience_levels", "networks", "companies", "jobs", "removed_jobs", "talent",
+                 "job_details"}
+PROVIDER_STREAMS = {"getro": GETRO_STREAMS, "bindbee": {"ats_jobs"}, "trackjobchanges": {"connections", "employments"}}
+
+
+@pytest.mark.parametrize("providers", [("getro",), ("bindbee",), ("trackjobchanges",), ("getro", "bindbee", "trackjobchanges")])
+def test_only_enabled_providers_are_discovered(tmp_path, sandbox, providers):
+    catalog = discover(tmp_path, sandbox.settings(*providers))
+    assert {s["tap_stream_id"] for s in catalog["streams"]} == set().union(*(PROVIDER_STREAMS[p] for p in providers))
+    assert sandbox.log == []  # discovery asks no API
+
+
+def test_job_details_is_not_selected_by_default(tmp_path, getro_config):
     catalog = discover(tmp_path, getro_config)
-    assert {s["tap_stream_id"] for s in catalog["streams"]} == {
-        "job_functions", "experience_levels", "networks", "companies", "jobs", "removed_jobs", "talent", "job_details"}
     job_details = next(s for s in catalog["streams"] if s["tap_stream_id"] == "job_details")
     root = next(m for m in job_details["metadata"] if m["breadcrumb"] == [])
     assert root["metadata"].get("selected-by-default") is False

@@ -12,9 +12,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tap_jobsources.sandbox.bindbee import BindbeeAPI
 from tap_jobsources.sandbox.getro import GetroAPI
+from tap_jobsources.sandbox.trackjobchanges import TrackJobChangesAPI
 from tap_jobsources.sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
 
-PREFIXES = {"getro": "/getro/v2", "bindbee": "/bindbee/api/ats/v1"}
+PREFIXES = {"getro": "/getro/v2", "bindbee": "/bindbee/api/ats/v1", "trackjobchanges": "/trackjobchanges/api/v1"}
 
 
 class Sandbox:
@@ -30,7 +31,8 @@ class Sandbox:
                  getro_options: dict | None = None) -> None:
         self.getro = GetroAPI(networks=networks, scale=scale, seed=seed, **(getro_options or {}))
         self.bindbee = BindbeeAPI(scale=scale, seed=seed + 1)
-        self.apis = {"getro": self.getro, "bindbee": self.bindbee}
+        self.trackjobchanges = TrackJobChangesAPI(scale=scale, seed=seed + 2)
+        self.apis = {"getro": self.getro, "bindbee": self.bindbee, "trackjobchanges": self.trackjobchanges}
         self.routers = {name: api.routes() for name, api in self.apis.items()}
         self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}
         self.faults = Faults()

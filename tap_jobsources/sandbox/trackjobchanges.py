@@ -1,0 +1,137 @@
+"""The TrackJobChanges API v1 emulator: connections by group, employments, account, the envelope."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+from tap_jobsources.sandbox.http import Answer, Request, Router
+
+EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
+COMPANIES = [("scripted", "scripted.com"), ("toofr", "toofr.com"), ("rapleaf", "rapleaf.com"), ("hired, inc", "hired.com")]
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def envelope(data, message: str = "Loaded.", **extra) -> Answer:
+    return Answer(200, {"status": "SUCCESS", "message": message, "data": data, **extra})
+
+
+class TrackJobChangesAPI:
+    """Connections in groups (``connections[group_id]``; the first group is the default)
+    and each connection's employments (``employments[connection_id]``), ``per_page`` a page.
+
+    The key is accepted in the ``key`` header or, as the docs also allow, the query string.
+    """
+
+    def __init__(self, *, scale: int = 1, seed: int = 3, api_key: str = "tjc-sandbox-api-key-0123456789",
+                 groups: tuple[str, ...] = ("grp-default", "grp-sales", "grp-alumni"), per_page: int = 10) -> None:
+        self.api_key = api_key
+        self.per_page = per_page
+        self.connections: dict[str, list[dict]] = {}
+        self.employments: dict[int, list[dict]] = {}
+        rng = random.Random(seed)
+        next_id, next_employment = 2758, 3480
+        for group in groups:
+            self.connections[group] = []
+            for _ in range(8 * scale):
+                connection = self.make_connection(rng, next_id)
+                self.connections[group].append(connection)
+                self.employments[next_id] = []
+                for _ in range(rng.randrange(0, 5)):
+                    self.employments[next_id].append(self.make_employment(rng, next_employment, next_id))
+                    next_employment += 1
+                next_id += 1
+
+    @staticmethod
+    def employment(rng: random.Random, current: bool) -> dict:
+        company, domain = rng.choice(COMPANIES)
+        started = EPOCH - timedelta(days=rng.randrange(100, 4000))
+        return {
+            "email": f"someone@{domain}", "title": rng.choice(["ceo", "founder", "advisor", None]),
+            "company": company, "domain": domain,
+            "started_at": started.date().isoformat() if rng.random() < 0.7 else None,
+            "ended_at": None if current else (started + timedelta(days=300)).date().isoformat(),
+            "current": current, "email_confidence": rng.choice([100, 85, 24, None]),
+        }
+
+    def make_connection(self, rng: random.Random, cid: int) -> dict:
+        created = EPOCH + timedelta(minutes=rng.randrange(0, 200_000))
+        flagged = rng.random() < 0.3
+        return {
+            "id": cid, "created_at": iso(created), "has_new_job": flagged if rng.random() < 0.9 else None,
+            "new_job_flagged_at": iso(created + timedelta(days=30)) if flagged else None,
+            "first_name": f"first{cid}", "last_name": f"last{cid}",
+            "linkedin_url": f"https://www.linkedin.com/in/c{cid}",
+            "facebook_url": None, "twitter_url": f"https://twitter.com/c{cid}" if cid % 3 else None,
+            "avatar_url": None if cid % 2 else f"https://cdn.example.com/{cid}.png",
+            "employment_checked_at": iso(created + timedelta(days=31)) if rng.random() < 0.8 else None,
+            "has_new_title": rng.random() < 0.1, "location": rng.choice(["San Francisco, CA, US", "", "Berlin, DE"]),
+            "in_eu": rng.random() < 0.2,
+            "starting_employment": self.employment(rng, False),
+            "current_employment": self.employment(rng, True) if rng.random() < 0.9 else None,
+        }
+
+    def make_employment(self, rng: random.Random, eid: int, cid: int) -> dict:
+        row = self.employment(rng, rng.random() < 0.3)
+        row.pop("domain")
+        return {"id": eid, **row, "connection_id": cid}
+
+    def settings(self, base_url: str) -> dict:
+        return {"trackjobchanges_api_key": self.api_key, "trackjobchanges_api_url": base_url}
+
+    def record_count(self) -> int:
+        return sum(len(v) for v in self.connections.values()) + sum(len(v) for v in self.employments.values())
+
+    def routes(self) -> Router:
+        router = Router()
+        router.add("GET", "/account", self.account)
+        router.add("GET", "/account/pings", lambda r: envelope([], "Loaded pings", last_page=True))
+        router.add("GET", "/connections", self.list_connections)
+        router.add("GET", "/connections/{cid}", self.get_connection)
+        router.add("GET", "/connections/{cid}/employments", self.list_employments)
+        return router
+
+    def authorize(self, request: Request) -> Answer | None:
+        if (request.headers.get("key") or request.query.get("key")) != self.api_key:
+            return Answer(401, {"status": "ERROR", "message": "You must provide a valid API key."})
+        return None
+
+    def _group(self, request: Request) -> str | None:
+        group = request.query.get("group")
+        return next(iter(self.connections)) if not group else (group if group in self.connections else None)
+
+    def paged(self, request: Request, items: list, message: str) -> Answer:
+        try:
+            page = max(1, int(request.query.get("page", 1)))
+        except ValueError:
+            return Answer(200, {"status": "ERROR", "message": "page must be a number"})
+        start = (page - 1) * self.per_page
+        return envelope(items[start:start + self.per_page], message,
+                        last_page=start + self.per_page >= len(items), total_count=len(items))
+
+    def account(self, request: Request) -> Answer:
+        return envelope({"email": "sandbox@example.com", "connections_count": sum(map(len, self.connections.values()))},
+                        "Loaded user data")
+
+    def list_connections(self, request: Request) -> Answer:
+        group = self._group(request)
+        if group is None:
+            return Answer(404, {"status": "ERROR", "message": "Group not found."})
+        return self.paged(request, self.connections[group], "Loaded all connections.")
+
+    def _find(self, cid: str) -> dict | None:
+        return next((c for group in self.connections.values() for c in group if str(c["id"]) == cid), None)
+
+    def get_connection(self, request: Request, cid: str) -> Answer:
+        connection = self._find(cid)
+        if connection is None:
+            return Answer(404, {"status": "ERROR", "message": "Connection not found."})
+        return envelope(connection, "Loaded connection.")
+
+    def list_employments(self, request: Request, cid: str) -> Answer:
+        if self._find(cid) is None:
+            return Answer(404, {"status": "ERROR", "message": "Connection not found."})
+        return self.paged(request, self.employments[int(cid)], "Loaded all employments.")

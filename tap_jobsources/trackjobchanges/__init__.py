@@ -1,0 +1,1 @@
+"""TrackJobChanges API v1: connections and their employment histories."""
