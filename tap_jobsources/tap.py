@@ -33,6 +33,8 @@ STREAMS: dict[Provider, list[type[Stream]]] = {
 
 
 class TapJobSources(Tap):
+    """Singer tap for job-market data from Getro, Bindbee (unified ATS) and TrackJobChanges."""
+
     name = "tap-jobsources"
     config_jsonschema = CONFIG_SCHEMA
     # The streams depend on which providers are configured.

@@ -75,6 +75,9 @@ class Sandbox:
             settings.update(self.apis[name].settings(self.url + PREFIXES[name]))
         return settings
 
+    def record_count(self) -> int:
+        return sum(api.record_count() for api in self.apis.values())
+
     def requests_to(self, provider: str, path_prefix: str = "") -> list[LoggedRequest]:
         with self._log_lock:
             return [r for r in self.log if r.provider == provider and r.path.startswith(path_prefix)]
