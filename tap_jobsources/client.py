@@ -9,12 +9,13 @@ that names the provider, the endpoint and what to do.
 from __future__ import annotations
 
 import typing as t
-from functools import partial
+from functools import cached_property, partial
 from urllib.parse import urlparse
 
 import msgspec
 import requests
 from singer_sdk import RESTStream
+from singer_sdk.helpers._typing import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_jobsources import retry
@@ -28,6 +29,7 @@ from tap_jobsources.errors import (
     parse_retry_after,
 )
 from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
+from tap_jobsources.shaping import RecordShaper
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -52,6 +54,8 @@ class JobSourcesStream(RESTStream):
     """Base of every stream of the tap (through one base class per provider)."""
 
     provider: t.ClassVar[Provider]
+    # RecordShaper fits each record to the schema once; the SDK's own pass would repeat it.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Key of the record list in a JSON object answer; None when the answer is the list.
     records_key: t.ClassVar[str | None] = None
 
@@ -73,6 +77,18 @@ class JobSourcesStream(RESTStream):
 
     def get_new_paginator(self) -> JobSourcesPaginator:
         return SinglePage()
+
+    @cached_property
+    def shaper(self) -> RecordShaper:
+        return RecordShaper(self.name, self.schema, self.logger)
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        row = self.transform(row, context)
+        return None if row is None else self.shaper(row)
+
+    def transform(self, row: dict, context: Context | None) -> dict | None:
+        """A stream's own reshaping of an API item (add keys, rename, filter); None drops it."""
+        return row
 
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
         # The SDK only recurses into selected children, so a selected grandchild of an

@@ -59,6 +59,15 @@ class TapJobSources(Tap):
             self._pacers[provider.key] = Pacer(self.config.get(f"{provider.key}_requests_per_minute"))
         return self._pacers[provider.key]
 
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        except BaseException:
+            # Leave a STATE to resume from: completed partitions keep their new bookmarks,
+            # the interrupted one keeps its old bookmark (its progress is not promoted).
+            self.state_writer.write_state(self.state)
+            raise
+
     def discover_streams(self) -> list[Stream]:
         return [
             stream_class(tap=self)

@@ -40,7 +40,7 @@ class AtsJobsStream(BindbeeStream):
             params["modified_after"] = (start - OVERLAP).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return params
 
-    def post_process(self, row: dict, context=None) -> dict | None:
+    def transform(self, row: dict, context) -> dict | None:
         start = self.get_starting_timestamp(context)
         modified = row.get("modified_at")
         if start is not None and modified and parse_datetime(modified) < start:

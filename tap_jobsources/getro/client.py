@@ -44,6 +44,6 @@ class GetroNetworkChildStream(GetroStream):
 
     primary_keys = ("network_id", "id")
 
-    def post_process(self, row: dict, context=None) -> dict | None:
+    def transform(self, row: dict, context) -> dict | None:
         row["network_id"] = context["network_id"]
         return row

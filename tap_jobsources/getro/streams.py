@@ -87,12 +87,12 @@ class CompaniesStream(GetroNetworkChildStream):
     path = "/networks/{network_id}/companies"
     parent_stream_type = NetworksStream
 
-    def post_process(self, row: dict, context=None) -> dict | None:
+    def transform(self, row: dict, context) -> dict | None:
         # The list calls the company id objectID (an Algolia id: it may come as a string).
         object_id = row.pop("objectID", None)
         if row.get("id") is None and object_id is not None:
             row["id"] = int(object_id) if isinstance(object_id, str) and object_id.isdigit() else object_id
-        return super().post_process(row, context)
+        return super().transform(row, context)
 
 
 class JobsStream(GetroNetworkChildStream):
@@ -128,13 +128,13 @@ class RemovedJobsStream(GetroNetworkChildStream):
             params["deactivated_from"] = start.date().isoformat()
         return params
 
-    def post_process(self, row: dict, context=None) -> dict | None:
+    def transform(self, row: dict, context) -> dict | None:
         # deactivated_from is a date: drop what the day brings from before the bookmark.
         start = self.get_starting_timestamp(context)
         deactivated = row.get("deactivated_at")
         if start is not None and deactivated and parse_datetime(deactivated) < start:
             return None
-        return super().post_process(row, context)
+        return super().transform(row, context)
 
 
 class TalentStream(GetroNetworkChildStream):

@@ -20,7 +20,7 @@ class ConnectionsStream(TrackJobChangesStream):
         groups = self.config.get("trackjobchanges_group_ids")
         return [{"group_id": g} for g in groups] if groups else None
 
-    def post_process(self, row: dict, context=None) -> dict | None:
+    def transform(self, row: dict, context) -> dict | None:
         if context and context.get("group_id"):
             row["group_id"] = context["group_id"]
         return row
@@ -50,6 +50,6 @@ class EmploymentsStream(TrackJobChangesStream):
                 context["connection_id"],
             )
 
-    def post_process(self, row: dict, context=None) -> dict | None:
+    def transform(self, row: dict, context) -> dict | None:
         row["connection_id"] = context["connection_id"]
         return row

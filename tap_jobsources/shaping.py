@@ -1,0 +1,134 @@
+"""Make every record match its stream's schema, whatever the API sent (schema drift).
+
+Targets validate records against the SCHEMA message, so one unexpected value would
+fail a load far from its cause. Each record is fitted to its schema here, once:
+- a top-level field the schema does not know is dropped (it has no column to go to);
+- a value of the wrong type is converted when the meaning is plain ("42" for an
+  integer, 42 for a string, "x" for an array of strings), otherwise it becomes null;
+- a date or date-time that does not parse becomes null.
+Each kind of change is logged once per stream and field, not once per record.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from datetime import date, datetime
+
+NoneType = type(None)
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+    "null": (NoneType,),
+}
+
+
+class _Shape:
+    __slots__ = ("fmt", "items", "props", "types")
+
+    def __init__(self, schema: dict) -> None:
+        kinds = schema.get("type", [])
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        self.types: frozenset[type] = frozenset(py for k in kinds for py in _PY_TYPES.get(k, ()))
+        self.fmt = schema.get("format") if str in self.types else None
+        props = schema.get("properties")
+        self.props = {k: _Shape(v) for k, v in props.items()} if props else None
+        items = schema.get("items")
+        self.items = _Shape(items) if isinstance(items, dict) and items.get("type") else None
+
+
+def _parses(value: str, fmt: str) -> bool:
+    try:
+        if fmt == "date-time":
+            datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+        else:
+            date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _convert(value: t.Any, shape: _Shape) -> tuple[bool, t.Any]:
+    """(True, converted) when the value plainly means something of an allowed type."""
+    types = shape.types
+    if int in types and isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return True, int(value)
+    if int in types and isinstance(value, float) and value.is_integer():
+        return True, int(value)
+    if float in types and isinstance(value, str):
+        try:
+            return True, float(value)
+        except ValueError:
+            pass
+    if bool in types and isinstance(value, str) and value.lower() in ("true", "false"):
+        return True, value.lower() == "true"
+    if str in types and isinstance(value, (int, float)):
+        return True, ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if list in types and not isinstance(value, (list, dict)) and shape.items is not None:
+        if type(value) in shape.items.types:
+            return True, [value]
+    return False, None
+
+
+class RecordShaper:
+    """Fits records of one stream to its schema (see the module's docstring)."""
+
+    def __init__(self, stream_name: str, schema: dict, logger: logging.Logger) -> None:
+        self.stream_name = stream_name
+        self.root = _Shape(schema)
+        self.logger = logger
+        self._warned: set[tuple[str, str]] = set()
+
+    def __call__(self, record: dict) -> dict:
+        props = self.root.props or {}
+        unknown = None
+        for key, value in record.items():
+            shape = props.get(key)
+            if shape is None:
+                unknown = [*(unknown or []), key]
+                continue
+            fitted = self._fit(value, shape, key)
+            if fitted is not value:
+                record[key] = fitted
+        if unknown:
+            for key in unknown:
+                del record[key]
+                self._warn(key, "is not in the stream's schema: dropped")
+        return record
+
+    def _fit(self, value: t.Any, shape: _Shape, path: str) -> t.Any:
+        kind = type(value)
+        if kind not in shape.types:
+            if not shape.types:  # the schema allows anything here
+                return value
+            ok, converted = _convert(value, shape)
+            if ok:
+                self._warn(path, f"came as {kind.__name__}: converted")
+                return self._fit(converted, shape, path)
+            self._warn(path, f"came as {kind.__name__}, which its schema does not allow: emitted as null")
+            return None
+        if kind is str and shape.fmt in ("date-time", "date") and not _parses(value, shape.fmt):
+            self._warn(path, f"is not a valid {shape.fmt}: emitted as null")
+            return None
+        if kind is dict and shape.props:
+            for key, item in value.items():
+                sub = shape.props.get(key)
+                if sub is not None:
+                    fitted = self._fit(item, sub, f"{path}.{key}")
+                    if fitted is not item:
+                        value[key] = fitted
+        elif kind is list and shape.items is not None:
+            for i, item in enumerate(value):
+                fitted = self._fit(item, shape.items, f"{path}[]")
+                if fitted is not item:
+                    value[i] = fitted
+        return value
+
+    def _warn(self, path: str, what: str) -> None:
+        if (path, what) not in self._warned:
+            self._warned.add((path, what))
+            self.logger.warning("Stream %s: field %s %s (further cases not logged).", self.stream_name, path, what)
