@@ -109,6 +109,7 @@ class JobSourcesStream(RESTStream):
         paginator decides from the provider's own signal), and parsing happens
         inside the retried call.
         """
+        self._write_finished_partitions_state()
         paginator = self.get_new_paginator()
         with self.get_http_request_counter() as counter:
             counter.with_context(context)
@@ -124,6 +125,14 @@ class JobSourcesStream(RESTStream):
                 except PaginationError as exc:
                     msg = f"{self.provider.name} {self._endpoint(page.response.request)}: {exc}."
                     raise FatalAPIError(msg) from None
+
+    def _write_finished_partitions_state(self) -> None:
+        # The SDK writes a partitioned stream's STATE only after its last partition. When a
+        # partition begins, the one before it is final: write it now, so that a killed run
+        # resumes after the partitions it finished.
+        if self.partitions and not self.state_manager.is_flushed:
+            self._tap.state_writer.write_state(self.tap_state)
+            self.state_manager.is_flushed = True
 
     def fetch(self, request: HTTPRequest, extract: t.Callable | None = None) -> Page:
         """Send one request (paced, retried) and return its parsed page.

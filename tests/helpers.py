@@ -89,3 +89,36 @@ def assert_no_duplicates(records: list[dict], *fields: str) -> None:
     found = Counter(keys(records, *fields))
     dupes = {k: n for k, n in found.items() if n > 1}
     assert not dupes, f"duplicate primary keys: {dupes}"
+
+
+def assert_records_match_schemas(run: TapRun) -> None:
+    """Every RECORD validates against the latest SCHEMA of its stream, as a strict target checks."""
+    import jsonschema
+
+    checker = jsonschema.Draft7Validator.FORMAT_CHECKER
+    validators = {}
+    for m in run.messages:
+        if m["type"] == "SCHEMA":
+            validators[m["stream"]] = jsonschema.Draft7Validator(m["schema"], format_checker=checker)
+        elif m["type"] == "RECORD":
+            errors = list(validators[m["stream"]].iter_errors(m["record"]))
+            assert not errors, (m["stream"], m["record"], [e.message for e in errors])
+
+
+def all_records(sandbox) -> dict[str, list[dict]]:
+    """What a full sync of every provider (job_details selected, no groups) must emit."""
+    from tests.expected import bindbee_records, getro_records, trackjobchanges_records
+
+    return {
+        **getro_records(sandbox.getro),
+        "ats_jobs": bindbee_records(sandbox.bindbee),
+        **trackjobchanges_records(sandbox.trackjobchanges, None),
+    }
+
+
+PRIMARY_KEYS = {
+    "job_functions": ("name",), "experience_levels": ("name",), "networks": ("id",),
+    "companies": ("network_id", "id"), "jobs": ("network_id", "id"), "removed_jobs": ("network_id", "id"),
+    "talent": ("network_id", "id"), "job_details": ("network_id", "id"), "ats_jobs": ("connector", "id"),
+    "connections": ("id",), "employments": ("id",),
+}

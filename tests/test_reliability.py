@@ -1,0 +1,251 @@
+"""Faults, crashes and bad input: nothing lost, nothing leaked, nothing looping."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tap_jobsources.sandbox import Sandbox
+from tap_jobsources.sandbox.http import Answer
+from tests.conftest import FAST
+from tests.expected import by_key
+from tests.helpers import (
+    PRIMARY_KEYS,
+    TAP,
+    TapRun,
+    all_records,
+    assert_no_duplicates,
+    assert_records_match_schemas,
+    discover,
+    run_tap,
+    select,
+)
+
+SECRETS_OF = ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key")
+
+
+def secrets(config: dict) -> list[str]:
+    return [config[k] for k in SECRETS_OF] + [c["token"] for c in config["bindbee_connectors"]]
+
+
+@pytest.fixture
+def sandbox():
+    with Sandbox(scale=2) as sb:
+        yield sb
+
+
+@pytest.fixture
+def config(sandbox) -> dict:
+    return {**sandbox.settings(), **FAST, "bindbee_page_size": 10}
+
+
+@pytest.fixture
+def catalog(tmp_path, config) -> dict:
+    return select(discover(tmp_path / "discover", config), {"job_details": True})
+
+
+def canonical(run: TapRun) -> dict[str, dict]:
+    return {s: {json.dumps(r, sort_keys=True) for r in recs} for s, recs in run.records.items()}
+
+
+def test_fifteen_percent_faulty_requests_give_exactly_a_clean_syncs_records(tmp_path, sandbox, config, catalog):
+    clean = run_tap(tmp_path / "clean", config, catalog=catalog)
+    assert clean.returncode == 0, clean.stderr
+    clean_requests = len(sandbox.log)
+    sandbox.clear_log()
+
+    sandbox.faults.set_rate(0.15, seed=11)
+    sandbox.faults.slow_seconds = 1.5
+    sandbox.faults.retry_after = 1
+    faulty = run_tap(tmp_path / "faulty", {**config, "request_timeout": 1, "retry_max_attempts": 8}, catalog=catalog)
+    assert faulty.returncode == 0, faulty.stderr
+    faults = [r.fault for r in sandbox.log if r.fault]
+    assert len(faults) >= 0.1 * clean_requests
+    assert set(faults) >= {"500", "503", "429", "429-date", "reset", "truncated", "html", "slow"}
+    assert canonical(faulty) == canonical(clean)
+    for stream, fields in PRIMARY_KEYS.items():
+        assert_no_duplicates(faulty.records[stream], *fields)
+    assert_records_match_schemas(faulty)
+
+
+def test_a_provider_that_keeps_failing_ends_the_run_within_its_bound(tmp_path, sandbox, config, catalog):
+    # Streams run in catalog order: ats_jobs first, then connections, which keeps failing.
+    sandbox.faults.inject("503", provider="trackjobchanges", times=1000)
+    config.update(retry_max_attempts=3, retry_backoff_seconds=0.2)
+    started = time.monotonic()
+    run = run_tap(tmp_path / "1", config, catalog=catalog)
+    elapsed = time.monotonic() - started
+    assert run.returncode != 0
+    assert len(sandbox.requests_to("trackjobchanges")) == 3
+    assert ("TrackJobChanges GET /trackjobchanges/api/v1/connections (stream connections) "
+            "still failing after 3 attempts") in run.stderr
+    assert "503" in run.stderr
+    assert elapsed < 60  # 3 attempts, waits of at most 0.2 + 0.4 s, plus the rest of the run
+    # The final STATE holds the bookmarks of what finished; a rerun resumes from it.
+    marks = {p["context"]["connector"]: p["replication_key_value"]
+             for p in run.state["bookmarks"]["ats_jobs"]["partitions"]}
+    assert marks == {c: max(j["modified_at"] for j in jobs) for c, jobs in sandbox.bindbee.jobs.items()}
+    sandbox.faults = type(sandbox.faults)()
+    sandbox.clear_log()
+    rerun = run_tap(tmp_path / "2", config, catalog=catalog, state=run.state)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(sandbox.requests_to("bindbee")) == 3  # one per connector: nothing changed since
+    assert {r["modified_at"] for r in rerun.records["ats_jobs"]} <= set(marks.values())
+    expected = all_records(sandbox)
+    for stream in ("connections", "employments"):
+        assert by_key(rerun.records[stream], "id") == by_key(expected[stream], "id")
+
+
+def run_until_killed(tmp_path, config, catalog, kill_when) -> TapRun:
+    """Start the tap, SIGKILL it as soon as ``kill_when(message)`` says so, return what it wrote."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    proc = subprocess.Popen([*TAP, "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    messages = []
+    for line in proc.stdout:
+        message = json.loads(line)
+        messages.append(message)
+        if kill_when(message):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
+    return TapRun(proc.returncode, "", "", messages)
+
+
+def removed_bookmark_of(network_id: int):
+    def check(message: dict) -> bool:
+        if message["type"] != "STATE":
+            return False
+        parts = message["value"]["bookmarks"].get("removed_jobs", {}).get("partitions", [])
+        return any(p["context"]["network_id"] == network_id and "replication_key_value" in p for p in parts)
+    return check
+
+
+@pytest.mark.parametrize("kill_point", ["mid-getro", "mid-bindbee"])
+def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox, config, catalog, kill_point):
+    config["getro_requests_per_minute"] = 1200  # slow enough to be caught mid-run
+    kill_when = (removed_bookmark_of(101) if kill_point == "mid-getro"
+                 else lambda m: m["type"] == "RECORD" and m["record"].get("connector") == "lever")
+    killed = run_until_killed(tmp_path / "1", config, catalog, kill_when)
+    state = killed.states[-1]
+    resumed = run_tap(tmp_path / "2", config, catalog=catalog, state=state)
+    assert resumed.returncode == 0, resumed.stderr
+
+    expected = all_records(sandbox)
+    for stream, fields in PRIMARY_KEYS.items():
+        together = {**by_key(killed.records[stream], *fields), **by_key(resumed.records[stream], *fields)}
+        assert together == by_key(expected[stream], *fields), stream
+    # Incremental streams re-emit nothing older than the bookmarks they resumed from.
+    marks = {p["context"]["network_id"]: p.get("replication_key_value")
+             for p in state["bookmarks"].get("removed_jobs", {}).get("partitions", [])}
+    connectors = {p["context"]["connector"]: p.get("replication_key_value")
+                  for p in state["bookmarks"].get("ats_jobs", {}).get("partitions", [])}
+    if kill_point == "mid-getro":
+        assert marks.get(101)
+    else:  # killed in the second connector: the first one's bookmark was already written
+        assert connectors.get("greenhouse") and not connectors.get("lever")
+    for record in resumed.records["removed_jobs"]:
+        if marks.get(record["network_id"]):
+            assert record["deactivated_at"] >= marks[record["network_id"]]
+    for record in resumed.records["ats_jobs"]:
+        if connectors.get(record["connector"]):
+            assert record["modified_at"] >= connectors[record["connector"]]
+
+
+def test_bookmarks_in_the_future_give_no_records_and_stay(tmp_path, sandbox, config, catalog):
+    future = "2099-01-01T00:00:00.000Z"
+    state = {"bookmarks": {
+        "removed_jobs": {"partitions": [
+            {"context": {"network_id": n}, "replication_key": "deactivated_at", "replication_key_value": future}
+            for n in (101, 102, 103)]},
+        "job_details": {"partitions": [
+            {"context": {"network_id": n}, "replication_key": "description_last_updated_at",
+             "replication_key_value": future} for n in (101, 102, 103)]},
+        "ats_jobs": {"partitions": [
+            {"context": {"connector": c}, "replication_key": "modified_at", "replication_key_value": future}
+            for c in ("greenhouse", "lever", "workday")]},
+    }}
+    run = run_tap(tmp_path, config, catalog=catalog, state=state)
+    assert run.returncode == 0, run.stderr
+    for stream in ("removed_jobs", "job_details", "ats_jobs"):
+        assert not run.records.get(stream), stream
+        parts = run.state["bookmarks"][stream]["partitions"]
+        assert {p["replication_key_value"] for p in parts} == {future}, stream
+    assert len(run.records["jobs"]) == 60  # the full-table streams still ran
+
+
+def test_no_secret_anywhere_at_debug_through_faults(tmp_path, sandbox, config, catalog):
+    sandbox.faults.set_rate(0.2, kinds=("500", "429", "reset", "truncated", "html"), seed=5)
+    sandbox.faults.retry_after = 1
+    run = run_tap(tmp_path, {**config, "retry_max_attempts": 8}, catalog=catalog,
+                  env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    assert run.returncode == 0, run.stderr
+    assert "DEBUG" in run.stderr and "urllib3" in run.stderr
+    for secret in secrets(config):
+        assert secret not in run.stdout, secret
+        assert secret not in run.stderr, secret
+
+
+@pytest.mark.parametrize("provider", ["getro", "bindbee", "trackjobchanges"])
+def test_no_secret_when_the_api_is_unreachable(tmp_path, sandbox, config, provider):
+    config = {**sandbox.settings(provider), **FAST, "retry_max_attempts": 2,
+              f"{provider}_api_url": "http://127.0.0.1:9/unreachable"}
+    run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    assert run.returncode != 0
+    assert "still failing after 2 attempts: connection failed" in run.stderr
+    for key, value in config.items():
+        if key in SECRETS_OF:
+            assert value not in run.stderr and value not in run.stdout
+    for connector in config.get("bindbee_connectors", []):
+        assert connector["token"] not in run.stderr
+
+
+def test_a_list_that_never_ends_hits_the_page_cap(tmp_path, sandbox, config):
+    config = {**sandbox.settings("trackjobchanges"), **FAST, "max_pages_per_partition": 5}
+    sandbox.intercept(lambda r: Answer(200, {"status": "SUCCESS", "message": "ok", "last_page": False,
+                                             "data": [{"id": 10_000 + int(r.query.get("page", 1))}]})
+                      if r.path == "/connections" else None)
+    run = run_tap(tmp_path, config)
+    assert run.returncode != 0
+    assert "TrackJobChanges GET /trackjobchanges/api/v1/connections: more than 5 pages in one partition" in run.stderr
+    assert len([r for r in sandbox.requests_to("trackjobchanges") if r.path == "/connections"]) == 5
+
+
+@pytest.mark.parametrize("body", [{"meta": {"total": 3}}, {"items": {"id": 1}, "meta": {}}, {"items": "none"}],
+                         ids=["missing", "object", "string"])
+def test_a_page_without_its_list_is_an_error_not_an_empty_page(tmp_path, sandbox, config, body):
+    config = {**sandbox.settings("getro"), **FAST, "retry_max_attempts": 2}
+    sandbox.intercept(lambda r: Answer(200, body) if r.path == "/networks/101/jobs" else None)
+    run = run_tap(tmp_path, config)
+    assert run.returncode != 0
+    assert "Getro GET /getro/v2/networks/101/jobs (stream jobs) still failing after 2 attempts" in run.stderr
+    assert "without a list of objects under 'items'" in run.stderr
+
+
+def test_schema_drift_does_not_break_the_sync_and_output_stays_valid(tmp_path, sandbox, config, catalog):
+    job = sandbox.getro.jobs[101][0]
+    job.update(brand_new_field={"x": 1}, featured="yes", created_at="last tuesday", id=str(job["id"]))
+    sandbox.getro.companies[101][0]["topics"] = "Energy"
+    sandbox.bindbee.jobs["lever"][0]["confidential"] = "false"
+    sandbox.trackjobchanges.connections["grp-default"][0]["in_eu"] = 1
+    sandbox.trackjobchanges.connections["grp-default"][0]["current_employment"]["email_confidence"] = "85"
+    run = run_tap(tmp_path, config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    assert_records_match_schemas(run)
+    emitted = next(r for r in run.records["jobs"] if r["id"] == int(job["id"]))
+    assert "brand_new_field" not in emitted and emitted["featured"] is None and emitted["created_at"] is None
+    company = next(r for r in run.records["companies"] if r["id"] == sandbox.getro.companies[101][0]["objectID"])
+    assert company["topics"] == ["Energy"]
+    lever = next(r for r in run.records["ats_jobs"] if r["connector"] == "lever" and r["id"] == sandbox.bindbee.jobs["lever"][0]["id"])
+    assert lever["confidential"] is False
+    conn = next(r for r in run.records["connections"] if r["id"] == sandbox.trackjobchanges.connections["grp-default"][0]["id"])
+    assert conn["in_eu"] is None and conn["current_employment"]["email_confidence"] == 85
+    assert "field brand_new_field is not in the stream's schema: dropped" in run.stderr
