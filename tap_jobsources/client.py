@@ -60,6 +60,13 @@ class JobSourcesStream(RESTStream):
     records_key: t.ClassVar[str | None] = None
 
     @property
+    def emit_activate_version_messages(self) -> bool:
+        # The SDK would send ACTIVATE_VERSION as each partition starts, so a target would
+        # retire the rows of partitions not read yet. The tap sends it once per stream,
+        # after the whole run succeeded (TapJobSources.sync_all).
+        return False
+
+    @property
     def url_base(self) -> str:
         return self.provider.base_url(self.config)
 

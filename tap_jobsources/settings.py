@@ -109,12 +109,37 @@ CONFIG_SCHEMA = th.PropertiesList(
         description="First retry wait; it doubles on each retry (with jitter), up to 60 s.",
     ),
     th.Property(
+        "emit_activate_version_messages",
+        th.BooleanType,
+        default=False,
+        description="Send ACTIVATE_VERSION for full-table streams once a run completes, so targets "
+        "can mark rows that vanished from the source as deleted.",
+    ),
+    th.Property(
         "max_pages_per_partition",
         th.IntegerType(minimum=1),
         default=10_000,
         description="Safety cap: more pages than this in one partition stops the run with an error.",
     ),
 ).to_dict()
+
+
+def coerce_strings(config: dict[str, t.Any]) -> None:
+    """Numbers and booleans that arrive as text (environment variables, Meltano's string kind)."""
+    for name, spec in CONFIG_SCHEMA["properties"].items():
+        value, kinds = config.get(name), spec.get("type", [])
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        try:
+            if "integer" in kinds and text.lstrip("-").isdigit():
+                config[name] = int(text)
+            elif "number" in kinds:
+                config[name] = float(text)
+            elif "boolean" in kinds and text.lower() in ("true", "false"):
+                config[name] = text.lower() == "true"
+        except ValueError:
+            pass  # left as it is: validation names the setting
 
 
 def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:

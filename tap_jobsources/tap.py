@@ -13,7 +13,7 @@ from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
-from tap_jobsources.settings import CONFIG_SCHEMA, config_errors, secret_values
+from tap_jobsources.settings import CONFIG_SCHEMA, coerce_strings, config_errors, secret_values
 from tap_jobsources.trackjobchanges import streams as trackjobchanges
 
 STREAMS: dict[Provider, list[type[Stream]]] = {
@@ -47,6 +47,7 @@ class TapJobSources(Tap):
         redaction.install(secret_values(self.config))
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        coerce_strings(self._config)
         errors = super()._validate_config(raise_errors=False)
         errors += config_errors(self._config)
         if errors and raise_errors:
@@ -60,6 +61,9 @@ class TapJobSources(Tap):
         return self._pacers[provider.key]
 
     def sync_all(self) -> None:
+        versioned = self._versioned_streams()
+        for stream in versioned:
+            stream._stream_version = self.initialized_at  # noqa: SLF001 - RECORD messages carry it
         try:
             super().sync_all()
         except BaseException:
@@ -67,6 +71,15 @@ class TapJobSources(Tap):
             # the interrupted one keeps its old bookmark (its progress is not promoted).
             self.state_writer.write_state(self.state)
             raise
+        # Only now is every full-table stream complete, in every partition: a target may
+        # retire the rows this run did not see. A run that failed never gets here.
+        for stream in versioned:
+            stream._write_activate_version_message(self.initialized_at)  # noqa: SLF001
+
+    def _versioned_streams(self) -> list[Stream]:
+        if not self.config.get("emit_activate_version_messages"):
+            return []
+        return [s for s in self.streams.values() if s.selected and s.replication_method == "FULL_TABLE"]
 
     def discover_streams(self) -> list[Stream]:
         return [

@@ -1,0 +1,42 @@
+"""Deletes through the Singer protocol: ACTIVATE_VERSION once per full-table stream, after a complete run."""
+
+from __future__ import annotations
+
+from tests.conftest import FAST
+from tests.helpers import run_tap
+
+FULL_TABLE = {"job_functions", "experience_levels", "networks", "companies", "jobs", "talent", "connections",
+              "employments"}
+
+
+def test_activate_version_comes_once_per_stream_after_all_its_records(tmp_path, sandbox):
+    config = {**sandbox.settings(), **FAST, "emit_activate_version_messages": True}
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr
+    activations = [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert sorted(m["stream"] for m in activations) == sorted(FULL_TABLE)
+    versions = {m["version"] for m in activations}
+    assert len(versions) == 1
+    (version,) = versions
+    last_record = max(i for i, m in enumerate(run.messages) if m["type"] == "RECORD")
+    first_activation = min(i for i, m in enumerate(run.messages) if m["type"] == "ACTIVATE_VERSION")
+    assert first_activation > last_record
+    for m in run.messages:
+        if m["type"] == "RECORD":
+            assert m.get("version") == (version if m["stream"] in FULL_TABLE else None), m["stream"]
+
+
+def test_a_run_that_fails_part_way_sends_no_activate_version(tmp_path, sandbox):
+    config = {**sandbox.settings(), **FAST, "emit_activate_version_messages": True, "retry_max_attempts": 2}
+    sandbox.faults.inject("503", provider="getro", path="^/networks/103/talent$", times=10)
+    run = run_tap(tmp_path, config)
+    assert run.returncode != 0
+    assert run.records["jobs"]  # records came...
+    assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]  # ...but no deletes
+
+
+def test_off_by_default(tmp_path, sandbox):
+    run = run_tap(tmp_path, {**sandbox.settings("trackjobchanges"), **FAST})
+    assert run.returncode == 0, run.stderr
+    assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
+    assert all("version" not in m for m in run.messages if m["type"] == "RECORD")
