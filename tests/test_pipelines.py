@@ -1,0 +1,119 @@
+"""Real pipelines: Meltano runs the tap into a real PostgreSQL (target-postgres) and DuckDB (target-duckdb)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tap_jobsources.sandbox import Sandbox
+from tap_jobsources.sandbox.quickstart import PROJECT, meltano, sandbox_env
+from tests.helpers import all_records
+from tests.postgres import Cluster
+
+TABLES = ["ats_jobs", "companies", "connections", "employments", "experience_levels", "job_functions", "jobs",
+          "networks", "removed_jobs", "talent"]
+
+
+def expected_counts(sandbox: Sandbox) -> dict[str, int]:
+    records = all_records(sandbox)
+    return {table: len(records[table]) for table in TABLES}
+
+
+@pytest.fixture(scope="module")
+def installed():
+    result = meltano("install", env=sandbox_env({}), check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+def test_duckdb_quick_start_loads_every_table(installed):
+    run = subprocess.run([sys.executable, "-m", "tap_jobsources.sandbox.quickstart"], cwd=PROJECT,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    printed = dict(re.findall(r"^  (\w+)\s+(\d+)$", run.stdout, flags=re.M))
+    with Sandbox() as reference:  # the quick start's sandbox: same seed, same data
+        assert {t: int(n) for t, n in printed.items()} == expected_counts(reference)
+
+
+class Warehouse:
+    def __init__(self, cluster: Cluster, schema: str) -> None:
+        self.cluster, self.schema = cluster, schema
+
+    def live(self, table: str) -> int:
+        return self.cluster.query(f'select count(*) from "{self.schema}"."{table}" where _sdc_deleted_at is null')[0][0]
+
+    def deleted(self, table: str, where: str = "true") -> list[tuple]:
+        return self.cluster.query(
+            f'select * from "{self.schema}"."{table}" where _sdc_deleted_at is not null and {where}')
+
+    def value(self, sql: str):
+        return self.cluster.query(sql.replace("{s}", f'"{self.schema}"'))
+
+
+def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes(installed, postgres, tmp_path):
+    with Sandbox() as sandbox:
+        settings = {**sandbox.settings(), "getro_requests_per_minute": 60000, "retry_backoff_seconds": 0.05,
+                    "retry_max_attempts": 2, "emit_activate_version_messages": True}
+        env = sandbox_env(settings, **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
+                          TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="e2e",
+                          MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}")
+        wh = Warehouse(postgres, "e2e")
+
+        def run_pipeline():
+            return meltano("--environment", "sandbox", "run", "tap-jobsources", "target-postgres", env=env, check=False)
+
+        first = run_pipeline()
+        assert first.returncode == 0, first.stderr[-3000:]
+        for table, count in expected_counts(sandbox).items():
+            assert wh.live(table) == count, table
+            assert not wh.deleted(table), table
+
+        # The sources change: rows vanish, appear and change.
+        gone_company = sandbox.getro.companies[101].pop(0)
+        gone_job = sandbox.getro.jobs[102].pop(3)
+        gone_connection = sandbox.trackjobchanges.connections["grp-default"].pop(0)
+        gone_employments = sandbox.trackjobchanges.employments.pop(gone_connection["id"])
+        new_job = {**sandbox.getro.jobs[103][0], "id": 103_777_777, "title": "Brand new"}
+        sandbox.getro.jobs[103].append(new_job)
+        now = datetime.now(timezone.utc) - timedelta(minutes=1)
+        stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        sandbox.getro.removed_jobs[101].append({**sandbox.getro.removed_jobs[101][0], "id": 101_888_888,
+                                                "deactivated_at": stamp})
+        changed = sandbox.bindbee.jobs["lever"][5]
+        changed.update(name="RENAMED", modified_at=stamp)
+
+        second = run_pipeline()
+        assert second.returncode == 0, second.stderr[-3000:]
+        for table, count in expected_counts(sandbox).items():
+            assert wh.live(table) == count, table
+        assert [r[0] for r in wh.value('select id from {s}.companies where _sdc_deleted_at is not null')] == [
+            gone_company["objectID"]]
+        assert wh.value('select network_id, id from {s}.jobs where _sdc_deleted_at is not null') == [
+            (102, gone_job["id"])]
+        assert [r[0] for r in wh.value('select id from {s}.connections where _sdc_deleted_at is not null')] == [
+            gone_connection["id"]]
+        assert sorted(r[0] for r in wh.value('select id from {s}.employments where _sdc_deleted_at is not null')) == sorted(
+            e["id"] for e in gone_employments)
+        assert wh.value("select title from {s}.jobs where id = 103777777") == [("Brand new",)]
+        assert wh.value("select count(*) from {s}.removed_jobs where id = 101888888") == [(1,)]
+        assert wh.value(f"select name from {{s}}.ats_jobs where connector = 'lever' and id = '{changed['id']}'") == [
+            ("RENAMED",)]
+        assert wh.value("select count(*) from {s}.ats_jobs")[0][0] == 60  # updated in place, not duplicated
+
+        # A run that fails part-way (talent of the last network keeps failing) deletes nothing.
+        sandbox.getro.jobs[101].pop(0)
+        sandbox.faults.inject("503", provider="getro", path="^/networks/103/talent$", times=100)
+        third = run_pipeline()
+        assert third.returncode != 0
+        assert "still failing after 2 attempts" in third.stderr
+        assert len(wh.deleted("jobs")) == 1  # still only the job of the second run
