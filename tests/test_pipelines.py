@@ -117,3 +117,20 @@ def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes
         assert third.returncode != 0
         assert "still failing after 2 attempts" in third.stderr
         assert len(wh.deleted("jobs")) == 1  # still only the job of the second run
+
+
+def test_a_provider_extractor_runs_only_its_provider(installed, tmp_path):
+    with Sandbox() as sandbox:
+        env = sandbox_env({**sandbox.settings(), "getro_requests_per_minute": 60000},
+                          TARGET_DUCKDB_FILEPATH=str(tmp_path / "one.duckdb"),
+                          MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}")
+        run = meltano("--environment", "sandbox", "run", "--state-id-suffix", "trackjobchanges",
+                      "tap-jobsources-trackjobchanges", "target-duckdb", env=env, check=False)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert {r.provider for r in sandbox.log} == {"trackjobchanges"}
+    from tap_jobsources.sandbox.quickstart import duckdb_row_counts
+
+    assert set(duckdb_row_counts(tmp_path / "one.duckdb")) == {"connections", "employments"}
+    # Its own state id, so it shares no bookmark with the other providers' runs.
+    assert [p.name for p in (tmp_path / "state").iterdir()] == [
+        "sandbox:tap-jobsources-trackjobchanges-to-target-duckdb:trackjobchanges"]

@@ -1,0 +1,49 @@
+"""The files users rely on stay true to the tap: catalogs, README settings, meltano.yml."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tap_jobsources.providers import PROVIDERS
+from tap_jobsources.settings import CONFIG_SCHEMA
+from tests.helpers import TAP
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_catalogs_match_discovery():
+    check = subprocess.run([sys.executable, "scripts/make_catalogs.py", "--check"], cwd=ROOT,
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+
+
+def settings_rows(markdown: str) -> list[str]:
+    return [line for line in markdown.splitlines() if re.match(r"^\| [a-z_]+ \|", line)]
+
+
+def test_readme_settings_table_agrees_with_about():
+    about = subprocess.run([*TAP, "--about", "--format=markdown"], capture_output=True, text=True, check=True).stdout
+    own = set(CONFIG_SCHEMA["properties"])
+    expected = [row for row in settings_rows(about) if row.split("|")[1].strip() in own]
+    assert len(expected) == len(own)
+    readme = (ROOT / "README.md").read_text()
+    assert [row for row in settings_rows(readme) if row.split("|")[1].strip() in own] == expected
+
+
+def test_meltano_yml_declares_every_setting_with_its_kind_and_secrets_as_sensitive():
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-jobsources")
+    declared = {s["name"]: s for s in extractor["settings"]}
+    assert set(declared) == set(CONFIG_SCHEMA["properties"])
+    assert all(s.get("kind") for s in declared.values())
+    secrets = {name for p in PROVIDERS for name in p.secrets} | {"bindbee_connectors"}
+    assert {n for n, s in declared.items() if s.get("sensitive")} == secrets
+    loaders = {p["name"]: p for p in project["plugins"]["loaders"]}
+    assert loaders["target-postgres"]["variant"] == "meltanolabs"
+    assert "duckdb<1.2" in loaders["target-duckdb"]["pip_url"]
+    assert (ROOT / "plugins/loaders/target-postgres--meltanolabs.lock").exists()
