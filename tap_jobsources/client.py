@@ -15,6 +15,9 @@ from urllib.parse import urlparse
 import msgspec
 import requests
 from singer_sdk import RESTStream
+from singer_sdk.helpers._util import utc_now
+from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.helpers._typing import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -58,6 +61,15 @@ class JobSourcesStream(RESTStream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Key of the record list in a JSON object answer; None when the answer is the list.
     records_key: t.ClassVar[str | None] = None
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        # requests looks proxies (and .netrc) up in the environment on every request, which
+        # costs more than parsing a page. Look once: every request of a stream goes to one host.
+        self._schema_sent = False
+        session = self.requests_session
+        session.trust_env = False
+        session.proxies.update(requests.utils.get_environ_proxies(self.url_base))
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -107,6 +119,37 @@ class JobSourcesStream(RESTStream):
                     child.finalize_state_progress_markers()
         super().finalize_state_progress_markers(state)
 
+    def _write_schema_message(self) -> None:
+        # The SDK sends SCHEMA again for every child partition (each network, each
+        # connection); some targets flush a batch on every SCHEMA. Once per run is enough.
+        if not self._schema_sent:
+            super()._write_schema_message()
+            self._schema_sent = True
+
+    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
+        if self.child_streams:  # without children, skip the SDK's per-record child plumbing
+            yield from super().generate_child_contexts(record, context)
+
+    def _generate_record_messages(self, record: dict) -> t.Iterable[RecordMessage]:
+        # The SDK's per-record path walks the selection mask, conforms types and applies
+        # stream maps. When every field is selected and no map or flattening is set, all of
+        # that leaves the (already shaped) record as it is: emit it directly.
+        if not self._plain_output:
+            yield from super()._generate_record_messages(record)
+            return
+        yield RecordMessage(stream=self.name, record=record, version=self._stream_version, time_extracted=utc_now())
+
+    @cached_property
+    def _plain_output(self) -> bool:
+        maps = self.stream_maps
+        return (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+            and maps[0].stream_alias == self.name
+            and all(self.mask.values())
+        )
+
     # The request loop ----------------------------------------------------------
 
     def request_records(self, context: Context | None) -> t.Iterable[dict]:
@@ -124,14 +167,24 @@ class JobSourcesStream(RESTStream):
                 request = self.get_http_request(
                     page=PageContext(stream_context=context, next_page_token=paginator.current_value)
                 )
-                page = self.fetch(request)
-                counter.increment()
+                try:
+                    page = self.fetch(request)
+                finally:  # a request that failed was made all the same
+                    counter.increment()
                 yield from page.records
                 try:
                     paginator.advance(page)
                 except PaginationError as exc:
                     msg = f"{self.provider.name} {self._endpoint(page.response.request)}: {exc}."
                     raise FatalAPIError(msg) from None
+
+    def fetch_one(self, request: HTTPRequest) -> list[dict]:
+        """The record of a detail endpoint (one object), counted in the request metrics."""
+        with self.get_http_request_counter() as counter:
+            try:
+                return self.fetch(request, extract=self.one_object).records
+            finally:
+                counter.increment()
 
     def _write_finished_partitions_state(self) -> None:
         # The SDK writes a partitioned stream's STATE only after its last partition. When a

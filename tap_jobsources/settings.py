@@ -32,7 +32,7 @@ def _api_url(provider) -> th.Property:
     )
 
 
-CONFIG_SCHEMA = th.PropertiesList(
+SETTINGS = th.PropertiesList(
     th.Property(
         "start_date",
         th.DateTimeType,
@@ -121,13 +121,22 @@ CONFIG_SCHEMA = th.PropertiesList(
         default=10_000,
         description="Safety cap: more pages than this in one partition stops the run with an error.",
     ),
-).to_dict()
+)
+
+
+def config_schema() -> dict:
+    """A fresh copy of the settings' JSON Schema (the SDK adds its own settings to the one it gets)."""
+    return SETTINGS.to_dict()
+
+
+#: setting name -> its JSON types, for reading numbers and booleans given as text
+_TYPES = {name: spec.get("type", []) for name, spec in config_schema()["properties"].items()}
 
 
 def coerce_strings(config: dict[str, t.Any]) -> None:
     """Numbers and booleans that arrive as text (environment variables, Meltano's string kind)."""
-    for name, spec in CONFIG_SCHEMA["properties"].items():
-        value, kinds = config.get(name), spec.get("type", [])
+    for name, kinds in _TYPES.items():
+        value = config.get(name)
         if not isinstance(value, str):
             continue
         text = value.strip()

@@ -28,7 +28,7 @@ _PY_TYPES: dict[str, tuple[type, ...]] = {
 
 
 class _Shape:
-    __slots__ = ("fmt", "items", "props", "types")
+    __slots__ = ("fmt", "items", "plain", "props", "types")
 
     def __init__(self, schema: dict) -> None:
         kinds = schema.get("type", [])
@@ -39,14 +39,15 @@ class _Shape:
         self.props = {k: _Shape(v) for k, v in props.items()} if props else None
         items = schema.get("items")
         self.items = _Shape(items) if isinstance(items, dict) and items.get("type") else None
+        # A value of an allowed type needs no further look when nothing inside it is typed.
+        self.plain = not (self.fmt or self.props or self.items)
 
 
 def _parses(value: str, fmt: str) -> bool:
+    if value[4:5] != "-" or value[7:8] != "-":  # RFC 3339 wants the extended form, not 20260101
+        return False
     try:
-        if fmt == "date-time":
-            datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
-        else:
-            date.fromisoformat(value)
+        (datetime if fmt == "date-time" else date).fromisoformat(value)  # 3.11+: "Z" included
     except ValueError:
         return False
     return True
@@ -91,6 +92,8 @@ class RecordShaper:
             if shape is None:
                 unknown = [*(unknown or []), key]
                 continue
+            if shape.plain and type(value) in shape.types:
+                continue
             fitted = self._fit(value, shape, key)
             if fitted is not value:
                 record[key] = fitted
@@ -101,6 +104,8 @@ class RecordShaper:
         return record
 
     def _fit(self, value: t.Any, shape: _Shape, path: str) -> t.Any:
+        """``value`` fitted to ``shape``. Hot path: plain children are checked inline, and
+        the path of a nested field is only spelled out when something is wrong there."""
         kind = type(value)
         if kind not in shape.types:
             if not shape.types:  # the schema allows anything here
@@ -111,19 +116,26 @@ class RecordShaper:
                 return self._fit(converted, shape, path)
             self._warn(path, f"came as {kind.__name__}, which its schema does not allow: emitted as null")
             return None
-        if kind is str and shape.fmt in ("date-time", "date") and not _parses(value, shape.fmt):
-            self._warn(path, f"is not a valid {shape.fmt}: emitted as null")
-            return None
-        if kind is dict and shape.props:
+        if shape.fmt is not None:
+            if kind is str and not _parses(value, shape.fmt):
+                self._warn(path, f"is not a valid {shape.fmt}: emitted as null")
+                return None
+        elif kind is dict and shape.props:
+            props = shape.props
             for key, item in value.items():
-                sub = shape.props.get(key)
-                if sub is not None:
-                    fitted = self._fit(item, sub, f"{path}.{key}")
-                    if fitted is not item:
-                        value[key] = fitted
+                sub = props.get(key)
+                if sub is None or (sub.plain and type(item) in sub.types):
+                    continue
+                fitted = self._fit(item, sub, f"{path}.{key}")
+                if fitted is not item:
+                    value[key] = fitted
         elif kind is list and shape.items is not None:
+            sub = shape.items
+            plain, types = sub.plain, sub.types
             for i, item in enumerate(value):
-                fitted = self._fit(item, shape.items, f"{path}[]")
+                if plain and type(item) in types:
+                    continue
+                fitted = self._fit(item, sub, f"{path}[]")
                 if fitted is not item:
                     value[i] = fitted
         return value

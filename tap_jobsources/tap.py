@@ -5,15 +5,15 @@ from __future__ import annotations
 import typing as t
 
 from singer_sdk import Stream, Tap
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_jobsources import redaction
+from tap_jobsources.output import BufferedMsgSpecWriter
 from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
-from tap_jobsources.settings import CONFIG_SCHEMA, coerce_strings, config_errors, secret_values
+from tap_jobsources.settings import coerce_strings, config_schema, config_errors, secret_values
 from tap_jobsources.trackjobchanges import streams as trackjobchanges
 
 STREAMS: dict[Provider, list[type[Stream]]] = {
@@ -36,10 +36,10 @@ class TapJobSources(Tap):
     """Singer tap for job-market data from Getro, Bindbee (unified ATS) and TrackJobChanges."""
 
     name = "tap-jobsources"
-    config_jsonschema = CONFIG_SCHEMA
+    config_jsonschema = config_schema()
     # The streams depend on which providers are configured.
     dynamic_catalog = True
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._pacers: dict[str, Pacer] = {}

@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from tap_jobsources.providers import PROVIDERS
-from tap_jobsources.settings import CONFIG_SCHEMA
+from tap_jobsources.settings import config_schema
 from tests.helpers import TAP
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def settings_rows(markdown: str) -> list[str]:
 
 def test_readme_settings_table_agrees_with_about():
     about = subprocess.run([*TAP, "--about", "--format=markdown"], capture_output=True, text=True, check=True).stdout
-    own = set(CONFIG_SCHEMA["properties"])
+    own = set(config_schema()["properties"])
     expected = [row for row in settings_rows(about) if row.split("|")[1].strip() in own]
     assert len(expected) == len(own)
     readme = (ROOT / "README.md").read_text()
@@ -39,7 +39,7 @@ def test_meltano_yml_declares_every_setting_with_its_kind_and_secrets_as_sensiti
     project = yaml.safe_load((ROOT / "meltano.yml").read_text())
     extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-jobsources")
     declared = {s["name"]: s for s in extractor["settings"]}
-    assert set(declared) == set(CONFIG_SCHEMA["properties"])
+    assert set(declared) == set(config_schema()["properties"])
     assert all(s.get("kind") for s in declared.values())
     secrets = {name for p in PROVIDERS for name in p.secrets} | {"bindbee_connectors"}
     assert {n for n, s in declared.items() if s.get("sensitive")} == secrets

@@ -72,7 +72,7 @@ class NetworksStream(GetroStream):
         for path in (f"/networks/{network_id}", f"/network/{network_id}"):
             try:
                 request = HTTPRequest(url=self.url_base + path, headers=self.http_headers)
-                return self.fetch(request, extract=self.one_object).records[0]
+                return self.fetch_one(request)[0]
             except NotFoundError:
                 continue
         msg = f"Getro has no network {network_id}. Check getro_network_ids against GET /networks."
@@ -198,7 +198,7 @@ class JobDetailsStream(GetroNetworkChildStream):
     def get_records(self, context) -> t.Iterable[dict]:
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
         try:
-            yield from self.fetch(request, extract=self.one_object).records
+            yield from self.fetch_one(request)
         except NotFoundError:
             self.logger.warning(
                 "Getro job %s of network %s was taken down before its details were read: skipped.",

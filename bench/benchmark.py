@@ -1,0 +1,223 @@
+"""tap-jobsources benchmark: speed, requests, memory and state size against the sandbox.
+
+    python bench/benchmark.py                  # about 200k records (a few minutes)
+    python bench/benchmark.py --scale 10 --skip-pacing   # a smoke run
+
+Prints, per stream: records, requests made and the minimum possible, CPU seconds of the tap
+process, records per CPU-second; then peak RSS and state size of a full run, peak RSS of a
+small run, two baselines over the same Getro jobs pages (a stock singer-sdk RESTStream and a
+bare requests loop) with the tap's CPU per record against each, and a paced Getro sync at the
+default 30 requests/minute. Not part of the test suite.
+
+The sandbox runs in its own process, and so does every program measured: CPU and peak RSS come
+from wait4() on that process alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+TAP = [PY, "-m", "tap_jobsources"]
+GETRO_PAGE, BINDBEE_PAGE, TJC_PAGE = 100, 100, 10  # TJC: the sandbox's fixed page size
+LIFTED = {"getro_requests_per_minute": 10_000_000}
+METRIC = re.compile(r'"metric":"http_request_count","value":(\d+),"tags":\{"stream":"(\w+)"')
+
+
+class Measured:
+    def __init__(self, args: list[str], workdir: Path, name: str) -> None:
+        self.stdout_path, self.stderr_path = workdir / f"{name}.out", workdir / f"{name}.err"
+        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
+            started = time.monotonic()
+            proc = subprocess.Popen(args, stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            self.wall = time.monotonic() - started
+        self.returncode = os.waitstatus_to_exitcode(status)
+        self.cpu = usage.ru_utime + usage.ru_stime
+        self.rss_mb = usage.ru_maxrss / 1024
+        if self.returncode:
+            raise SystemExit(f"{name} failed:\n{self.stderr_path.read_text()[-3000:]}")
+
+    def messages(self):
+        with self.stdout_path.open() as lines:
+            for line in lines:
+                yield json.loads(line)
+
+    def requests_by_stream(self) -> Counter:
+        found = Counter()
+        for value, stream in METRIC.findall(self.stderr_path.read_text()):
+            found[stream] += int(value)
+        return found
+
+
+class SandboxProcess:
+    def __init__(self, workdir: Path, *options: str) -> None:
+        self.config_path = workdir / f"sandbox{abs(hash(options))}.json"
+        self.proc = subprocess.Popen([PY, "-m", "tap_jobsources.sandbox.cli", "--port", "0",
+                                      "--config-out", str(self.config_path), *options],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while not self.config_path.exists():
+            if self.proc.poll() is not None:
+                raise SystemExit("the sandbox did not start")
+            time.sleep(0.1)
+        time.sleep(0.1)
+        self.settings = json.loads(self.config_path.read_text())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def write(path: Path, data) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def catalog_for(config_path: Path, streams: set[str] | None, workdir: Path) -> Path:
+    """The discovered catalog with exactly ``streams`` selected (None: the defaults)."""
+    catalog = json.loads(subprocess.run([*TAP, "--config", str(config_path), "--discover"], check=True,
+                                        capture_output=True, text=True).stdout)
+    if streams is not None:
+        for entry in catalog["streams"]:
+            for md in entry["metadata"]:
+                if md["breadcrumb"] == []:
+                    md["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    name = "default" if streams is None else "-".join(sorted(streams)) or "none"
+    return write(workdir / f"catalog-{name}.json", catalog)
+
+
+def minimum_requests(records: dict[str, list[dict]]) -> dict[str, int]:
+    """Fewest requests that can read these records: per partition ceil(n / page), at least one."""
+    def per_partition(stream: str, key: str, partitions, page: int) -> int:
+        counts = Counter(r[key] for r in records.get(stream, []))
+        return sum(max(1, math.ceil(counts[p] / page)) for p in partitions)
+
+    networks = [r["id"] for r in records.get("networks", [])]
+    connectors = sorted({r["connector"] for r in records.get("ats_jobs", [])})
+    connections = [r["id"] for r in records.get("connections", [])]
+    minimum = {
+        "job_functions": 1, "experience_levels": 1,
+        "networks": math.ceil(len(networks) / GETRO_PAGE) + len(networks),  # the list, then each detail
+        "ats_jobs": per_partition("ats_jobs", "connector", connectors, BINDBEE_PAGE),
+        "connections": max(1, math.ceil(len(connections) / TJC_PAGE)),
+        "employments": per_partition("employments", "connection_id", connections, TJC_PAGE),
+    }
+    for stream in ("companies", "jobs", "removed_jobs", "talent"):
+        minimum[stream] = per_partition(stream, "network_id", networks, GETRO_PAGE)
+    return {k: v for k, v in minimum.items() if k in records or k in ("talent",)}
+
+
+def full_run(name: str, sandbox: SandboxProcess, workdir: Path):
+    config = write(workdir / f"{name}-config.json", {**sandbox.settings, **LIFTED})
+    run = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, None, workdir))], workdir, name)
+    records, state = defaultdict(list), {}
+    for message in run.messages():
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+        elif message["type"] == "STATE":
+            state = message["value"]
+    return run, records, state, config
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=1000, help="sandbox scale (default 1000: about 200k records)")
+    parser.add_argument("--networks", type=int, default=5, help="Getro networks (default 5)")
+    parser.add_argument("--small-scale", type=int, default=50, help="scale of the small run for RSS (default 50)")
+    parser.add_argument("--skip-pacing", action="store_true", help="skip the 30 requests/minute run (about 20 s)")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="tap-jobsources-bench-"))
+    print(f"tap-jobsources benchmark on {platform.node()}: {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, Python {platform.python_version()}; work files in {workdir}\n")
+
+    big = SandboxProcess(workdir, "--scale", str(args.scale), "--networks", str(args.networks))
+    try:
+        run, records, state, config = full_run("full", big, workdir)
+        total = sum(len(v) for v in records.values())
+        made, least = run.requests_by_stream(), minimum_requests(records)
+
+        startup = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))],
+                           workdir, "startup")
+        print(f"Full run: {total} records, {run.cpu:.1f} CPU-s ({total / run.cpu:,.0f} records/CPU-s), "
+              f"{run.wall:.1f} s wall, peak RSS {run.rss_mb:.0f} MB, final state {len(json.dumps(state))} bytes. "
+              f"Startup alone: {startup.cpu:.2f} CPU-s.\n")
+        header = f"{'stream':<18}{'records':>9}{'requests':>10}{'minimum':>9}{'CPU-s':>8}{'rec/CPU-s':>11}"
+        print(header + "   (CPU: the stream alone, its unselected parents included, startup included)")
+        per_stream_cpu = {}
+        for stream in sorted(records):
+            alone = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, {stream}, workdir))],
+                             workdir, f"stream-{stream}")
+            per_stream_cpu[stream] = alone.cpu
+            n = len(records[stream])
+            flag = "" if made[stream] == least.get(stream) else "  <- not the minimum"
+            print(f"{stream:<18}{n:>9}{made[stream]:>10}{least.get(stream, 0):>9}{alone.cpu:>8.2f}"
+                  f"{n / alone.cpu:>11,.0f}{flag}")
+
+        # Baselines over the same Getro jobs pages.
+        jobs = len(records["jobs"])
+        network_ids = [r["id"] for r in records["networks"]]
+        base_config = write(workdir / "baseline-config.json", {**{k: big.settings[k] for k in (
+            "getro_api_url", "getro_email", "getro_api_token")}, "network_ids": network_ids})
+        bare = Measured([PY, str(HERE / "bare_loop.py"), str(base_config)], workdir, "bare")
+        bare_startup = Measured([PY, "-c", "import json, sys, requests"], workdir, "bare-startup")
+        stock = Measured([PY, str(HERE / "stock_tap.py"), "--config", str(base_config)], workdir, "stock")
+        stock_startup = Measured([PY, "-c", "import singer_sdk, requests"], workdir, "stock-startup")
+        ours = per_stream_cpu["jobs"]
+        print(f"\nGetro jobs pages, {jobs} records: CPU per record (all of the process | less its start-up)")
+        rows = [("tap-jobsources", ours, startup.cpu), ("stock SDK stream", stock.cpu, stock_startup.cpu),
+                ("bare loop", bare.cpu, bare_startup.cpu)]
+        for label, cpu, start in rows:
+            print(f"  {label:<18}{cpu / jobs * 1e6:>8.1f} us | {(cpu - start) / jobs * 1e6:>6.1f} us")
+        net = lambda cpu, start: (cpu - start) / jobs  # noqa: E731
+        print(f"  tap / bare loop:  {ours / bare.cpu:.2f}x | {net(ours, startup.cpu) / net(bare.cpu, bare_startup.cpu):.2f}x"
+              f"   (target <= 1.25x)")
+        print(f"  tap / stock SDK:  {ours / stock.cpu:.2f}x | "
+              f"{net(ours, startup.cpu) / net(stock.cpu, stock_startup.cpu):.2f}x")
+    finally:
+        big.stop()
+
+    small = SandboxProcess(workdir, "--scale", str(args.small_scale), "--networks", str(args.networks))
+    try:
+        small_run, small_records, _, _ = full_run("small", small, workdir)
+    finally:
+        small.stop()
+    small_total = sum(len(v) for v in small_records.values())
+    print(f"\nPeak RSS: {small_run.rss_mb:.0f} MB at {small_total} records, {run.rss_mb:.0f} MB at {total} records "
+          f"({run.rss_mb / small_run.rss_mb:.2f}x; target <= 1.2x)")
+
+    if not args.skip_pacing:
+        paced()
+    return 0
+
+
+def paced() -> None:
+    """A Getro sync at the default 30 requests/minute, against a sandbox that answers 429 past 30."""
+    sys.path.insert(0, str(HERE.parent))
+    from tap_jobsources.sandbox import Sandbox
+
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(scale=1, networks=1, getro_rate_limit=30) as sandbox:
+        config = write(Path(tmp) / "config.json", sandbox.settings("getro"))
+        subprocess.run([*TAP, "--config", str(config)], check=True, capture_output=True)
+        times = [r.time for r in sandbox.requests_to("getro")]
+        statuses = Counter(r.status for r in sandbox.requests_to("getro"))
+    span, ideal = times[-1] - times[0], (len(times) - 1) * 2.0
+    print(f"\nPaced Getro sync at the default 30/min: {len(times)} requests in {span:.2f} s from first to last; "
+          f"(requests - 1) x 2 s = {ideal:.1f} s ({(span / ideal - 1) * 100:+.1f}%; target within 5%); "
+          f"429 answers: {statuses.get(429, 0)}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
