@@ -132,6 +132,6 @@ class TrackJobChangesAPI:
         return envelope(connection, "Loaded connection.")
 
     def list_employments(self, request: Request, cid: str) -> Answer:
-        if self._find(cid) is None:
+        if not cid.isdigit() or int(cid) not in self.employments:  # every connection has an entry
             return Answer(404, {"status": "ERROR", "message": "Connection not found."})
         return self.paged(request, self.employments[int(cid)], "Loaded all employments.")
