@@ -98,37 +98,57 @@ def catalog_for(config_path: Path, streams: set[str] | None, workdir: Path) -> P
     return write(workdir / f"catalog-{name}.json", catalog)
 
 
-def minimum_requests(records: dict[str, list[dict]]) -> dict[str, int]:
-    """Fewest requests that can read these records: per partition ceil(n / page), at least one."""
-    def per_partition(stream: str, key: str, partitions, page: int) -> int:
-        counts = Counter(r[key] for r in records.get(stream, []))
-        return sum(max(1, math.ceil(counts[p] / page)) for p in partitions)
-
-    networks = [r["id"] for r in records.get("networks", [])]
-    connectors = sorted({r["connector"] for r in records.get("ats_jobs", [])})
-    connections = [r["id"] for r in records.get("connections", [])]
-    minimum = {
-        "job_functions": 1, "experience_levels": 1,
-        "networks": math.ceil(len(networks) / GETRO_PAGE) + len(networks),  # the list, then each detail
-        "ats_jobs": per_partition("ats_jobs", "connector", connectors, BINDBEE_PAGE),
-        "connections": max(1, math.ceil(len(connections) / TJC_PAGE)),
-        "employments": per_partition("employments", "connection_id", connections, TJC_PAGE),
-    }
-    for stream in ("companies", "jobs", "removed_jobs", "talent"):
-        minimum[stream] = per_partition(stream, "network_id", networks, GETRO_PAGE)
-    return {k: v for k, v in minimum.items() if k in records or k in ("talent",)}
+#: stream -> the field whose values are its partitions (None: one partition)
+PARTITION_KEY = {"companies": "network_id", "jobs": "network_id", "removed_jobs": "network_id",
+                 "talent": "network_id", "ats_jobs": "connector", "employments": "connection_id"}
 
 
-def full_run(name: str, sandbox: SandboxProcess, workdir: Path):
+class Output:
+    """What a run wrote, counted as it streams by (the driver keeps no records: a large
+    driver would inflate the peak RSS that wait4() reports for the programs it starts)."""
+
+    def __init__(self, run: Measured) -> None:
+        self.counts: Counter = Counter()
+        self.partitions: dict[str, Counter] = defaultdict(Counter)
+        self.networks: list[int] = []
+        self.connections: list[int] = []
+        self.state: dict = {}
+        for message in run.messages():
+            if message["type"] == "RECORD":
+                stream, record = message["stream"], message["record"]
+                self.counts[stream] += 1
+                if stream in PARTITION_KEY:
+                    self.partitions[stream][record[PARTITION_KEY[stream]]] += 1
+                elif stream == "networks":
+                    self.networks.append(record["id"])
+                elif stream == "connections":
+                    self.connections.append(record["id"])
+            elif message["type"] == "STATE":
+                self.state = message["value"]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def minimum_requests(self) -> dict[str, int]:
+        """Fewest requests that can read these records: per partition ceil(n / page), at least one."""
+        def per_partition(stream: str, partitions, page: int) -> int:
+            return sum(max(1, math.ceil(self.partitions[stream][p] / page)) for p in partitions)
+
+        return {
+            "job_functions": 1, "experience_levels": 1,
+            "networks": math.ceil(len(self.networks) / GETRO_PAGE) + len(self.networks),  # the list, then each detail
+            "ats_jobs": per_partition("ats_jobs", sorted(self.partitions["ats_jobs"]), BINDBEE_PAGE),
+            "connections": max(1, math.ceil(len(self.connections) / TJC_PAGE)),
+            "employments": per_partition("employments", self.connections, TJC_PAGE),
+            **{s: per_partition(s, self.networks, GETRO_PAGE) for s in ("companies", "jobs", "removed_jobs", "talent")},
+        }
+
+
+def full_run(name: str, sandbox: SandboxProcess, workdir: Path) -> tuple[Measured, Output, Path]:
     config = write(workdir / f"{name}-config.json", {**sandbox.settings, **LIFTED})
     run = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, None, workdir))], workdir, name)
-    records, state = defaultdict(list), {}
-    for message in run.messages():
-        if message["type"] == "RECORD":
-            records[message["stream"]].append(message["record"])
-        elif message["type"] == "STATE":
-            state = message["value"]
-    return run, records, state, config
+    return run, Output(run), config
 
 
 def main() -> int:
@@ -143,11 +163,17 @@ def main() -> int:
     print(f"tap-jobsources benchmark on {platform.node()}: {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}; work files in {workdir}\n")
 
+    small = SandboxProcess(workdir, "--scale", str(args.small_scale), "--networks", str(args.networks))
+    try:
+        small_run, small_output, _ = full_run("small", small, workdir)
+    finally:
+        small.stop()
+
     big = SandboxProcess(workdir, "--scale", str(args.scale), "--networks", str(args.networks))
     try:
-        run, records, state, config = full_run("full", big, workdir)
-        total = sum(len(v) for v in records.values())
-        made, least = run.requests_by_stream(), minimum_requests(records)
+        run, output, config = full_run("full", big, workdir)
+        total, state = output.total, output.state
+        made, least = run.requests_by_stream(), output.minimum_requests()
 
         startup = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))],
                            workdir, "startup")
@@ -157,18 +183,17 @@ def main() -> int:
         header = f"{'stream':<18}{'records':>9}{'requests':>10}{'minimum':>9}{'CPU-s':>8}{'rec/CPU-s':>11}"
         print(header + "   (CPU: the stream alone, its unselected parents included, startup included)")
         per_stream_cpu = {}
-        for stream in sorted(records):
+        for stream in sorted(output.counts):
             alone = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, {stream}, workdir))],
                              workdir, f"stream-{stream}")
             per_stream_cpu[stream] = alone.cpu
-            n = len(records[stream])
+            n = output.counts[stream]
             flag = "" if made[stream] == least.get(stream) else "  <- not the minimum"
             print(f"{stream:<18}{n:>9}{made[stream]:>10}{least.get(stream, 0):>9}{alone.cpu:>8.2f}"
                   f"{n / alone.cpu:>11,.0f}{flag}")
 
         # Baselines over the same Getro jobs pages.
-        jobs = len(records["jobs"])
-        network_ids = [r["id"] for r in records["networks"]]
+        jobs, network_ids = output.counts["jobs"], output.networks
         base_config = write(workdir / "baseline-config.json", {**{k: big.settings[k] for k in (
             "getro_api_url", "getro_email", "getro_api_token")}, "network_ids": network_ids})
         bare = Measured([PY, str(HERE / "bare_loop.py"), str(base_config)], workdir, "bare")
@@ -189,13 +214,7 @@ def main() -> int:
     finally:
         big.stop()
 
-    small = SandboxProcess(workdir, "--scale", str(args.small_scale), "--networks", str(args.networks))
-    try:
-        small_run, small_records, _, _ = full_run("small", small, workdir)
-    finally:
-        small.stop()
-    small_total = sum(len(v) for v in small_records.values())
-    print(f"\nPeak RSS: {small_run.rss_mb:.0f} MB at {small_total} records, {run.rss_mb:.0f} MB at {total} records "
+    print(f"\nPeak RSS: {small_run.rss_mb:.0f} MB at {small_output.total} records, {run.rss_mb:.0f} MB at {total} records "
           f"({run.rss_mb / small_run.rss_mb:.2f}x; target <= 1.2x)")
 
     if not args.skip_pacing:
