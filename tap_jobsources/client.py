@@ -16,9 +16,9 @@ import msgspec
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.helpers._util import utc_now
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
-from singer_sdk.helpers._typing import TypeConformanceLevel
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_jobsources import retry
@@ -64,9 +64,9 @@ class JobSourcesStream(RESTStream):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        self._schema_sent = False
         # requests looks proxies (and .netrc) up in the environment on every request, which
         # costs more than parsing a page. Look once: every request of a stream goes to one host.
-        self._schema_sent = False
         session = self.requests_session
         session.trust_env = False
         session.proxies.update(requests.utils.get_environ_proxies(self.url_base))

@@ -70,6 +70,18 @@ def test_getro_paginator_stops_on_total_or_short_page():
     assert p.finished  # no meta at all: a short page is the last
 
 
+def test_getro_paginator_pages_on_when_the_server_caps_pages_below_per_page():
+    p = GetroPaginator(100, max_pages=100)
+    p.advance(page([{}] * 50, {"total": 120}))  # the server gave 50 although 100 were asked
+    assert not p.finished and p.current_value == 2
+    p.advance(page([{}] * 50, {"total": 120}))
+    p.advance(page([{}] * 20, {"total": 120}))
+    assert p.finished
+    p = GetroPaginator(100, max_pages=100)
+    p.advance(page([], {"total": 5}))  # a total that overstates: the empty page ends it
+    assert p.finished
+
+
 def test_talent_paginator_follows_next_page():
     p = GetroTalentPaginator(2, max_pages=100)
     p.advance(page([{}, {}], {"total_pages": 3, "current_page": 1, "next_page": 2}))

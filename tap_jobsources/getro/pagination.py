@@ -11,10 +11,12 @@ def _meta(page: Page) -> dict:
 
 
 class GetroPaginator(JobSourcesPaginator):
-    """Ends on a page with fewer than ``per_page`` items, or once ``meta.total`` items came.
+    """Ends once ``meta.total`` items came or, without a total, on a page with fewer than
+    ``per_page`` items; an empty page always ends it.
 
-    Either signal alone ends paging, so a full last page costs no extra empty request
-    when ``meta.total`` is there, and paging still ends when it is not.
+    So a full last page costs no extra empty request when ``meta.total`` is there, and
+    a server that caps pages below ``per_page`` (short pages, total not reached yet) is
+    paged to the end instead of being cut short.
     """
 
     def __init__(self, per_page: int, *, max_pages: int) -> None:
@@ -25,10 +27,12 @@ class GetroPaginator(JobSourcesPaginator):
     def has_more(self, page: Page) -> bool:  # type: ignore[override]
         count = len(page.records)
         self.items_seen += count
-        if count < self.per_page:
+        if not count:
             return False
         total = _meta(page).get("total")
-        return not (isinstance(total, int) and self.items_seen >= total)
+        if isinstance(total, int) and not isinstance(total, bool):
+            return self.items_seen < total
+        return count >= self.per_page
 
     def get_next(self, page: Page) -> int:  # type: ignore[override]
         return self.current_value + 1
