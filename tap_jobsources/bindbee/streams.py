@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from tap_jobsources.bindbee.client import BindbeeStream
+from tap_jobsources.dates import iso, parse_datetime
 
 #: Fields the docs show as a string in one place and an array in another.
 LIST_FIELDS = ("departments", "offices", "hiring_managers", "recruiters", "job_posting_urls")
@@ -13,11 +14,6 @@ LIST_FIELDS = ("departments", "offices", "hiring_managers", "recruiters", "job_p
 #: modified_after may be exclusive: ask from just before the bookmark so that a job
 #: modified at the bookmark itself is never missed (at-least-once).
 OVERLAP = timedelta(milliseconds=1)
-
-
-def parse_datetime(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 class AtsJobsStream(BindbeeStream):
@@ -37,7 +33,7 @@ class AtsJobsStream(BindbeeStream):
         params = super().get_url_params(context, next_page_token)
         start = self.get_starting_timestamp(context)
         if start is not None:
-            params["modified_after"] = (start - OVERLAP).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            params["modified_after"] = iso(start - OVERLAP)
         return params
 
     def transform(self, row: dict, context) -> dict | None:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timezone
+from datetime import datetime
 
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_jobsources.client import SinglePage
+from tap_jobsources.dates import parse_datetime
 from tap_jobsources.errors import NotFoundError, SkipPartition
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
 from tap_jobsources.getro.pagination import GetroTalentPaginator
 
 if t.TYPE_CHECKING:
     import requests
-
-
-def parse_datetime(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 class _NameListStream(GetroStream):

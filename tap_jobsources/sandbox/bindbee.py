@@ -6,6 +6,7 @@ import base64
 import random
 from datetime import datetime, timedelta, timezone
 
+from tap_jobsources.dates import iso, parse_datetime
 from tap_jobsources.sandbox.http import Answer, Request, Router
 
 CONNECTORS = ("greenhouse", "lever", "workday")
@@ -13,13 +14,6 @@ STATUSES = ("OPEN", "CLOSED", "DRAFT", "ARCHIVED", "PENDING")
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse(value: str) -> datetime:
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 class BindbeeAPI:
@@ -101,14 +95,14 @@ class BindbeeAPI:
         try:
             page_size = int(q.get("page_size", 50))
             offset = int(base64.b64decode(q["cursor"]).decode().split(":")[1]) if q.get("cursor") else 0
-            after = parse(q["modified_after"]) if q.get("modified_after") else None
+            after = parse_datetime(q["modified_after"]) if q.get("modified_after") else None
         except (ValueError, IndexError):
             return Answer(422, {"detail": [{"loc": ["query"], "msg": "invalid page_size, cursor or modified_after"}]})
         if not 1 <= page_size <= 100:
             return Answer(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure 1 <= page_size <= 100"}]})
         jobs = sorted(self.jobs[name], key=lambda j: j["id"])
         if after is not None:
-            jobs = [j for j in jobs if parse(j["modified_at"]) > after]
+            jobs = [j for j in jobs if parse_datetime(j["modified_at"]) > after]
         items = []
         for job in jobs[offset:offset + page_size]:
             item = dict(job)

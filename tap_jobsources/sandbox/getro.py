@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+from tap_jobsources.dates import iso, parse_datetime
 from tap_jobsources.sandbox.http import Answer, Request, Router, page_params
 
 JOB_FUNCTIONS = [
@@ -17,9 +18,6 @@ CITIES = ["Boulder, CO, USA", "New York, NY, USA", "Palo Alto, CA, USA", "Rehovo
 TOPICS = ["Energy", "Health", "Legal", "Enterprise", "Ad Tech", "Education"]
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class GetroAPI:
@@ -193,10 +191,10 @@ class GetroAPI:
         try:
             if "deactivated_from" in request.query:
                 start = datetime.fromisoformat(request.query["deactivated_from"]).replace(tzinfo=timezone.utc)
-                items = [j for j in items if datetime.fromisoformat(j["deactivated_at"].replace("Z", "+00:00")) >= start]
+                items = [j for j in items if parse_datetime(j["deactivated_at"]) >= start]
             if "deactivated_to" in request.query:
                 end = datetime.fromisoformat(request.query["deactivated_to"]).replace(tzinfo=timezone.utc) + timedelta(days=1)
-                items = [j for j in items if datetime.fromisoformat(j["deactivated_at"].replace("Z", "+00:00")) < end]
+                items = [j for j in items if parse_datetime(j["deactivated_at"]) < end]
         except ValueError:
             return Answer(400, {"error": "deactivated_from and deactivated_to are dates: YYYY-MM-DD"})
         return self.paged(request, items)

@@ -5,14 +5,12 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
+from tap_jobsources.dates import iso
 from tap_jobsources.sandbox.http import Answer, Request, Router
 
 EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 COMPANIES = [("scripted", "scripted.com"), ("toofr", "toofr.com"), ("rapleaf", "rapleaf.com"), ("hired, inc", "hired.com")]
 
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def envelope(data, message: str = "Loaded.", **extra) -> Answer:
