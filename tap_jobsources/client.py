@@ -65,11 +65,9 @@ class JobSourcesStream(RESTStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._schema_sent = False
-        # requests looks proxies (and .netrc) up in the environment on every request, which
-        # costs more than parsing a page. Look once: every request of a stream goes to one host.
-        session = self.requests_session
-        session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(self.url_base))
+        # One session per provider, shared by its streams: connections are kept alive
+        # from one stream to the next.
+        self._requests_session = self._tap.http_session(self.provider)
 
     @property
     def emit_activate_version_messages(self) -> bool:

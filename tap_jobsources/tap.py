@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import typing as t
 
+import requests
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_jobsources import redaction
-from tap_jobsources.output import BufferedMsgSpecWriter
 from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
+from tap_jobsources.output import BufferedMsgSpecWriter
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
-from tap_jobsources.settings import coerce_strings, config_schema, config_errors, secret_values
+from tap_jobsources.settings import coerce_strings, config_errors, config_schema, secret_values
 from tap_jobsources.trackjobchanges import streams as trackjobchanges
 
 STREAMS: dict[Provider, list[type[Stream]]] = {
@@ -43,6 +44,7 @@ class TapJobSources(Tap):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._pacers: dict[str, Pacer] = {}
+        self._sessions: dict[str, requests.Session] = {}
         super().__init__(*args, **kwargs)
         redaction.install(secret_values(self.config))
 
@@ -59,6 +61,17 @@ class TapJobSources(Tap):
         if provider.key not in self._pacers:
             self._pacers[provider.key] = Pacer(self.config.get(f"{provider.key}_requests_per_minute"))
         return self._pacers[provider.key]
+
+    def http_session(self, provider: Provider) -> requests.Session:
+        """The one HTTP session of a provider in this process, shared by all its streams."""
+        if provider.key not in self._sessions:
+            session = requests.Session()
+            # requests looks proxies (and .netrc) up in the environment on every request,
+            # which costs more than parsing a page. Look once: a provider is one host.
+            session.trust_env = False
+            session.proxies.update(requests.utils.get_environ_proxies(provider.base_url(self.config)))
+            self._sessions[provider.key] = session
+        return self._sessions[provider.key]
 
     def sync_all(self) -> None:
         versioned = self._versioned_streams()
