@@ -9,6 +9,7 @@ that names the provider, the endpoint and what to do.
 from __future__ import annotations
 
 import typing as t
+from datetime import datetime
 from functools import cached_property, partial
 from urllib.parse import urlparse
 
@@ -53,8 +54,21 @@ class SinglePage(JobSourcesPaginator):
         return False
 
 
+class Unpaged:
+    """Mixin for an endpoint answered in one piece: no paging parameters, one request."""
+
+    def get_url_params(self, context, next_page_token) -> dict:
+        return {}
+
+    def get_new_paginator(self) -> SinglePage:
+        return SinglePage()
+
+
 class JobSourcesStream(RESTStream):
     """Base of every stream of the tap (through one base class per provider)."""
+
+    #: The lower bound of the partition being read (bookmark or start_date), or None.
+    partition_start: datetime | None = None
 
     provider: t.ClassVar[Provider]
     # RecordShaper fits each record to the schema once; the SDK's own pass would repeat it.
@@ -158,6 +172,9 @@ class JobSourcesStream(RESTStream):
         inside the retried call.
         """
         self._write_finished_partitions_state()
+        # Fixed while a partition syncs (the SDK wrote it as the partition began): read it
+        # once here rather than once per record.
+        self.partition_start = self.get_starting_timestamp(context) if self.replication_key else None
         paginator = self.get_new_paginator()
         with self.get_http_request_counter() as counter:
             counter.with_context(context)

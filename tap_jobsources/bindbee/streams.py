@@ -31,13 +31,12 @@ class AtsJobsStream(BindbeeStream):
 
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
-        start = self.get_starting_timestamp(context)
-        if start is not None:
-            params["modified_after"] = iso(start - OVERLAP)
+        if self.partition_start is not None:
+            params["modified_after"] = iso(self.partition_start - OVERLAP)
         return params
 
     def transform(self, row: dict, context) -> dict | None:
-        start = self.get_starting_timestamp(context)
+        start = self.partition_start
         modified = row.get("modified_at")
         if start is not None and modified and parse_datetime(modified) < start:
             return None  # inside the overlap, older than the bookmark: already emitted

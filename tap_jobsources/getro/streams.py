@@ -7,7 +7,7 @@ from datetime import datetime
 
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_jobsources.client import SinglePage
+from tap_jobsources.client import Unpaged
 from tap_jobsources.dates import parse_datetime
 from tap_jobsources.errors import NotFoundError, SkipPartition
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
@@ -17,16 +17,10 @@ if t.TYPE_CHECKING:
     import requests
 
 
-class _NameListStream(GetroStream):
+class _NameListStream(Unpaged, GetroStream):
     """A reference list the API returns as a bare JSON array of strings."""
 
     primary_keys = ("name",)
-
-    def get_url_params(self, context, next_page_token) -> dict:
-        return {}
-
-    def get_new_paginator(self):
-        return SinglePage()
 
     def records_from(self, payload: t.Any, response: requests.Response) -> list[dict]:
         if isinstance(payload, dict):  # tolerate the paged envelope too
@@ -119,14 +113,13 @@ class RemovedJobsStream(GetroNetworkChildStream):
 
     def get_url_params(self, context, next_page_token) -> dict:
         params = super().get_url_params(context, next_page_token)
-        start = self.get_starting_timestamp(context)
-        if start is not None:
-            params["deactivated_from"] = start.date().isoformat()
+        if self.partition_start is not None:
+            params["deactivated_from"] = self.partition_start.date().isoformat()
         return params
 
     def transform(self, row: dict, context) -> dict | None:
         # deactivated_from is a date: drop what the day brings from before the bookmark.
-        start = self.get_starting_timestamp(context)
+        start = self.partition_start
         deactivated = row.get("deactivated_at")
         if start is not None and deactivated and parse_datetime(deactivated) < start:
             return None
@@ -156,7 +149,7 @@ class TalentStream(GetroNetworkChildStream):
             )
 
 
-class JobDetailsStream(GetroNetworkChildStream):
+class JobDetailsStream(Unpaged, GetroNetworkChildStream):
     """One request per job, so only jobs whose description changed are asked for.
 
     The bookmark is per network (state_partitioning_keys), never per job, and is
@@ -171,12 +164,6 @@ class JobDetailsStream(GetroNetworkChildStream):
     is_sorted = False
     state_partitioning_keys = ("network_id",)
     selected_by_default = False
-
-    def get_url_params(self, context, next_page_token) -> dict:
-        return {}
-
-    def get_new_paginator(self):
-        return SinglePage()
 
     def wants(self, job: dict, context) -> bool:
         updated = job.get("description_last_updated_at")
