@@ -54,7 +54,8 @@ class TrackJobChangesStream(JobSourcesStream):
         if status is not None and str(status).upper() != "SUCCESS":
             msg = (
                 f"TrackJobChanges answered {self._endpoint(response.request)} with status {status}: "
-                f"{payload.get('message') or '(no message)'}"
+                f"{payload.get('message') or '(no message)'} "
+                "(check trackjobchanges_api_key and trackjobchanges_group_ids)"
             )
             raise FatalAPIError(msg)
         return super().records_from(payload, response)
