@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as t
 from datetime import datetime
-from functools import cached_property, partial
+from functools import cached_property
 from urllib.parse import urlparse
 
 import msgspec
@@ -221,17 +221,24 @@ class JobSourcesStream(RESTStream):
             params=request.encode_params(),
             headers=request.headers,
         )
-        attempts = int(self.config.get("retry_max_attempts", 6))
-        send = retry.with_retries(
-            partial(self._send_once, extract=extract or self.records_from),
-            max_tries=attempts,
+        try:
+            return self._send_with_retries(prepared, extract or self.records_from)
+        except retry.RETRIABLE as exc:
+            raise FatalAPIError(self._gave_up_message(prepared, exc, self._max_attempts)) from None
+
+    @cached_property
+    def _max_attempts(self) -> int:
+        return int(self.config.get("retry_max_attempts", 6))
+
+    @cached_property
+    def _send_with_retries(self) -> t.Callable[..., Page]:
+        # Built once per stream; each call starts its own count of attempts and waits.
+        return retry.with_retries(
+            self._send_once,
+            max_tries=self._max_attempts,
             base=float(self.config.get("retry_backoff_seconds", 1)),
             on_backoff=self._log_retry,
         )
-        try:
-            return send(prepared)
-        except retry.RETRIABLE as exc:
-            raise FatalAPIError(self._gave_up_message(prepared, exc, attempts)) from None
 
     def _send_once(self, prepared: requests.PreparedRequest, extract: t.Callable) -> Page:
         self.pacer.wait()
