@@ -47,3 +47,42 @@ def test_meltano_yml_declares_every_setting_with_its_kind_and_secrets_as_sensiti
     assert loaders["target-postgres"]["variant"] == "meltanolabs"
     assert "duckdb<1.2" in loaders["target-duckdb"]["pip_url"]
     assert (ROOT / "plugins/loaders/target-postgres--meltanolabs.lock").exists()
+
+
+# A path of one machine, in a tracked file: a home, a temporary or a work folder.
+MACHINE_PATH = re.compile(r"(?<![\w.$-])/(?:tmp|home|root|work|Users|private/var)/[\w.-]+")
+
+
+def tracked_files() -> list[tuple[str, str]]:
+    """(mode, path) of every file git tracks here."""
+    listing = subprocess.run(["git", "ls-files", "-s", "-z"], cwd=ROOT, capture_output=True, text=True)
+    if listing.returncode != 0:
+        import pytest
+
+        pytest.skip("not a git checkout")
+    return [(entry.split()[0], entry.split("\t", 1)[1]) for entry in listing.stdout.split("\0") if entry]
+
+
+def test_no_tracked_file_leaves_the_repository_or_names_a_machines_path():
+    problems = []
+    for mode, path in tracked_files():
+        file = ROOT / path
+        if mode == "120000":  # a symlink: where it points must be inside the repository
+            target = (file.parent / file.readlink()).resolve()
+            if file.readlink().is_absolute() or not target.is_relative_to(ROOT):
+                problems.append(f"{path} is a symlink to {file.readlink()}, outside the repository")
+            continue
+        if not file.is_file():
+            continue
+        text = file.read_bytes()
+        if b"\0" in text:
+            continue
+        for match in MACHINE_PATH.finditer(text.decode("utf-8", "replace")):
+            problems.append(f"{path} names a path of one machine: {match.group()}")
+    assert not problems, "\n".join(problems)
+
+
+def test_local_virtualenvs_are_ignored_as_files_and_as_folders():
+    for name in (".venv", ".venv-airflow"):
+        check = subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT)
+        assert check.returncode == 0, f"{name} is not ignored"
