@@ -11,12 +11,16 @@ import time
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_jobsources import redaction
+
 __all__ = [
     "FatalAPIError",
+    "InvalidRecordError",
     "MalformedResponseError",
     "NotFoundError",
     "RateLimitedError",
     "RetriableAPIError",
+    "RunStopped",
     "SkipPartition",
     "parse_retry_after",
 ]
@@ -39,6 +43,18 @@ class MalformedResponseError(RetriableAPIError):
 
 class NotFoundError(FatalAPIError):
     """HTTP 404: some endpoints have a documented fallback or may skip the item."""
+
+
+class InvalidRecordError(Exception):
+    """A record the tap must not emit (its primary key breaks its schema)."""
+
+
+class RunStopped(SystemExit):
+    """End the run with ``code`` and one clear line (``message``), no traceback."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code)
+        self.message = message
 
 
 class SkipPartition(Exception):
@@ -64,10 +80,14 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 def body_excerpt(response, limit: int = 300) -> str:
-    """The start of a response body, for an error message, on one line."""
+    """The start of a response body, for an error message, on one line.
+
+    Secrets are masked before the body is cut: a cut through a token that a server
+    echoed back would otherwise leave a piece the mask no longer recognises.
+    """
     try:
         text = response.text
     except Exception:  # noqa: BLE001 - an undecodable body is still an error to report
         return ""
-    text = " ".join(text.split())
+    text = redaction.redact(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit] + "..."

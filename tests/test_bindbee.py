@@ -141,7 +141,7 @@ def test_auth_errors_name_bindbee_and_the_connector(tmp_path, sandbox, config, s
     if status == 401:
         config["bindbee_api_key"] = "wrong-api-key-123"
     else:
-        config["bindbee_connectors"][1]["token"] = "wrong-connector-token-456"
+        config["bindbee_connectors"][1]["token"] = "bbct_0000ffff0000ffff0000"  # random-looking, as real ones
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
     connector = "greenhouse" if status == 401 else "lever"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from urllib.parse import quote, quote_plus
 from email.utils import formatdate
 
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from tap_jobsources.errors import RateLimitedError, RetriableAPIError, parse_retry_after
 from tap_jobsources.getro.pagination import GetroPaginator, GetroTalentPaginator
 from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
-from tap_jobsources.redaction import RedactingFilter
+from tap_jobsources.redaction import RedactingFilter, Secrets
 from tap_jobsources.retry import waits
 
 
@@ -41,7 +43,7 @@ def test_waits_honour_retry_after_and_back_off_exponentially_with_jitter():
 
 
 def test_redacting_filter_masks_secrets_in_messages_args_and_tracebacks():
-    flt = RedactingFilter(["s3cret-token", "s3cret"])
+    flt = RedactingFilter(Secrets(["s3cret-token", "s3cret"]))
     record = logging.LogRecord("x", logging.ERROR, __file__, 1, "token %s here", ("s3cret-token",), None)
     flt.filter(record)
     assert record.getMessage() == "token **** here"
@@ -53,6 +55,24 @@ def test_redacting_filter_masks_secrets_in_messages_args_and_tracebacks():
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     flt.filter(record)
     assert "s3cret" not in record.exc_text and "boom ****" in record.exc_text
+
+
+def test_secrets_are_masked_in_every_form_and_in_any_piece():
+    token = "tok-ABCDEFGH/ijklmnop+qrst\n"
+    secrets = Secrets([token])
+    for text in (token, token.strip(), repr(token), json.dumps(token), quote(token, safe=""), quote_plus(token),
+                 "x" + token[3:17] + "y", token[-12:]):
+        masked = secrets.mask(f"before {text} after")
+        assert masked.startswith("before ") and masked.endswith(" after"), masked
+        for piece in pieces(token.strip(), 8):
+            assert piece not in masked, (text, masked)
+    assert secrets.mask("nothing to hide here") == "nothing to hide here"
+    assert secrets.in_body(json.dumps({"echo": token}).encode())
+    assert secrets.scrub({"a": [f"x{token}"]}) == {"a": ["x****"]}
+
+
+def pieces(secret: str, size: int) -> set[str]:
+    return {secret[i:i + size] for i in range(len(secret) - size + 1)}
 
 
 def page(items, meta):

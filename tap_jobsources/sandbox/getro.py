@@ -29,7 +29,7 @@ class GetroAPI:
     """
 
     def __init__(self, *, networks: int = 3, scale: int = 1, seed: int = 1,
-                 email: str = "sandbox@example.com", token: str = "getro-sandbox-token",
+                 email: str = "sandbox@example.com", token: str = "gtk_8c41f07be2d94a6a13c5",
                  network_detail_routes: tuple[str, ...] = ("/networks/{id}", "/network/{id}")) -> None:
         self.email, self.token = email, token
         self.job_functions = list(JOB_FUNCTIONS)

@@ -24,7 +24,7 @@ class TrackJobChangesAPI:
     The key is accepted in the ``key`` header or, as the docs also allow, the query string.
     """
 
-    def __init__(self, *, scale: int = 1, seed: int = 3, api_key: str = "tjc-sandbox-api-key-0123456789",
+    def __init__(self, *, scale: int = 1, seed: int = 3, api_key: str = "tjk_0b7e5f2c9d81a3e64f10",
                  groups: tuple[str, ...] = ("grp-default", "grp-sales", "grp-alumni"), per_page: int = 10) -> None:
         self.api_key = api_key
         self.per_page = per_page
