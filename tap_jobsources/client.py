@@ -8,23 +8,26 @@ that names the provider, the endpoint and what to do.
 
 from __future__ import annotations
 
+import logging
+import sys
 import typing as t
 from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlparse
 
-import msgspec
 import requests
 from singer_sdk import RESTStream
+from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_jobsources import retry
+from tap_jobsources import decoding, redaction, retry
 from tap_jobsources.errors import (
     FatalAPIError,
+    InvalidRecordError,
     MalformedResponseError,
     NotFoundError,
     RateLimitedError,
@@ -33,7 +36,7 @@ from tap_jobsources.errors import (
     parse_retry_after,
 )
 from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
-from tap_jobsources.shaping import RecordShaper
+from tap_jobsources.shaping import InvalidKeyError, RecordShaper
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -41,7 +44,13 @@ if t.TYPE_CHECKING:
     from tap_jobsources.pacing import Pacer
     from tap_jobsources.providers import Provider
 
-_decode = msgspec.json.Decoder().decode
+
+
+def describe_partition(context: Context | None) -> str:
+    """`` [network_id=101]`` for a message; contexts hold ids and names, never secrets."""
+    if not context:
+        return ""
+    return " [" + ", ".join(f"{k}={v}" for k, v in context.items()) + "]"
 
 
 class SinglePage(JobSourcesPaginator):
@@ -109,13 +118,38 @@ class JobSourcesStream(RESTStream):
     def get_new_paginator(self) -> JobSourcesPaginator:
         return SinglePage()
 
+    def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
+        # `--test` stops each stream at its record limit by raising: that is the test
+        # succeeding, not "an unhandled error". Real errors still log as errors.
+        if level >= logging.ERROR and isinstance(sys.exc_info()[1], (AbortedSyncFailedException, AbortedSyncPausedException)):
+            message, args, level = "%s: stopped at the --test record limit.", (self.name,), logging.INFO
+        super().log(message, *args, level=level, **kwargs)
+
     @cached_property
     def shaper(self) -> RecordShaper:
-        return RecordShaper(self.name, self.schema, self.logger)
+        return RecordShaper(self.name, self.schema, self.logger, keys=self.primary_keys or ())
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         row = self.transform(row, context)
-        return None if row is None else self.shaper(row)
+        if row is None:
+            return None
+        try:
+            return self.shaper(row)
+        except InvalidKeyError as exc:
+            return self._invalid_key(exc, context)
+
+    def _invalid_key(self, exc: InvalidKeyError, context: Context | None) -> None:
+        # A null or wrong-typed key would collide in the warehouse: never emit one.
+        where = describe_partition(context)
+        text = f"{self.provider.name} sent a {self.name} record{where} whose {exc}, which its schema does not allow"
+        if self.config.get("on_invalid_primary_key", "fail") != "skip":
+            msg = (
+                f"{text}. Stopping (on_invalid_primary_key is 'fail'); set it to 'skip' to load the other "
+                "records and end the run with an error instead."
+            )
+            raise InvalidRecordError(msg)
+        self.logger.error("%s: skipped (on_invalid_primary_key is 'skip'; the run will end with an error).", text)
+        self._tap.note_skipped_record(self.name)
 
     def transform(self, row: dict, context: Context | None) -> dict | None:
         """A stream's own reshaping of an API item (add keys, rename, filter); None drops it."""
@@ -279,14 +313,30 @@ class JobSourcesStream(RESTStream):
         return FatalAPIError(f"{name} answered {status} {response.reason} on {endpoint}: {body_excerpt(response)}")
 
     def decode(self, response: requests.Response) -> t.Any:
+        content = response.content
         try:
-            return _decode(response.content)
-        except msgspec.DecodeError:
+            payload, tolerant = decoding.decode(content)
+        except decoding.BodyDecodeError:
             msg = (
                 f"{self.provider.name} sent a body that is not valid JSON on {self._endpoint(response.request)} "
-                f"(HTTP {response.status_code}, {len(response.content)} bytes): {body_excerpt(response, 120)}"
+                f"(HTTP {response.status_code}, {len(content)} bytes): {body_excerpt(response, 120)}"
             )
             raise MalformedResponseError(msg, response) from None
+        if tolerant:
+            payload = self._string_cleaner(payload)
+        if redaction.ACTIVE.in_body(content):
+            # A server that echoes the request's headers into its data: mask, never emit.
+            self.logger.warning(
+                "%s echoed a credential in its answer on %s: masked in the records.",
+                self.provider.name,
+                self._endpoint(response.request),
+            )
+            payload = redaction.ACTIVE.scrub(payload)
+        return payload
+
+    @cached_property
+    def _string_cleaner(self) -> decoding.StringCleaner:
+        return decoding.StringCleaner(self.name, self.logger, self.records_key)
 
     def one_object(self, payload: t.Any, response: requests.Response) -> list[dict]:
         """Extractor for a detail endpoint: the answer is the record."""

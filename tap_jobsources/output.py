@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib import RecordMessage, StateMessage
 
+from tap_jobsources.errors import RunStopped
+
 FLUSH_BYTES = 64 * 1024
+#: Exit status when the target closed the pipe: 128 + SIGPIPE, as a shell reports it.
+TARGET_GONE = 141
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -37,8 +42,25 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if not isinstance(message, RecordMessage) or len(self._buffer) >= FLUSH_BYTES:
             self.flush()
 
+    def repeat_next_state(self) -> None:
+        """Write the next STATE even if unchanged: the last line of a stopped run."""
+        self._last_state = None
+
     def flush(self) -> None:
-        if self._buffer:
-            sys.stdout.buffer.write(self._buffer)
+        try:
+            if self._buffer:
+                sys.stdout.buffer.write(self._buffer)
+                self._buffer.clear()
+            sys.stdout.flush()
+        except BrokenPipeError:
             self._buffer.clear()
-        sys.stdout.flush()
+            # Nothing can reach the target any more; point stdout at /dev/null so that
+            # the interpreter's last flush does not print a second error.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+            raise RunStopped(
+                TARGET_GONE,
+                "The target stopped reading (the tap's stdout closed): stopping. Check the target's "
+                "own log for why; the next run resumes from the last STATE the target saved.",
+            ) from None

@@ -6,11 +6,14 @@ that names the setting to fix.
 
 from __future__ import annotations
 
+import difflib
+import json
 import typing as t
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
+from tap_jobsources.dates import parse_datetime
 from tap_jobsources.providers import BINDBEE, GETRO, PROVIDERS, TRACKJOBCHANGES
 
 
@@ -116,6 +119,14 @@ SETTINGS = th.PropertiesList(
         "can mark rows that vanished from the source as deleted.",
     ),
     th.Property(
+        "on_invalid_primary_key",
+        th.StringType(allowed_values=["fail", "skip"]),
+        default="fail",
+        description="A record whose primary key is missing or not of its type is never emitted. "
+        "'fail': stop at the first, naming stream, partition and value. 'skip': log an ERROR line for "
+        "each, load the rest, and end the run with a non-zero exit.",
+    ),
+    th.Property(
         "max_pages_per_partition",
         th.IntegerType(minimum=1),
         default=10_000,
@@ -129,26 +140,85 @@ def config_schema() -> dict:
     return SETTINGS.to_dict()
 
 
-#: setting name -> its JSON types, for reading numbers and booleans given as text
-_TYPES = {name: spec.get("type", []) for name, spec in config_schema()["properties"].items()}
+#: setting name -> its JSON schema, for reading values given as text
+_SPECS = config_schema()["properties"]
 
 
-def coerce_strings(config: dict[str, t.Any]) -> None:
-    """Numbers and booleans that arrive as text (environment variables, Meltano's string kind)."""
-    for name, kinds in _TYPES.items():
+def _kinds(spec: dict) -> list[str]:
+    kinds = spec.get("type", [])
+    return [kinds] if isinstance(kinds, str) else list(kinds)
+
+
+def normalize(config: dict[str, t.Any]) -> list[str]:
+    """Read what arrives as text (environment variables, Meltano's string kind) as the
+    setting's type: numbers, booleans, and lists as JSON or comma-separated. Duplicate
+    network ids are dropped. Returns what it changed worth telling the user."""
+    notes: list[str] = []
+    for name, spec in _SPECS.items():
         value = config.get(name)
-        if not isinstance(value, str):
-            continue
+        kinds = _kinds(spec)
+        if "array" in kinds:
+            value = config[name] = _as_list(value, spec.get("items") or {})
+        elif isinstance(value, str):
+            config[name] = _scalar(value, kinds)
+    ids = config.get("getro_network_ids")
+    if isinstance(ids, list) and len(set(map(repr, ids))) < len(ids):
+        unique = list(dict.fromkeys(ids))
+        notes.append(f"getro_network_ids lists some networks more than once: reading {unique} once each.")
+        config["getro_network_ids"] = unique
+    return notes
+
+
+def _scalar(text: str, kinds: list[str]) -> t.Any:
+    stripped = text.strip()
+    try:
+        if "integer" in kinds and stripped.lstrip("-").isdigit():
+            return int(stripped)
+        if "number" in kinds:
+            return float(stripped)
+    except ValueError:
+        return text  # left as it is: validation names the setting
+    if "boolean" in kinds and stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true"
+    return text
+
+
+def _as_list(value: t.Any, items: dict) -> t.Any:
+    if isinstance(value, str):
         text = value.strip()
-        try:
-            if "integer" in kinds and text.lstrip("-").isdigit():
-                config[name] = int(text)
-            elif "number" in kinds:
-                config[name] = float(text)
-            elif "boolean" in kinds and text.lower() in ("true", "false"):
-                config[name] = text.lower() == "true"
-        except ValueError:
-            pass  # left as it is: validation names the setting
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return value  # validation names the setting
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    if isinstance(value, list) and "object" not in _kinds(items):
+        value = [_scalar(v, _kinds(items)) if isinstance(v, str) else v for v in value]
+    return value
+
+
+def env_lists(environ: t.Mapping[str, str], prefix: str) -> dict[str, str]:
+    """Environment variables of list settings rewritten as JSON, for the SDK's reader
+    (it takes only JSON for a list of numbers): ``101,102`` becomes ``[101,102]``."""
+    fixed = {}
+    for name, spec in _SPECS.items():
+        var = prefix + name.upper()
+        raw = environ.get(var)
+        if "array" in _kinds(spec) and raw is not None and not raw.strip().startswith("["):
+            fixed[var] = json.dumps(_as_list(raw, spec.get("items") or {}))
+    return fixed
+
+
+def unknown_settings(config: t.Mapping[str, t.Any], known: t.Iterable[str]) -> list[str]:
+    """A warning for each setting name the tap does not know, with the closest known one."""
+    known = list(known)
+    notes = []
+    for name in sorted(set(config) - set(known)):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+        hint = f" Did you mean {close[0]}?" if close else ""
+        notes.append(f"Unknown setting {name!r} is ignored.{hint}")
+    return notes
 
 
 def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -177,6 +247,42 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             "or bindbee_api_key and bindbee_connectors, or trackjobchanges_api_key."
         )
     errors.extend(_connector_errors(config.get("bindbee_connectors") or []))
+    errors.extend(_secret_errors(config))
+    start = config.get("start_date")
+    if start is not None and not is_datetime(start):
+        errors.append(
+            f"start_date is not a date-time: {str(start)[:40]!r}. Example: 2026-01-01T00:00:00Z (or leave it unset)."
+        )
+    return errors
+
+
+def is_datetime(value: t.Any) -> bool:
+    """An ISO 8601 date or date-time in the extended form (2026-01-01, 2026-01-01T00:00:00Z)."""
+    if not isinstance(value, str) or value[4:5] != "-" or value[7:8] != "-":
+        return False
+    try:
+        parse_datetime(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _secret_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    # A header value cannot hold a line break, and the HTTP library's complaint about one
+    # prints the value whole: refuse it here, naming the setting and never the value.
+    errors = []
+    named = [(name, config.get(name)) for p in PROVIDERS for name in (*p.credentials, *p.secrets)]
+    named += [
+        (f"the token of bindbee_connectors[{i}]", c.get("token"))
+        for i, c in enumerate(config.get("bindbee_connectors") or [])
+        if isinstance(c, dict)
+    ]
+    for name, value in dict(named).items():
+        if isinstance(value, str) and (value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value)):
+            errors.append(
+                f"{name} has white space or a line break in it (a copy-paste or a file's final newline?): "
+                "remove it. The value is not shown."
+            )
     return errors
 
 
@@ -208,7 +314,8 @@ def _connector_errors(connectors: list) -> list[str]:
 
 
 def secret_values(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Every secret in a config: provider keys and Bindbee connector tokens."""
+    """Every secret in a config: provider keys and Bindbee connector tokens, as text
+    whatever type they came as (a validation error may print a number)."""
     values = [config.get(name) for provider in PROVIDERS for name in provider.secrets]
     values += [c.get("token") for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
-    return [v for v in values if isinstance(v, str) and v]
+    return [str(v) for v in values if v is not None and v != ""]

@@ -7,6 +7,10 @@ fail a load far from its cause. Each record is fitted to its schema here, once:
   integer, 42 for a string, "x" for an array of strings), otherwise it becomes null;
 - a date or date-time that does not parse becomes null.
 Each kind of change is logged once per stream and field, not once per record.
+
+Primary keys are the exception: a key that is missing, null, or cannot be converted
+would collide with other records in the warehouse, so it raises
+:class:`InvalidKeyError` instead of becoming null; the stream decides what follows.
 """
 
 from __future__ import annotations
@@ -75,16 +79,32 @@ def _convert(value: t.Any, shape: _Shape) -> tuple[bool, t.Any]:
     return False, None
 
 
+_MISSING = object()
+
+
+class InvalidKeyError(ValueError):
+    """A record's primary key field is missing or does not fit its schema."""
+
+    def __init__(self, field: str, value: t.Any) -> None:
+        self.field = field
+        self.value = value
+        shown = "missing" if value is _MISSING else f"{value!r}"[:80]
+        super().__init__(f"primary key field {field} is {shown}")
+
+
 class RecordShaper:
     """Fits records of one stream to its schema (see the module's docstring)."""
 
-    def __init__(self, stream_name: str, schema: dict, logger: logging.Logger) -> None:
+    def __init__(self, stream_name: str, schema: dict, logger: logging.Logger, keys: t.Sequence[str] = ()) -> None:
         self.stream_name = stream_name
         self.root = _Shape(schema)
         self.logger = logger
+        self.keys = tuple(keys)
         self._warned: set[tuple[str, str]] = set()
 
     def __call__(self, record: dict) -> dict:
+        keys = self.keys
+        given = [record.get(k, _MISSING) for k in keys] if keys else None
         props = self.root.props or {}
         unknown = None
         for key, value in record.items():
@@ -101,6 +121,10 @@ class RecordShaper:
             for key in unknown:
                 del record[key]
                 self._warn(key, "is not in the stream's schema: dropped")
+        if keys:
+            for key, value in zip(keys, given):
+                if record.get(key) is None:
+                    raise InvalidKeyError(key, value)
         return record
 
     def _fit(self, value: t.Any, shape: _Shape, path: str) -> t.Any:

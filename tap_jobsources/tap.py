@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
+from collections import Counter
+from pathlib import PurePath
 
 import requests
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib import StateMessage
 
-from tap_jobsources import redaction
+from tap_jobsources import redaction, signals
+from tap_jobsources.errors import RunStopped
 from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
 from tap_jobsources.output import BufferedMsgSpecWriter
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
-from tap_jobsources.settings import coerce_strings, config_errors, config_schema, secret_values
+from tap_jobsources.settings import (
+    config_errors,
+    config_schema,
+    env_lists,
+    normalize,
+    secret_values,
+    unknown_settings,
+)
+from tap_jobsources.state_check import state_errors
 from tap_jobsources.trackjobchanges import streams as trackjobchanges
 
 STREAMS: dict[Provider, list[type[Stream]]] = {
@@ -45,16 +58,50 @@ class TapJobSources(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._pacers: dict[str, Pacer] = {}
         self._sessions: dict[str, requests.Session] = {}
+        self._notes: list[str] = []
+        self._skipped: Counter[str] = Counter()
+        if kwargs.get("parse_env_config"):
+            # The SDK reads a list of numbers from the environment only as JSON.
+            os.environ.update(env_lists(os.environ, "TAP_JOBSOURCES_"))
+        state = kwargs.get("state")
+        if state is not None and not isinstance(state, (dict, str, PurePath)):
+            raise ConfigValidationError("State validation failed", errors=state_errors(state))
         super().__init__(*args, **kwargs)
         redaction.install(secret_values(self.config))
+        for note in self._notes + unknown_settings(self.config, self.config_jsonschema["properties"]):
+            self.logger.warning(note)
+        self._warn_unknown_catalog_streams()
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        coerce_strings(self._config)
+        self._notes = normalize(self._config)
         errors = super()._validate_config(raise_errors=False)
         errors += config_errors(self._config)
+        # The SDK's messages quote the values they reject: never a secret's.
+        secrets = redaction.Secrets(secret_values(self._config))
+        errors = [secrets.mask(e) for e in errors]
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)
         return errors
+
+    def load_state(self, state: dict[str, t.Any]) -> None:
+        if errors := state_errors(state):
+            raise ConfigValidationError("State validation failed", errors=errors)
+        super().load_state(state)
+
+    def _warn_unknown_catalog_streams(self) -> None:
+        if self.input_catalog is None:
+            return
+        unknown = sorted({entry.tap_stream_id for entry in self.input_catalog.streams} - set(self.streams))
+        if unknown:
+            self.logger.warning(
+                "The catalog names streams this tap does not read (unknown, or their provider is not "
+                "configured): %s. They are ignored.",
+                ", ".join(unknown),
+            )
+
+    def note_skipped_record(self, stream_name: str) -> None:
+        """A record was skipped (on_invalid_primary_key 'skip'): the run ends with an error."""
+        self._skipped[stream_name] += 1
 
     def pacer(self, provider: Provider) -> Pacer:
         """The one pacer of a provider in this process, shared by all its streams."""
@@ -77,17 +124,30 @@ class TapJobSources(Tap):
         versioned = self._versioned_streams()
         for stream in versioned:
             stream._stream_version = self.initialized_at  # noqa: SLF001 - RECORD messages carry it
+        signals.stop_on_signals()
         try:
             super().sync_all()
-        except BaseException:
+            if self._skipped:
+                counts = ", ".join(f"{n} in {name}" for name, n in sorted(self._skipped.items()))
+                raise RunStopped(1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above.")
+        except BaseException as exc:
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
-            self.state_writer.write_state(self.state)
+            self._write_final_state()
+            if isinstance(exc, RunStopped):
+                self.logger.error(exc.message)
             raise
         # Only now is every full-table stream complete, in every partition: a target may
         # retire the rows this run did not see. A run that failed never gets here.
         for stream in versioned:
             stream._write_activate_version_message(self.initialized_at)  # noqa: SLF001
+
+    def _write_final_state(self) -> None:
+        # Written even when unchanged (the SDK's state writer would skip it): a stopped
+        # run's last line is the STATE it resumes from.
+        if isinstance(self.message_writer, BufferedMsgSpecWriter):
+            self.message_writer.repeat_next_state()
+        self.message_writer.write_message(StateMessage(value=self.state))
 
     def _versioned_streams(self) -> list[Stream]:
         if not self.config.get("emit_activate_version_messages"):

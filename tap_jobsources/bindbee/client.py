@@ -83,14 +83,16 @@ class BindbeeStream(JobSourcesStream):
 
 
 def _api_message(response: requests.Response) -> str:
-    """Bindbee's own words: ``detail`` is a string or a list of {loc, msg}."""
+    """Bindbee's own words: ``detail`` is a string or a list of {loc, msg}; a body of
+    another shape (a bare list, no detail) is quoted as it came."""
     try:
-        detail = response.json().get("detail")
+        body = response.json()
     except ValueError:
         return body_excerpt(response)
+    detail = body.get("detail") if isinstance(body, dict) else body
     if isinstance(detail, list):
         return "; ".join(
-            f"{'.'.join(str(p) for p in d.get('loc', []))}: {d.get('msg')}" if isinstance(d, dict) else str(d)
+            f"{'.'.join(str(p) for p in d.get('loc') or [])}: {d.get('msg')}" if isinstance(d, dict) else str(d)
             for d in detail
-        )
-    return str(detail) if detail else body_excerpt(response)
+        )[:300] or body_excerpt(response)
+    return str(detail)[:300] if detail else body_excerpt(response)

@@ -9,7 +9,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_jobsources.client import Unpaged
 from tap_jobsources.dates import parse_datetime
-from tap_jobsources.errors import NotFoundError, SkipPartition
+from tap_jobsources.errors import MalformedResponseError, NotFoundError, SkipPartition, body_excerpt
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
 from tap_jobsources.getro.pagination import GetroTalentPaginator
 
@@ -25,9 +25,22 @@ class _NameListStream(Unpaged, GetroStream):
     def records_from(self, payload: t.Any, response: requests.Response) -> list[dict]:
         if isinstance(payload, dict):  # tolerate the paged envelope too
             payload = payload.get("items")
-        if not isinstance(payload, list):
-            return super().records_from(payload, response)  # raises a retriable error
-        return [{"name": name} for name in payload if isinstance(name, str)]
+        if not isinstance(payload, list) or not all(isinstance(name, str) for name in payload):
+            # Another shape (objects, numbers) is not an empty list: it is retried, then stops
+            # the run, so no ACTIVATE_VERSION can retire the table's rows after it.
+            msg = (
+                f"Getro answered {self._endpoint(response.request)} without a list of names "
+                f"(got {_shape(payload)}): {body_excerpt(response, 120)}"
+            )
+            raise MalformedResponseError(msg, response)
+        return [{"name": name} for name in payload]
+
+
+def _shape(payload: t.Any) -> str:
+    if isinstance(payload, list):
+        kinds = sorted({type(item).__name__ for item in payload})
+        return f"a list of {', '.join(kinds)}"
+    return type(payload).__name__
 
 
 class JobFunctionsStream(_NameListStream):
