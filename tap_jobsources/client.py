@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
+from concurrent.futures import Future
 from datetime import datetime
 from functools import cached_property
 from urllib.parse import urlparse
@@ -22,7 +23,7 @@ from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
-from singer_sdk.streams.rest import HTTPRequest, PageContext
+from singer_sdk.streams.rest import HTTPRequest
 
 from tap_jobsources import decoding, redaction, retry
 from tap_jobsources.errors import (
@@ -35,7 +36,8 @@ from tap_jobsources.errors import (
     body_excerpt,
     parse_retry_after,
 )
-from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
+from tap_jobsources.pagination import JobSourcesPaginator, Page
+from tap_jobsources.partitions import PartitionReader
 from tap_jobsources.shaping import InvalidKeyError, RecordShaper
 
 if t.TYPE_CHECKING:
@@ -73,7 +75,7 @@ class Unpaged:
         return SinglePage()
 
 
-class JobSourcesStream(RESTStream):
+class JobSourcesStream(PartitionReader, RESTStream):
     """Base of every stream of the tap (through one base class per provider)."""
 
     #: The lower bound of the partition being read (bookmark or start_date), or None.
@@ -88,6 +90,8 @@ class JobSourcesStream(RESTStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._schema_sent = False
+        self._starts: dict[str, datetime | None] = {}  # partition -> its lower bound
+        self._prefetches: dict[str, Future] = {}  # partition -> its first page, fetched ahead
         # One session per provider, shared by its streams: connections are kept alive
         # from one stream to the next.
         self._requests_session = self._tap.http_session(self.provider)
@@ -196,36 +200,7 @@ class JobSourcesStream(RESTStream):
             and all(self.mask.values())
         )
 
-    # The request loop ----------------------------------------------------------
-
-    def request_records(self, context: Context | None) -> t.Iterable[dict]:
-        """Every record of a partition, page after page.
-
-        Unlike the SDK's loop, an empty page does not by itself end paging (the
-        paginator decides from the provider's own signal), and parsing happens
-        inside the retried call.
-        """
-        self._write_finished_partitions_state()
-        # Fixed while a partition syncs (the SDK wrote it as the partition began): read it
-        # once here rather than once per record.
-        self.partition_start = self.get_starting_timestamp(context) if self.replication_key else None
-        paginator = self.get_new_paginator()
-        with self.get_http_request_counter() as counter:
-            counter.with_context(context)
-            while not paginator.finished:
-                request = self.get_http_request(
-                    page=PageContext(stream_context=context, next_page_token=paginator.current_value)
-                )
-                try:
-                    page = self.fetch(request)
-                finally:  # a request that failed was made all the same
-                    counter.increment()
-                yield from page.records
-                try:
-                    paginator.advance(page)
-                except PaginationError as exc:
-                    msg = f"{self.provider.name} {self._endpoint(page.response.request)}: {exc}."
-                    raise FatalAPIError(msg) from None
+    # The request loop: see partitions.PartitionReader for how a partition is read.
 
     def fetch_one(self, request: HTTPRequest) -> list[dict]:
         """The record of a detail endpoint (one object), counted in the request metrics."""
@@ -276,7 +251,14 @@ class JobSourcesStream(RESTStream):
 
     def _send_once(self, prepared: requests.PreparedRequest, extract: t.Callable) -> Page:
         self.pacer.wait()
-        response = self.requests_session.send(prepared, timeout=self.timeout)
+        limit = self._tap.limit(self.provider)
+        limit.acquire()
+        throttled = False
+        try:
+            response = self.requests_session.send(prepared, timeout=self.timeout)
+            throttled = response.status_code == 429
+        finally:
+            limit.release(throttled=throttled)
         self.validate_response(response)
         payload = self.decode(response)
         return Page(response, payload, extract(payload, response))

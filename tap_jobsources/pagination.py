@@ -16,6 +16,7 @@ class Page:
     response: requests.Response
     payload: t.Any
     records: list[dict]
+    next_token: t.Any = None  # the token of the page after this one (None: the last)
 
 
 class PaginationError(Exception):
@@ -34,6 +35,11 @@ class JobSourcesPaginator(BaseAPIPaginator):
         super().__init__(start_value)
         self.max_pages = max_pages
         self._seen = {start_value}
+
+    def resume_at(self, token: t.Any, items_before: int) -> None:
+        """Start at ``token``, with ``items_before`` items read by an interrupted run."""
+        self._value = token
+        self._seen = {token}
 
     def advance(self, page: Page) -> None:  # type: ignore[override]
         self._page_count += 1

@@ -59,6 +59,13 @@ SETTINGS = th.PropertiesList(
         description="Ceiling for all Getro requests of one tap process, evenly spaced.",
     ),
     _page_size(GETRO),
+    th.Property(
+        "getro_min_hours_between_syncs",
+        th.NumberType(minimum=0),
+        description="Getro asks that the same request not be repeated within 6 hours. The tap always "
+        "says when a network was read whole less than 6 hours ago; with this set, it skips a network "
+        "read whole less than this many hours ago instead (and sends no ACTIVATE_VERSION for its streams).",
+    ),
     # Bindbee
     th.Property(
         "bindbee_api_key", th.StringType, secret=True, description="Bindbee API key (Authorization: Bearer)."
@@ -79,6 +86,13 @@ SETTINGS = th.PropertiesList(
     th.Property(
         "bindbee_include_custom_fields", th.BooleanType, default=False, description="Ask Bindbee for custom_fields."
     ),
+    th.Property(
+        "bindbee_max_concurrency",
+        th.IntegerType(minimum=1, maximum=16),
+        default=1,
+        description="Connectors read at once (1: one after another). Above 1, the next connectors are "
+        "read ahead while one is emitted; a killed run then also repeats the pages read ahead.",
+    ),
     # TrackJobChanges
     th.Property(
         "trackjobchanges_api_key",
@@ -91,6 +105,13 @@ SETTINGS = th.PropertiesList(
         "trackjobchanges_group_ids",
         th.ArrayType(th.StringType),
         description="TrackJobChanges groups, one partition each. Empty: the account's default group.",
+    ),
+    th.Property(
+        "trackjobchanges_max_concurrency",
+        th.IntegerType(minimum=1, maximum=32),
+        default=4,
+        description="TrackJobChanges requests in flight at once (1: one after another): each connection's "
+        "employments, and the next groups' first pages. Halved on a 429, then raised slowly again.",
     ),
     # Shared HTTP behaviour
     th.Property(
@@ -117,6 +138,19 @@ SETTINGS = th.PropertiesList(
         default=False,
         description="Send ACTIVATE_VERSION for full-table streams once a run completes, so targets "
         "can mark rows that vanished from the source as deleted.",
+    ),
+    th.Property(
+        "resume_within_hours",
+        th.NumberType(exclusive_minimum=0),
+        default=24,
+        description="A run resumed from an interrupted run's STATE goes on from the page it stopped at, "
+        "if that STATE is younger than this; an older one's page progress is ignored (bookmarks still apply).",
+    ),
+    th.Property(
+        "progress_interval_seconds",
+        th.NumberType(exclusive_minimum=0),
+        default=30,
+        description="A partition that takes more than a few pages logs its progress at most this often.",
     ),
     th.Property(
         "on_invalid_primary_key",

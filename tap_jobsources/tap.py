@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import typing as t
 from collections import Counter
@@ -12,7 +13,10 @@ from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import StateMessage
 
-from tap_jobsources import redaction, signals
+from tap_jobsources import redaction, resume, signals
+from tap_jobsources.concurrency import AdaptiveLimit, Workers
+from tap_jobsources.getro.streams import GETRO_SECTION
+from tap_jobsources.resume import RunProgress
 from tap_jobsources.errors import RunStopped
 from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
@@ -58,6 +62,9 @@ class TapJobSources(Tap):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         self._pacers: dict[str, Pacer] = {}
         self._sessions: dict[str, requests.Session] = {}
+        self._limits: dict[str, AdaptiveLimit] = {}
+        self._workers: dict[str, Workers] = {}
+        self._incomplete: set[str] = set()  # streams that must not send ACTIVATE_VERSION
         self._notes: list[str] = []
         self._skipped: Counter[str] = Counter()
         if kwargs.get("parse_env_config"):
@@ -87,6 +94,26 @@ class TapJobSources(Tap):
         if errors := state_errors(state):
             raise ConfigValidationError("State validation failed", errors=errors)
         super().load_state(state)
+        self.state.setdefault("bookmarks", {})
+        # The SDK keeps only "bookmarks": carry the tap's own sections over.
+        for section in (resume.SECTION, GETRO_SECTION):
+            if isinstance(state.get(section), dict):
+                self.state[section] = copy.deepcopy(state[section])
+        self.run_progress = RunProgress(
+            self.state,
+            version=self.initialized_at,
+            within_hours=float(self.config.get("resume_within_hours", 24)),
+            logger=self.logger,
+        )
+
+    def checkpoint(self) -> None:
+        """Write the state now (page progress changed); unchanged states are not repeated."""
+        self.run_progress.touch()
+        self.state_writer.write_state(self.state)
+
+    def mark_incomplete(self, *stream_names: str) -> None:
+        """These streams were not read whole this run: no ACTIVATE_VERSION for them."""
+        self._incomplete.update(stream_names)
 
     def _warn_unknown_catalog_streams(self) -> None:
         if self.input_catalog is None:
@@ -109,6 +136,22 @@ class TapJobSources(Tap):
             self._pacers[provider.key] = Pacer(self.config.get(f"{provider.key}_requests_per_minute"))
         return self._pacers[provider.key]
 
+    def concurrency(self, provider: Provider) -> int:
+        """Requests a provider may have in flight at once (Getro: 1, its limit is per account)."""
+        return max(1, int(self.config.get(f"{provider.key}_max_concurrency") or 1))
+
+    def limit(self, provider: Provider) -> AdaptiveLimit:
+        """The one adaptive cap on a provider's requests in flight, shared by its streams."""
+        if provider.key not in self._limits:
+            self._limits[provider.key] = AdaptiveLimit(self.concurrency(provider))
+        return self._limits[provider.key]
+
+    def workers(self, provider: Provider) -> Workers:
+        """The threads that fetch ahead for a provider (as many as its concurrency)."""
+        if provider.key not in self._workers:
+            self._workers[provider.key] = Workers(self.concurrency(provider), f"{provider.key}-worker")
+        return self._workers[provider.key]
+
     def http_session(self, provider: Provider) -> requests.Session:
         """The one HTTP session of a provider in this process, shared by all its streams."""
         if provider.key not in self._sessions:
@@ -117,13 +160,18 @@ class TapJobSources(Tap):
             # which costs more than parsing a page. Look once: a provider is one host.
             session.trust_env = False
             session.proxies.update(requests.utils.get_environ_proxies(provider.base_url(self.config)))
+            # One kept-alive connection per request in flight (requests keeps 10 by default).
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, self.concurrency(provider)))
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
             self._sessions[provider.key] = session
         return self._sessions[provider.key]
 
     def sync_all(self) -> None:
         versioned = self._versioned_streams()
         for stream in versioned:
-            stream._stream_version = self.initialized_at  # noqa: SLF001 - RECORD messages carry it
+            # A resumed run is the same logical run: the same table version.
+            stream._stream_version = self.run_progress.version  # noqa: SLF001 - RECORD messages carry it
         signals.stop_on_signals()
         try:
             super().sync_all()
@@ -137,10 +185,16 @@ class TapJobSources(Tap):
             if isinstance(exc, RunStopped):
                 self.logger.error(exc.message)
             raise
+        # The run is complete: the next one reads everything afresh.
+        self.run_progress.complete()
+        self.state_writer.write_state(self.state)
         # Only now is every full-table stream complete, in every partition: a target may
         # retire the rows this run did not see. A run that failed never gets here.
         for stream in versioned:
-            stream._write_activate_version_message(self.initialized_at)  # noqa: SLF001
+            if stream.name in self._incomplete:
+                self.logger.info("No ACTIVATE_VERSION for %s: some of it was not read this run.", stream.name)
+                continue
+            stream._write_activate_version_message(self.run_progress.version)  # noqa: SLF001
 
     def _write_final_state(self) -> None:
         # Written even when unchanged (the SDK's state writer would skip it): a stopped

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -122,3 +123,24 @@ PRIMARY_KEYS = {
     "talent": ("network_id", "id"), "job_details": ("network_id", "id"), "ats_jobs": ("connector", "id"),
     "connections": ("id",), "employments": ("id",),
 }
+
+
+def run_until_killed(tmp_path, config, catalog, kill_when) -> TapRun:
+    """Start the tap, SIGKILL it as soon as ``kill_when(message)`` says so, return what it wrote."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    proc = subprocess.Popen([*TAP, "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")})
+    messages = []
+    for line in proc.stdout:
+        message = json.loads(line)
+        messages.append(message)
+        if kill_when(message):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=30)
+    proc.stdout.close()
+    assert proc.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
+    return TapRun(proc.returncode, "", "", messages)

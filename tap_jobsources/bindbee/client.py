@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import typing as t
+from functools import partial
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_jobsources.bindbee.pagination import BindbeeCursorPaginator
 from tap_jobsources.client import JobSourcesStream
+from tap_jobsources.concurrency import PageReader
 from tap_jobsources.errors import FatalAPIError, body_excerpt
 from tap_jobsources.providers import BINDBEE
+from tap_jobsources.resume import partition_key
 
 if t.TYPE_CHECKING:
     import requests
@@ -32,6 +35,10 @@ class BindbeeStream(JobSourcesStream):
     records_key = "items"
     schema = StreamSchema(SCHEMAS)
 
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._readers: dict[str, PageReader] = {}  # connector -> its pages, read ahead
+
     @property
     def partitions(self) -> list[dict]:
         return [{"connector": c["name"]} for c in self.config["bindbee_connectors"]]
@@ -51,6 +58,25 @@ class BindbeeStream(JobSourcesStream):
     def _connector_of(self, response: requests.Response) -> str:
         token = (response.request.headers or {}).get(CONNECTOR_HEADER)
         return next((c["name"] for c in self.config["bindbee_connectors"] if c["token"] == token), "?")
+
+    #: Pages of a connector read ahead while an earlier one is emitted (bounds memory).
+    READ_AHEAD_PAGES = 32
+
+    def page_source(self, context, token, items) -> t.Iterator:
+        """With bindbee_max_concurrency above 1, the next connectors are read on workers
+        while this one is emitted; their records still come connector after connector."""
+        if self._tap.concurrency(self.provider) <= 1:
+            return super().page_source(context, token, items)
+        read = super().page_source
+        for upcoming in self._upcoming_partitions(context):
+            key = partition_key(upcoming)
+            if key not in self._readers:
+                self.start_of(upcoming)  # read on this thread, before a worker needs it
+                self._readers[key] = PageReader(self.workers, partial(read, upcoming, None, 0), self.READ_AHEAD_PAGES)
+        reader = self._readers.pop(partition_key(context), None)
+        if reader is None or token is not None:
+            reader = PageReader(self.workers, partial(read, context, token, items), self.READ_AHEAD_PAGES)
+        return iter(reader)
 
     def get_new_paginator(self) -> BindbeeCursorPaginator:
         return BindbeeCursorPaginator(max_pages=self.max_pages)

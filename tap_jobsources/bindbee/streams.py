@@ -31,8 +31,9 @@ class AtsJobsStream(BindbeeStream):
 
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
         params = super().get_url_params(context, next_page_token)
-        if self.partition_start is not None:
-            params["modified_after"] = iso(self.partition_start - OVERLAP)
+        start = self.start_of(context)  # read ahead on a worker: not self.partition_start
+        if start is not None:
+            params["modified_after"] = iso(start - OVERLAP)
         return params
 
     def transform(self, row: dict, context) -> dict | None:

@@ -38,11 +38,19 @@ class GetroStream(JobSourcesStream):
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
         return {"page": next_page_token, "per_page": self.page_size}
 
+    def page_total(self, page) -> int | None:
+        meta = page.payload.get("meta") if isinstance(page.payload, dict) else None
+        total = meta.get("total") if isinstance(meta, dict) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
 
 class GetroNetworkChildStream(GetroStream):
     """A list under one network: records carry ``network_id``, state is kept per network."""
 
     primary_keys = ("network_id", "id")
+    # A full-table list keeps no bookmark: one state entry for the stream, not one per
+    # network (the run's page progress lives in the state's "resume" section).
+    state_partitioning_keys: t.ClassVar[list[str]] = []
 
     def transform(self, row: dict, context) -> dict | None:
         row["network_id"] = context["network_id"]

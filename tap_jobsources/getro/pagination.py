@@ -24,6 +24,10 @@ class GetroPaginator(JobSourcesPaginator):
         self.per_page = per_page
         self.items_seen = 0
 
+    def resume_at(self, token, items_before: int) -> None:
+        super().resume_at(token, items_before)
+        self.items_seen = items_before  # meta.total counts from the partition's first item
+
     def has_more(self, page: Page) -> bool:  # type: ignore[override]
         count = len(page.records)
         self.items_seen += count

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_jobsources.client import Unpaged
-from tap_jobsources.dates import parse_datetime
+from tap_jobsources.dates import iso, parse_datetime
 from tap_jobsources.errors import MalformedResponseError, NotFoundError, SkipPartition, body_excerpt
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
 from tap_jobsources.getro.pagination import GetroTalentPaginator
+from tap_jobsources.pagination import Page
+
+#: The state's section of Getro's own bookkeeping (when each network was last read whole).
+GETRO_SECTION = "getro"
+#: Getro: "do not make identical requests within this period".
+SIX_HOURS = 6
 
 if t.TYPE_CHECKING:
     import requests
@@ -57,18 +63,27 @@ class NetworksStream(GetroStream):
     """The list gives id, name and logo; each network's detail adds the rest.
 
     With getro_network_ids set, the list is not read at all: one request per
-    network instead of paging through networks the user did not ask for.
+    network instead of paging through networks the user did not ask for. The ids
+    are kept in the run's progress, so a resumed run does not list them again.
+
+    Getro asks that the same request not be made twice within 6 hours: the state
+    keeps when each network was last read whole (``"getro"`` section), a run that
+    reads one sooner says so, and with getro_min_hours_between_syncs it skips it.
     """
 
     name = "networks"
     path = "/networks"
     primary_keys = ("id",)
 
-    def get_records(self, context) -> t.Iterable[dict]:
-        wanted = self.config.get("getro_network_ids")
-        listed = ({"id": nid} for nid in wanted) if wanted else self.request_records(context)
-        for network in listed:
-            yield {**network, **self._detail(network["id"])}
+    def pages(self, context, progress) -> t.Iterator[Page]:
+        ids = self.config.get("getro_network_ids") or progress.entry.get("ids")
+        if ids is None:
+            ids = [item["id"] for page in super().pages(context, progress) for item in page.records]
+            progress.entry["ids"] = ids
+        yield Page(response=None, payload=None, records=[{"id": nid} for nid in ids])
+
+    def expand(self, item: dict) -> dict:
+        return {**item, **self._detail(item["id"])}
 
     def _detail(self, network_id: int) -> dict:
         # The docs show both /networks/:id and /network/:id; try the documented route first.
@@ -80,6 +95,37 @@ class NetworksStream(GetroStream):
                 continue
         msg = f"Getro has no network {network_id}. Check getro_network_ids against GET /networks."
         raise NotFoundError(msg)
+
+    def admit(self, item: dict, context) -> bool:
+        last = self._read_whole().get(str(item["id"]))
+        if not last:
+            return True
+        age = datetime.now(timezone.utc) - parse_datetime(last)
+        if age >= timedelta(hours=SIX_HOURS):
+            return True
+        wait_hours = self.config.get("getro_min_hours_between_syncs")
+        skip = wait_hours is not None and age < timedelta(hours=float(wait_hours))
+        allowed = parse_datetime(last) + timedelta(hours=float(wait_hours) if skip else SIX_HOURS)
+        self.logger.warning(
+            "Getro network %s was read whole %.1f h ago; Getro asks that the same request not be made "
+            "within %d hours (from %s on). %s",
+            item["id"],
+            age.total_seconds() / 3600,
+            SIX_HOURS,
+            allowed.isoformat(timespec="minutes"),
+            "Skipped (getro_min_hours_between_syncs)." if skip else "Reading it anyway: set "
+            "getro_min_hours_between_syncs to skip it instead.",
+        )
+        if skip:
+            self._tap.mark_incomplete(self.name, *self._descendants)
+        return not skip
+
+    def item_finished(self, item: dict) -> None:
+        self._read_whole()[str(item["id"])] = iso(datetime.now(timezone.utc))
+
+    def _read_whole(self) -> dict:
+        section = self._tap.state.setdefault(GETRO_SECTION, {})
+        return section.setdefault("networks_read_whole", {})
 
     def get_child_context(self, record: dict, context) -> dict:
         return {"network_id": record["id"]}
@@ -123,11 +169,14 @@ class RemovedJobsStream(GetroNetworkChildStream):
     parent_stream_type = NetworksStream
     replication_key = "deactivated_at"
     is_sorted = False
+    state_partitioning_keys = None  # a bookmark per network
 
     def get_url_params(self, context, next_page_token) -> dict:
         params = super().get_url_params(context, next_page_token)
-        if self.partition_start is not None:
-            params["deactivated_from"] = self.partition_start.date().isoformat()
+        start = self.start_of(context)
+        if start is not None:
+            # The UTC date: an offset's own date would be a day late for times before its midnight.
+            params["deactivated_from"] = start.astimezone(timezone.utc).date().isoformat()
         return params
 
     def transform(self, row: dict, context) -> dict | None:
@@ -152,9 +201,9 @@ class TalentStream(GetroNetworkChildStream):
             return SkipPartition(endpoint)
         return super().client_error(response, endpoint)
 
-    def get_records(self, context) -> t.Iterable[dict]:
+    def read_partition(self, context, progress) -> t.Iterable[dict]:
         try:
-            yield from super().get_records(context)
+            yield from super().read_partition(context, progress)
         except SkipPartition:
             self.logger.warning(
                 "Getro hides the talent of network %s from this account (403 Forbidden): skipped.",
@@ -191,7 +240,7 @@ class JobDetailsStream(Unpaged, GetroNetworkChildStream):
         parsed = [parse_datetime(v) for v in values if v]
         return max(parsed) if parsed else None
 
-    def get_records(self, context) -> t.Iterable[dict]:
+    def read_partition(self, context, progress) -> t.Iterable[dict]:
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
         try:
             yield from self.fetch_one(request)

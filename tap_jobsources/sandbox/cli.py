@@ -25,11 +25,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic data (default 1)")
     parser.add_argument("--getro-rate-limit", type=int, default=None,
                         help="requests per minute past which Getro answers 429 (default: no limit)")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every answer takes (default 0)")
+    parser.add_argument("--max-in-flight", type=int, default=None,
+                        help="answer 429 to a request past this many in flight (default: no cap)")
     parser.add_argument("--config-out", type=Path, help="also write the settings to this JSON file")
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(port=args.port, scale=args.scale, seed=args.seed, networks=args.networks,
-                      getro_rate_limit=args.getro_rate_limit)
+                      getro_rate_limit=args.getro_rate_limit, latency=args.latency,
+                      max_in_flight=args.max_in_flight)
     settings = sandbox.settings()
     if not args.getro_rate_limit:
         settings["getro_requests_per_minute"] = 600  # the sandbox has no rate limit to respect

@@ -23,12 +23,21 @@ class Sandbox:
 
     ``scale`` sizes the data; ``getro_rate_limit`` (requests per minute) makes Getro
     answer 429 with Retry-After past it, in seconds or, with ``retry_after_date``, as an
-    HTTP date. ``faults`` injects failures (see :class:`Faults`).
+    HTTP date. ``faults`` injects failures (see :class:`Faults`). ``latency`` delays
+    every answer by that many seconds (a distant server); with ``max_in_flight``, a
+    request that arrives while that many are being answered gets a 429 (no Retry-After).
+    ``peak_in_flight`` is the most requests it has answered at once.
     """
 
     def __init__(self, *, port: int = 0, scale: int = 1, seed: int = 1, networks: int = 3,
                  getro_rate_limit: int | None = None, retry_after_date: bool = False,
-                 getro_options: dict | None = None) -> None:
+                 getro_options: dict | None = None, latency: float = 0.0,
+                 max_in_flight: int | None = None) -> None:
+        self.latency = latency
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._flight_lock = threading.Lock()
         self.getro = GetroAPI(networks=networks, scale=scale, seed=seed, **(getro_options or {}))
         self.bindbee = BindbeeAPI(scale=scale, seed=seed + 1)
         self.trackjobchanges = TrackJobChangesAPI(scale=scale, seed=seed + 2)
@@ -145,7 +154,24 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         if length := int(headers.get("content-length") or 0):
             self.rfile.read(length)
-        entry, answer = self.server.sandbox.handle(method, self.path, headers)
+        sandbox = self.server.sandbox
+        with sandbox._flight_lock:
+            sandbox.in_flight += 1
+            sandbox.peak_in_flight = max(sandbox.peak_in_flight, sandbox.in_flight)
+            over = sandbox.max_in_flight is not None and sandbox.in_flight > sandbox.max_in_flight
+        try:
+            self._respond(method, headers, over)
+        finally:
+            with sandbox._flight_lock:
+                sandbox.in_flight -= 1
+
+    def _respond(self, method: str, headers: dict[str, str], over_cap: bool) -> None:
+        sandbox = self.server.sandbox
+        entry, answer = sandbox.handle(method, self.path, headers)
+        if over_cap:
+            entry.fault, answer = "cap", Answer(429, {"error": "Too many concurrent requests"})
+        elif sandbox.latency:
+            time.sleep(sandbox.latency)
         if answer == "reset":
             entry.status = 0
             # SO_LINGER 0: close with a TCP RST, as a dropped connection does.

@@ -39,6 +39,10 @@ class TrackJobChangesStream(JobSourcesStream):
             params["group"] = context["group_id"]
         return params
 
+    def page_total(self, page) -> int | None:
+        total = page.payload.get("total_count") if isinstance(page.payload, dict) else None
+        return total if isinstance(total, int) and not isinstance(total, bool) else None
+
     def client_error(self, response: requests.Response, endpoint: str) -> Exception:
         message = _message(response)
         if response.status_code == 401:

@@ -14,6 +14,7 @@ class ConnectionsStream(TrackJobChangesStream):
     name = "connections"
     path = "/connections"
     primary_keys = ("id",)
+    prefetch_partitions = True  # the next groups' first pages, with concurrency above 1
 
     @property
     def partitions(self) -> list[dict] | None:
@@ -40,10 +41,13 @@ class EmploymentsStream(TrackJobChangesStream):
     primary_keys = ("id",)
     parent_stream_type = ConnectionsStream
     state_partitioning_keys: t.ClassVar[list[str]] = []
+    # One request per connection: with concurrency above 1, each page of connections has
+    # its connections' first employments pages fetched at once while it is emitted.
+    prefetched = True
 
-    def get_records(self, context) -> t.Iterable[dict]:
+    def read_partition(self, context, progress) -> t.Iterable[dict]:
         try:
-            yield from super().get_records(context)
+            yield from super().read_partition(context, progress)
         except NotFoundError:
             self.logger.warning(
                 "TrackJobChanges connection %s was deleted before its employments were read: skipped.",

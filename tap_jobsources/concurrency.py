@@ -1,0 +1,117 @@
+"""Requests in flight at once, where a provider allows it, and fewer when it says so.
+
+:class:`AdaptiveLimit` caps a provider's requests in flight. It starts at the
+configured ceiling; a 429 halves it (multiplicative decrease, once per burst), and
+each success adds ``1 / limit`` (additive increase: one more slot per ``limit``
+successes), never above the ceiling. A server that refuses more than N requests at
+once thus slows the tap down to N, and never fails the run.
+
+:class:`Workers` runs prefetches on daemon threads, so that a run stopped by a
+signal exits at once instead of waiting for answers nobody will read.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import typing as t
+from concurrent.futures import Future
+
+
+class AdaptiveLimit:
+    """At most ``limit`` requests in flight; the limit adapts between 1 and ``ceiling``."""
+
+    #: 429s within this many seconds of a cut are one burst: they cut once.
+    BURST_SECONDS = 0.5
+
+    def __init__(self, ceiling: int, *, clock: t.Callable[[], float] = time.monotonic) -> None:
+        self.ceiling = max(1, int(ceiling))
+        self.limit = float(self.ceiling)
+        self.in_flight = 0
+        self.peak = 0
+        self.cuts = 0
+        self._clock = clock
+        self._last_cut = -1e9
+        self._cond = threading.Condition()
+
+    def acquire(self) -> None:
+        with self._cond:
+            while self.in_flight >= int(self.limit):
+                self._cond.wait()
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+
+    def release(self, *, throttled: bool) -> None:
+        with self._cond:
+            self.in_flight -= 1
+            if throttled:
+                now = self._clock()
+                if now - self._last_cut >= self.BURST_SECONDS:
+                    self.limit = max(1.0, self.limit / 2)
+                    self._last_cut = now
+                    self.cuts += 1
+            elif self.limit < self.ceiling:
+                self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
+            self._cond.notify_all()
+
+
+class Workers:
+    """``size`` daemon threads that run submitted calls; each call's result comes in a Future."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = max(1, size)
+        self.name = name
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def submit(self, fn: t.Callable[..., t.Any], *args: t.Any) -> Future:
+        future: Future = Future()
+        self._tasks.put((future, fn, args))
+        with self._lock:
+            if len(self._threads) < self.size:
+                thread = threading.Thread(target=self._work, name=f"{self.name}-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            future, fn, args = self._tasks.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the result
+                future.set_exception(exc)
+
+
+_END = object()
+
+
+class PageReader:
+    """Reads a partition's pages on a worker into a bounded queue; iterating it gives
+    them in order, or raises what the reading raised."""
+
+    def __init__(self, workers: Workers, source: t.Callable[[], t.Iterable[t.Any]], max_pages: int) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=max_pages)
+        workers.submit(self._read, source)
+
+    def _read(self, source: t.Callable[[], t.Iterable[t.Any]]) -> None:
+        try:
+            for page in source():
+                self._queue.put(page)
+        except BaseException as exc:  # noqa: BLE001 - raised again where the pages are read
+            self._queue.put(exc)
+            return
+        self._queue.put(_END)
+
+    def __iter__(self) -> t.Iterator[t.Any]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item

@@ -1,0 +1,241 @@
+"""Reading a partition: where to start (resume), what to read ahead, what to report.
+
+``PartitionReader`` is the part of the base stream that turns a partition into
+records, page after page:
+
+- it starts where the interrupted run stopped (``resume.py``): a finished partition
+  is not read again, an unfinished one from the page that was being read, and in a
+  stream with children, records whose children had finished are passed over;
+- it writes the run's progress into the state after each page (and after each parent
+  record whose children finished), so a kill costs at most the page being read;
+- where a provider allows requests at once, a child partition's first page (each
+  connection's employments) and the next partitions' first pages are fetched ahead
+  (``prefetch``), on the provider's workers: never more than one page of a partition,
+  so a kill still repeats at most one request of each;
+- it logs progress for long partitions (``reporting.py``).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from concurrent.futures import Future
+
+from singer_sdk.streams.rest import PageContext
+
+from tap_jobsources.errors import FatalAPIError
+from tap_jobsources.pagination import Page, PaginationError
+from tap_jobsources.reporting import ProgressLog, partition_label
+from tap_jobsources.resume import PartitionProgress, partition_key
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_jobsources.concurrency import Workers
+    from tap_jobsources.resume import RunProgress
+
+
+class PartitionReader:
+    """Mixin of ``JobSourcesStream``: see the module's docstring."""
+
+    #: A child stream whose first page its parent fetches ahead, record by record.
+    prefetched: t.ClassVar[bool] = False
+    #: Fetch the first page of the partitions that come next while this one is read.
+    prefetch_partitions: t.ClassVar[bool] = False
+
+    # Hooks a stream may refine ------------------------------------------------------
+
+    def read_partition(self, context: Context | None, progress: PartitionProgress) -> t.Iterable[dict]:
+        """The raw items of one partition (a stream wraps it to skip a partition, say)."""
+        return self.records_of(self.pages(context, progress), context, progress)
+
+    def expand(self, item: dict) -> dict:
+        """The record of a listed item (a stream may fetch its detail); runs only for
+        items that are emitted, never for those a resumed run passes over."""
+        return item
+
+    def admit(self, item: dict, context: Context | None) -> bool:
+        """Whether to read this item at all (False: neither emitted nor its children read)."""
+        return True
+
+    def item_finished(self, item: dict) -> None:
+        """The item was emitted and its children were read."""
+
+    def page_total(self, page: Page) -> int | None:
+        """How many items the whole partition holds, where the API says."""
+        return None
+
+    def on_page(self, page: Page, context: Context | None) -> None:
+        """A page arrived (maybe on a worker): let children fetch ahead."""
+        for child in self._prefetching_children:
+            for record in page.records:
+                child.prefetch(self.get_child_context(record, context))
+
+    # The partition ------------------------------------------------------------------
+
+    @property
+    def run(self) -> RunProgress:
+        return self._tap.run_progress
+
+    @property
+    def workers(self) -> Workers:
+        return self._tap.workers(self.provider)
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        progress = self.run.partition(self.name, context)
+        if progress.done:
+            self.logger.info("%s: finished by the interrupted run, not read again.", self._label(context))
+            return
+        self._write_finished_partitions_state()
+        if self.prefetch_partitions:
+            for upcoming in self._upcoming_partitions(context):
+                self.prefetch(upcoming)
+        # Fixed while a partition syncs (the SDK wrote it as the partition began): read it
+        # once here rather than once per record.
+        self.partition_start = self.start_of(context)
+        yield from self.read_partition(context, progress)
+        progress.finish()
+        self._tap.checkpoint()
+
+    def start_of(self, context: Context | None):
+        """The lower bound (bookmark or start_date) of a partition, read once per partition."""
+        if not self.replication_key:
+            return None
+        key = partition_key(context)
+        if key not in self._starts:
+            self._starts[key] = self.get_starting_timestamp(context)
+        return self._starts[key]
+
+    def records_of(self, pages: t.Iterable[Page], context: Context | None,
+                   progress: PartitionProgress) -> t.Iterator[dict]:
+        children = self._descendants
+        skip_through = progress.after if children else None
+        report = ProgressLog(self.logger, self._label(context), every=self._progress_every,
+                             done_before=progress.items)
+        for page in pages:
+            items = page.records
+            if skip_through is not None:
+                items = _after(items, skip_through)
+                skip_through = None
+            for item in items:
+                if not self.admit(item, context):
+                    continue
+                if not children:
+                    yield self.expand(item)
+                    continue
+                yield self.expand(item)  # the SDK reads its children before it comes back
+                progress.record_done(item.get("id"))
+                self.run.forget(children)
+                self.item_finished(item)
+                self._tap.checkpoint()
+            progress.page_done(page.next_token, len(page.records))
+            self._tap.checkpoint()
+            report.page(len(page.records), self.page_total(page))
+
+    def pages(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[Page]:
+        """The pages of a partition, counted in the request metrics. A resumed partition
+        starts at its saved page; if the API no longer accepts it (a cursor that expired),
+        the partition is read again from its start (its bookmark has not moved)."""
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            source = self.page_source(context, progress.page, progress.items)
+            resumed = progress.page is not None
+            while True:
+                try:
+                    page = next(source, None)
+                except BaseException as exc:
+                    counter.increment()  # a request that failed was made all the same
+                    if not resumed or not isinstance(exc, FatalAPIError):
+                        raise
+                    self.logger.warning(
+                        "%s: the saved page was refused (%s); reading the partition again from its start.",
+                        self._label(context), exc,
+                    )
+                    progress.restart()
+                    source, resumed = self.page_source(context, None, 0), False
+                    continue
+                if page is None:
+                    return
+                counter.increment()
+                resumed = False
+                yield page
+
+    def page_source(self, context: Context | None, token: t.Any, items: int) -> t.Iterator[Page]:
+        """Fetch pages from ``token`` (None: the first) on. Only a partition's first page
+        is ever fetched ahead (``prefetch``), so a kill repeats at most one request of it."""
+        paginator = self.get_new_paginator()
+        if token is not None:
+            paginator.resume_at(token, items)
+        ahead: Future | None = None if token is not None else self._prefetches.pop(partition_key(context), None)
+        while not paginator.finished:
+            if ahead is not None:
+                page = ahead.result()  # on_page ran on the worker
+            else:
+                page = self.fetch_page(context, paginator.current_value)
+                self.on_page(page, context)
+            try:
+                paginator.advance(page)
+            except PaginationError as exc:
+                msg = f"{self.provider.name} {self._endpoint(page.response.request)}: {exc}."
+                raise FatalAPIError(msg) from None
+            page.next_token = None if paginator.finished else paginator.current_value
+            ahead = None
+            yield page
+
+    def fetch_page(self, context: Context | None, token: t.Any) -> Page:
+        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
+        return self.fetch(request)
+
+    def _fetch_and_notify(self, context: Context | None, token: t.Any) -> Page:
+        page = self.fetch_page(context, token)
+        self.on_page(page, context)
+        return page
+
+    def prefetch(self, context: Context | None) -> None:
+        """Fetch this partition's first page ahead, unless the partition is to be resumed."""
+        key = partition_key(context)
+        if key in self._prefetches or self.run.peek(self.name, context):
+            return
+        first = self.get_new_paginator().current_value
+        self._prefetches[key] = self.workers.submit(self._fetch_and_notify, context, first)
+
+    def _upcoming_partitions(self, context: Context | None) -> list[dict]:
+        """The partitions after this one that may be read ahead (concurrency - 1 of them)."""
+        partitions = self.partitions or []
+        room = self._tap.concurrency(self.provider) - 1
+        if context not in partitions or room < 1:
+            return []
+        after = partitions[partitions.index(context) + 1:]
+        return [p for p in after if not self.run.peek(self.name, p)][:room]
+
+    # Bookkeeping --------------------------------------------------------------------
+
+    @property
+    def _descendants(self) -> tuple[str, ...]:
+        """Names of the selected streams below this one: their progress goes with each record."""
+        found: list[str] = []
+        stack = [c for c in self.child_streams if c.selected or c.has_selected_descendents]
+        while stack:
+            child = stack.pop()
+            found.append(child.name)
+            stack.extend(c for c in child.child_streams if c.selected or c.has_selected_descendents)
+        return tuple(found)
+
+    @property
+    def _prefetching_children(self) -> list:
+        return [c for c in self.child_streams if c.prefetched and (c.selected or c.has_selected_descendents)
+                and self._tap.concurrency(c.provider) > 1]
+
+    @property
+    def _progress_every(self) -> float:
+        return float(self.config.get("progress_interval_seconds", 30))
+
+    def _label(self, context: Context | None) -> str:
+        return partition_label(self.name, context)
+
+
+def _after(items: list[dict], key: t.Any) -> list[dict]:
+    """The items after the one whose id is ``key`` (all of them when it is not there)."""
+    for i, item in enumerate(items):
+        if item.get("id") == key:
+            return items[i + 1:]
+    return items

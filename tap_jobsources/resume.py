@@ -1,0 +1,145 @@
+"""Resumable runs: page-level progress in the state, so a failure costs one page.
+
+The SDK resumes a run from its bookmarks, but a full-table partition starts again
+from page 1, and so does a partition that had not finished. Here each partition's
+progress lives in the state under ``"resume"``, beside the SDK's ``"bookmarks"``:
+
+- ``page``: the page to ask for next (a page number or a cursor), written once the
+  page before it was read whole; ``items``: how many items came before it;
+- ``after``: in a stream with children, the id of the last record whose children
+  finished too, so that a resumed run neither emits it nor reads its children again;
+- ``done``: the partition is finished; a resumed run does not read it again.
+
+Entries of a child partition go once its parent record is finished, so the state
+grows with partitions (networks, connectors, groups), never with records. The section
+also holds the run's ``version`` (the table version of ACTIVATE_VERSION: a resumed run
+is the same logical run) and when it was last written; a run that completes removes it,
+so the next run reads everything afresh.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import typing as t
+from datetime import datetime, timedelta, timezone
+
+from tap_jobsources.dates import iso, parse_datetime
+
+SECTION = "resume"
+
+
+def partition_key(context: t.Mapping | None) -> str:
+    """A partition's name in the state: its context as compact JSON ("" for none)."""
+    return json.dumps(dict(context), sort_keys=True, separators=(",", ":")) if context else ""
+
+
+class PartitionProgress:
+    """One partition's entry in the state (a dict inside it, changed in place)."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: dict) -> None:
+        self.entry = entry
+
+    @property
+    def done(self) -> bool:
+        return bool(self.entry.get("done"))
+
+    @property
+    def page(self) -> t.Any:
+        return self.entry.get("page")
+
+    @property
+    def items(self) -> int:
+        return int(self.entry.get("items", 0))
+
+    @property
+    def after(self) -> t.Any:
+        return self.entry.get("after")
+
+    @property
+    def resumed(self) -> bool:
+        return "page" in self.entry or "after" in self.entry
+
+    def record_done(self, key: t.Any) -> None:
+        self.entry["after"] = key
+
+    def page_done(self, next_page: t.Any, items: int) -> None:
+        """The page was read whole: the next run would start at ``next_page``."""
+        self.entry["page"] = next_page
+        self.entry["items"] = self.items + items
+        self.entry.pop("after", None)
+
+    def restart(self) -> None:
+        self.entry.clear()
+
+    def finish(self) -> None:
+        self.entry.clear()
+        self.entry["done"] = True
+
+
+class RunProgress:
+    """The logical run's progress, kept in (and read from) the tap's state."""
+
+    def __init__(self, state: dict, *, version: int, within_hours: float, logger: logging.Logger,
+                 now: datetime | None = None) -> None:
+        self._state = state
+        self._logger = logger
+        now = now or datetime.now(timezone.utc)
+        section = state.get(SECTION)
+        if isinstance(section, dict) and self._usable(section, now, within_hours):
+            self.resumed = True
+            self.version = int(section["version"])
+        else:
+            self.resumed = False
+            self.version = version
+            section = {"version": version, "streams": {}}
+        section["written"] = iso(now)
+        state[SECTION] = section
+        self._section = section
+        self._streams: dict[str, dict[str, dict]] = section["streams"]
+
+    def _usable(self, section: dict, now: datetime, within_hours: float) -> bool:
+        try:
+            written = parse_datetime(section["written"])
+            int(section["version"])
+            if not isinstance(section["streams"], dict):
+                raise TypeError
+        except (KeyError, TypeError, ValueError):
+            self._logger.warning("The state's page progress is not of a shape this tap wrote: ignored.")
+            return False
+        age = now - written
+        if age > timedelta(hours=within_hours):
+            self._logger.info(
+                "The interrupted run's page progress is %.1f h old, more than resume_within_hours (%g): "
+                "ignored, every partition is read afresh (bookmarks still apply).",
+                age.total_seconds() / 3600,
+                within_hours,
+            )
+            return False
+        self._logger.info("Resuming the interrupted run of %s: finished partitions are not read again.",
+                          written.isoformat())
+        return True
+
+    def partition(self, stream: str, context: t.Mapping | None) -> PartitionProgress:
+        entries = self._streams.setdefault(stream, {})
+        return PartitionProgress(entries.setdefault(partition_key(context), {}))
+
+    def peek(self, stream: str, context: t.Mapping | None) -> dict:
+        """A partition's entry, without making one ({} when it has none)."""
+        return self._streams.get(stream, {}).get(partition_key(context)) or {}
+
+    def forget(self, streams: t.Iterable[str]) -> None:
+        """Drop the entries of these streams (children of a record that is finished)."""
+        for name in streams:
+            entries = self._streams.get(name)
+            if entries:
+                entries.clear()
+
+    def touch(self, now: datetime | None = None) -> None:
+        self._section["written"] = iso(now or datetime.now(timezone.utc))
+
+    def complete(self) -> None:
+        """The run finished: the next run reads everything afresh."""
+        self._state.pop(SECTION, None)
