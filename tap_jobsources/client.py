@@ -9,7 +9,9 @@ that names the provider, the endpoint and what to do.
 from __future__ import annotations
 
 import logging
+import random
 import sys
+import time
 import typing as t
 from concurrent.futures import Future
 from datetime import datetime
@@ -250,18 +252,33 @@ class JobSourcesStream(PartitionReader, RESTStream):
         )
 
     def _send_once(self, prepared: requests.PreparedRequest, extract: t.Callable) -> Page:
-        self.pacer.wait()
-        limit = self._tap.limit(self.provider)
-        limit.acquire()
-        throttled = False
-        try:
-            response = self.requests_session.send(prepared, timeout=self.timeout)
-            throttled = response.status_code == 429
-        finally:
-            limit.release(throttled=throttled)
+        response = self._send_within_limit(prepared)
         self.validate_response(response)
         payload = self.decode(response)
         return Page(response, payload, extract(payload, response))
+
+    #: 429s answered to a request sent beside others, waited out before one counts as a failure.
+    MAX_CONCURRENCY_429 = 20
+
+    def _send_within_limit(self, prepared: requests.PreparedRequest) -> requests.Response:
+        """Send within the provider's adaptive limit on requests in flight. A 429 to a request
+        that was not alone in flight is the server refusing concurrency: the limit is cut and
+        the request waits and goes again, without counting as a failed attempt."""
+        limit = self._tap.limit(self.provider)
+        for _ in range(self.MAX_CONCURRENCY_429):
+            self.pacer.wait()
+            ticket = limit.acquire()
+            throttled = False
+            try:
+                response = self.requests_session.send(prepared, timeout=self.timeout)
+                throttled = response.status_code == 429
+            finally:
+                limit.release(ticket, throttled=throttled)
+            if not throttled or ticket[0] <= 1:
+                return response
+            wait = parse_retry_after(response.headers.get("Retry-After"))
+            time.sleep(min(wait, 60.0) if wait is not None else random.uniform(0.05, 0.25))
+        return response
 
     # What a provider may refine --------------------------------------------------
 

@@ -22,34 +22,31 @@ from concurrent.futures import Future
 class AdaptiveLimit:
     """At most ``limit`` requests in flight; the limit adapts between 1 and ``ceiling``."""
 
-    #: 429s within this many seconds of a cut are one burst: they cut once.
-    BURST_SECONDS = 0.5
-
-    def __init__(self, ceiling: int, *, clock: t.Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, int(ceiling))
         self.limit = float(self.ceiling)
         self.in_flight = 0
         self.peak = 0
         self.cuts = 0
-        self._clock = clock
-        self._last_cut = -1e9
         self._cond = threading.Condition()
 
-    def acquire(self) -> None:
+    def acquire(self) -> tuple[int, int]:
+        """Wait for a slot; returns (requests in flight with this one, the limit's generation)."""
         with self._cond:
             while self.in_flight >= int(self.limit):
                 self._cond.wait()
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
+            return self.in_flight, self.cuts
 
-    def release(self, *, throttled: bool) -> None:
+    def release(self, ticket: tuple[int, int], *, throttled: bool) -> None:
         with self._cond:
             self.in_flight -= 1
             if throttled:
-                now = self._clock()
-                if now - self._last_cut >= self.BURST_SECONDS:
+                # Only a request sent under the current limit cuts it: the others of the same
+                # burst were sent before the cut, and cutting again for them would overshoot.
+                if ticket[1] == self.cuts:
                     self.limit = max(1.0, self.limit / 2)
-                    self._last_cut = now
                     self.cuts += 1
             elif self.limit < self.ceiling:
                 self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)

@@ -194,6 +194,9 @@ class TapJobSources(Tap):
             if stream.name in self._incomplete:
                 self.logger.info("No ACTIVATE_VERSION for %s: some of it was not read this run.", stream.name)
                 continue
+            # A target needs the stream's SCHEMA first: a resumed run that had nothing left
+            # to read in a stream (its parent's records all done) has not sent it yet.
+            stream._write_schema_message()  # noqa: SLF001 - sent once per run (client.py)
             stream._write_activate_version_message(self.run_progress.version)  # noqa: SLF001
 
     def _write_final_state(self) -> None:

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tap_jobsources.sandbox import Sandbox
+from tap_jobsources.sandbox.http import Answer
 from tap_jobsources.sandbox.quickstart import PROJECT, meltano, sandbox_env
 from tests.helpers import all_records
 from tests.postgres import Cluster
@@ -134,3 +135,38 @@ def test_a_provider_extractor_runs_only_its_provider(installed, tmp_path):
     # Its own state id, so it shares no bookmark with the other providers' runs.
     assert [p.name for p in (tmp_path / "state").iterdir()] == [
         "sandbox:tap-jobsources-trackjobchanges-to-target-duckdb:trackjobchanges"]
+
+
+def test_a_failed_run_resumed_through_meltano_ends_as_one_clean_run(installed, postgres, tmp_path):
+    """Deletes on; the first run fails part-way through a Getro list, the second resumes it.
+    The table ends as after one clean run: every row live, none retired, and the resumed run
+    asked again only for the page that failed."""
+    with Sandbox(scale=2) as sandbox:
+        settings = {**sandbox.settings(), "getro_requests_per_minute": 60000, "retry_backoff_seconds": 0.05,
+                    "retry_max_attempts": 2, "emit_activate_version_messages": True, "getro_page_size": 5}
+        env = sandbox_env(settings, **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
+                          TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="resumed",
+                          MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}")
+        wh = Warehouse(postgres, "resumed")
+        failing = {"on": True}
+        sandbox.intercept(lambda r: Answer(503, {"error": "down"})
+                          if failing["on"] and r.path == "/networks/102/jobs" and r.query.get("page") == "3" else None)
+
+        def run_pipeline():
+            return meltano("--environment", "sandbox", "run", "tap-jobsources", "target-postgres", env=env, check=False)
+
+        first = run_pipeline()
+        assert first.returncode != 0
+        assert "still failing after 2 attempts" in first.stderr
+        pages_before = [r.query["page"] for r in sandbox.log if r.path == "/networks/102/jobs"]
+        assert pages_before == ["1", "2", "3", "3"]
+
+        failing["on"] = False
+        sandbox.clear_log()
+        second = run_pipeline()
+        assert second.returncode == 0, second.stderr[-3000:]
+        assert [r.query["page"] for r in sandbox.log if r.path == "/networks/102/jobs"][0] == "3"
+        assert not [r for r in sandbox.log if r.path in ("/job_functions", "/networks/101/jobs")]
+        for table, count in expected_counts(sandbox).items():
+            assert wh.live(table) == count, table
+            assert not wh.deleted(table), table

@@ -126,3 +126,63 @@ def test_cycle_and_page_cap_stop_paging():
     p.advance(Page(None, {"next": 2}, []))
     with pytest.raises(PaginationError, match="max_pages_per_partition"):
         p.advance(Page(None, {"next": 3}, []))
+
+
+def test_adaptive_limit_halves_once_per_burst_and_climbs_back_slowly():
+    from tap_jobsources.concurrency import AdaptiveLimit
+
+    limit = AdaptiveLimit(8)
+    burst = [limit.acquire() for _ in range(8)]
+    assert limit.in_flight == 8 and limit.peak == 8
+    for ticket in burst:  # eight 429s of one burst: one cut
+        limit.release(ticket, throttled=True)
+    assert limit.limit == 4 and limit.cuts == 1
+    ticket = limit.acquire()
+    limit.release(ticket, throttled=True)  # sent under the new limit: cuts again
+    assert limit.limit == 2
+    for _ in range(3):
+        limit.release(limit.acquire(), throttled=True)
+    assert limit.limit == 1  # never below one
+    successes = 0
+    while limit.limit < 8:
+        limit.release(limit.acquire(), throttled=False)
+        successes += 1
+    assert 25 <= successes <= 40  # additive: about limit successes per step, 1 -> 8
+    for _ in range(100):
+        limit.release(limit.acquire(), throttled=False)
+    assert limit.limit == 8  # never above the ceiling
+
+
+def test_adaptive_limit_blocks_past_its_limit():
+    import threading
+
+    from tap_jobsources.concurrency import AdaptiveLimit
+
+    limit = AdaptiveLimit(2)
+    first, second = limit.acquire(), limit.acquire()
+    got = threading.Event()
+    threading.Thread(target=lambda: (limit.acquire(), got.set()), daemon=True).start()
+    assert not got.wait(0.2)
+    limit.release(first, throttled=False)
+    assert got.wait(2)
+    assert limit.peak == 2 and second
+
+
+def test_progress_log_reports_totals_pages_and_time_left_at_most_every_interval():
+    from tap_jobsources.reporting import ProgressLog
+
+    now = [0.0]
+    lines = []
+    logger = logging.getLogger("progress-test")
+    log = ProgressLog(logger, "jobs [network 99]", every=30, clock=lambda: now[0])
+    log.logger = type("L", (), {"info": lambda self, fmt, line: lines.append(line)})()
+    for _ in range(122):
+        now[0] += 0.2
+        log.page(100, 50_000)
+    now[0] += 0.2
+    assert log.page(100, 50_000) is None  # 24.6 s: not yet
+    now[0] = 30.0
+    line = log.page(100, 50_000)
+    assert line == "jobs [network 99]: 12,400 of 50,000 (24%), 124 of 500 pages, about 2 min left"
+    assert log.page(100, 50_000) is None  # the next one 30 s later
+    assert lines == [line]
