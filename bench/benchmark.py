@@ -158,6 +158,8 @@ def main() -> int:
     parser.add_argument("--small-scale", type=int, default=50, help="scale of the small run for RSS (default 50)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each baseline comparison (default 3)")
     parser.add_argument("--skip-pacing", action="store_true", help="skip the 30 requests/minute run (about 20 s)")
+    parser.add_argument("--medium-scale", type=int, default=10,
+                        help="scale of the latency-bound and resume runs (default 10: a medium data set)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="tap-jobsources-bench-"))
@@ -222,9 +224,98 @@ def main() -> int:
     print(f"\nPeak RSS: {small_run.rss_mb:.0f} MB at {small_output.total} records, {run.rss_mb:.0f} MB at {total} records "
           f"({run.rss_mb / small_run.rss_mb:.2f}x; target <= 1.2x)")
 
+    latency_bound(args.medium_scale)
+    resume_cost(args.medium_scale)
     if not args.skip_pacing:
         paced()
     return 0
+
+
+LATENCY = 0.05  # seconds per answer
+CAP = 8  # the server answers 429 past this many requests in flight
+GROUPS = ["grp-default", "grp-sales", "grp-alumni"]
+
+
+def latency_bound(scale: int) -> None:
+    """TrackJobChanges and Bindbee at 50 ms an answer, against a server that refuses more than
+    8 requests in flight: wall time against the same requests made one after another."""
+    sys.path.insert(0, str(HERE.parent))
+    from tap_jobsources.sandbox import Sandbox
+
+    print(f"\nLatency-bound streams at {LATENCY * 1000:.0f} ms an answer, server cap {CAP} in flight (429 past it), "
+          f"scale {scale}: wall from first request to last answer, against requests x latency")
+    print(f"  {'streams':<26}{'concurrency':>12}{'requests':>10}{'serial s':>10}{'wall s':>8}{'ratio':>7}"
+          f"{'peak':>6}{'429s':>6}  records equal to serial")
+    totals = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, provider, streams in (("ats_jobs", "bindbee", {"ats_jobs"}),
+                                         ("connections, employments", "trackjobchanges", {"connections", "employments"}),
+                                         ("all four", None, {"ats_jobs", "connections", "employments"})):
+            outputs = {}
+            for concurrency in (1, CAP):
+                with Sandbox(scale=scale, latency=LATENCY, max_in_flight=CAP) as sandbox:
+                    names = (provider,) if provider else ("bindbee", "trackjobchanges")
+                    settings = {**sandbox.settings(*names), "trackjobchanges_group_ids": GROUPS,
+                                "trackjobchanges_max_concurrency": concurrency, "bindbee_max_concurrency": concurrency}
+                    config = write(Path(tmp) / "config.json", settings)
+                    catalog = catalog_for(config, streams, Path(tmp))
+                    out = subprocess.run([*TAP, "--config", str(config), "--catalog", str(catalog)],
+                                         capture_output=True, text=True, check=True).stdout
+                    log = list(sandbox.log)
+                    wall = log[-1].time + LATENCY - log[0].time
+                    serial = len(log) * LATENCY
+                    capped = sum(1 for r in log if r.fault == "cap")
+                    outputs[concurrency] = sorted(line for line in out.splitlines() if '"type":"RECORD"' in line
+                                                  for line in [re.sub(r',"time_extracted":"[^"]*"', "", line)])
+                    same = "yes" if outputs[concurrency] == outputs[1] else "NO"
+                    print(f"  {label:<26}{concurrency:>12}{len(log):>10}{serial:>10.1f}{wall:>8.1f}"
+                          f"{wall / serial:>6.2f}x{sandbox.peak_in_flight:>6}{capped:>6}  {same}")
+                    totals[(label, concurrency)] = wall / serial
+    print(f"  goal: all four at concurrency {CAP} <= 0.30x their serial time "
+          f"(measured {totals[('all four', CAP)]:.2f}x)")
+
+
+def resume_cost(scale: int) -> None:
+    """A full sync killed half way (SIGKILL) and resumed from its last STATE: what is asked again."""
+    sys.path.insert(0, str(HERE.parent))
+    from tap_jobsources.sandbox import Sandbox
+
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(scale=scale) as sandbox:
+        settings = {**sandbox.settings(), **LIFTED, "getro_page_size": 20, "bindbee_page_size": 20}
+        config = write(Path(tmp) / "config.json", settings)
+        catalog = catalog_for(config, None, Path(tmp))
+        command = [*TAP, "--config", str(config), "--catalog", str(catalog)]
+        clean = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        total = clean.count('"type":"RECORD"')
+        clean_requests = len(sandbox.log)
+        sandbox.clear_log()
+
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        seen, state = 0, None
+        for line in proc.stdout:
+            seen += '"type":"RECORD"' in line
+            if line.startswith('{"type":"STATE"'):
+                state = json.loads(line)["value"]
+            if seen >= total // 2:
+                proc.kill()
+                break
+        proc.wait()
+        killed = [(r.path, tuple(sorted(r.query.items())), r.headers.get("x-connector-token"))
+                  for r in sandbox.log if r.status == 200]
+        sandbox.clear_log()
+        state_path = write(Path(tmp) / "state.json", state)
+        subprocess.run([*command, "--state", str(state_path)], capture_output=True, text=True, check=True)
+        resumed = [(r.path, tuple(sorted(r.query.items())), r.headers.get("x-connector-token")) for r in sandbox.log]
+        left = Counter(killed)
+        repeated = []
+        for key in resumed:
+            if left[key]:
+                left[key] -= 1
+                repeated.append(key)
+    print(f"\nResume, scale {scale}: a clean sync makes {clean_requests} requests; one killed at {seen} of {total} "
+          f"records had made {len(killed)}; resumed from its last STATE it made {len(resumed)}, of which "
+          f"{len(repeated)} asked again ({', '.join(sorted({k[0] for k in repeated})) or 'none'}); "
+          f"state {len(json.dumps(state))} bytes.")
 
 
 def paced() -> None:

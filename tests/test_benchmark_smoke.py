@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_smoke_run_prints_its_figures():
-    run = subprocess.run([sys.executable, "bench/benchmark.py", "--scale", "4", "--small-scale", "2", "--skip-pacing"],
+    run = subprocess.run([sys.executable, "bench/benchmark.py", "--scale", "4", "--small-scale", "2", "--skip-pacing",
+                          "--medium-scale", "1"],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
@@ -24,3 +25,5 @@ def test_benchmark_smoke_run_prints_its_figures():
         assert made == minimum and not flag.strip(), stream
     assert "tap / bare loop:" in out and "tap / stock SDK:" in out
     assert re.search(r"Peak RSS: \d+ MB at \d+ records, \d+ MB at \d+ records", out)
+    assert re.search(r"all four\s+8\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+\d+\s+\d+\s+yes", out), out
+    assert re.search(r"resumed from its last STATE it made \d+, of which \d+ asked again", out), out
