@@ -65,7 +65,7 @@ class Measured:
 class SandboxProcess:
     def __init__(self, workdir: Path, *options: str) -> None:
         self.config_path = workdir / f"sandbox{abs(hash(options))}.json"
-        self.proc = subprocess.Popen([PY, "-m", "tap_jobsources.sandbox.cli", "--port", "0",
+        self.proc = subprocess.Popen([PY, "-m", "jobsources_sandbox.cli", "--port", "0",
                                       "--config-out", str(self.config_path), *options],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         while not self.config_path.exists():
@@ -240,7 +240,7 @@ def latency_bound(scale: int) -> None:
     """TrackJobChanges and Bindbee at 50 ms an answer, against a server that refuses more than
     8 requests in flight: wall time against the same requests made one after another."""
     sys.path.insert(0, str(HERE.parent))
-    from tap_jobsources.sandbox import Sandbox
+    from jobsources_sandbox import Sandbox
 
     print(f"\nLatency-bound streams at {LATENCY * 1000:.0f} ms an answer, server cap {CAP} in flight (429 past it), "
           f"scale {scale}: wall from first request to last answer, against requests x latency")
@@ -278,7 +278,7 @@ def latency_bound(scale: int) -> None:
 def resume_cost(scale: int) -> None:
     """A full sync killed half way (SIGKILL) and resumed from its last STATE: what is asked again."""
     sys.path.insert(0, str(HERE.parent))
-    from tap_jobsources.sandbox import Sandbox
+    from jobsources_sandbox import Sandbox
 
     with tempfile.TemporaryDirectory() as tmp, Sandbox(scale=scale) as sandbox:
         settings = {**sandbox.settings(), **LIFTED, "getro_page_size": 20, "bindbee_page_size": 20}
@@ -321,7 +321,7 @@ def resume_cost(scale: int) -> None:
 def paced() -> None:
     """A Getro sync at the default 30 requests/minute, against a sandbox that answers 429 past 30."""
     sys.path.insert(0, str(HERE.parent))
-    from tap_jobsources.sandbox import Sandbox
+    from jobsources_sandbox import Sandbox
 
     with tempfile.TemporaryDirectory() as tmp, Sandbox(scale=1, networks=1, getro_rate_limit=30) as sandbox:
         config = write(Path(tmp) / "config.json", sandbox.settings("getro"))

@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[pipelines]"
-exec .venv/bin/python -m tap_jobsources.sandbox.quickstart
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[pipelines]" -e ./sandbox
+exec .venv/bin/python -m jobsources_sandbox.quickstart

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: installs everything the tests need, then runs them all.
-#   .venv          the tap, Meltano, pytest (pip install -e ".[test]")
+#   .venv          the tap, Meltano, pytest, and the sandbox (pip install -e ".[test]" -e ./sandbox)
 #   .venv-airflow  Apache Airflow, apart (its pins clash with Meltano's), for the DAG test
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
 # Extra arguments go to pytest (e.g. scripts/test.sh -k getro -x).
@@ -10,7 +10,7 @@ PYTHON="${PYTHON:-python3}"
 PIP=(--quiet --disable-pip-version-check)
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install "${PIP[@]}" -e ".[test]"
+.venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
 
 if [ ! -x .venv-airflow/bin/airflow ]; then
   "$PYTHON" -m venv .venv-airflow

@@ -21,13 +21,12 @@ from urllib.parse import urlparse
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
-from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
-from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams.rest import HTTPRequest
 
 from tap_jobsources import decoding, redaction, retry
+from tap_jobsources.dates import canonical
 from tap_jobsources.errors import (
     FatalAPIError,
     InvalidRecordError,
@@ -40,6 +39,7 @@ from tap_jobsources.errors import (
 )
 from tap_jobsources.pagination import JobSourcesPaginator, Page
 from tap_jobsources.partitions import PartitionReader
+from tap_jobsources.sdk_compat import CompatStream
 from tap_jobsources.shaping import InvalidKeyError, RecordShaper
 
 if t.TYPE_CHECKING:
@@ -63,7 +63,7 @@ class SinglePage(JobSourcesPaginator):
     def __init__(self) -> None:
         super().__init__(None)
 
-    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+    def has_more(self, page: Page) -> bool:
         return False
 
 
@@ -77,7 +77,7 @@ class Unpaged:
         return SinglePage()
 
 
-class JobSourcesStream(PartitionReader, RESTStream):
+class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
     """Base of every stream of the tap (through one base class per provider)."""
 
     #: The lower bound of the partition being read (bookmark or start_date), or None.
@@ -91,12 +91,11 @@ class JobSourcesStream(PartitionReader, RESTStream):
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
-        self._schema_sent = False
         self._starts: dict[str, datetime | None] = {}  # partition -> its lower bound
         self._prefetches: dict[str, Future] = {}  # partition -> its first page, fetched ahead
         # One session per provider, shared by its streams: connections are kept alive
         # from one stream to the next.
-        self._requests_session = self._tap.http_session(self.provider)
+        self._requests_session = self.tap.http_session(self.provider)
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -115,7 +114,7 @@ class JobSourcesStream(PartitionReader, RESTStream):
 
     @property
     def pacer(self) -> Pacer:
-        return self._tap.pacer(self.provider)
+        return self.tap.pacer(self.provider)
 
     @property
     def max_pages(self) -> int:
@@ -139,10 +138,20 @@ class JobSourcesStream(PartitionReader, RESTStream):
         row = self.transform(row, context)
         if row is None:
             return None
+        if self.replication_key:
+            self._canonical_replication_value(row)
         try:
             return self.shaper(row)
         except InvalidKeyError as exc:
             return self._invalid_key(exc, context)
+
+    def _canonical_replication_value(self, row: dict) -> None:
+        value = row.get(self.replication_key)
+        if isinstance(value, str):
+            try:
+                row[self.replication_key] = canonical(value)
+            except ValueError:
+                pass  # not a date: the shaper nulls it, with a warning
 
     def _invalid_key(self, exc: InvalidKeyError, context: Context | None) -> None:
         # A null or wrong-typed key would collide in the warehouse: never emit one.
@@ -155,7 +164,7 @@ class JobSourcesStream(PartitionReader, RESTStream):
             )
             raise InvalidRecordError(msg)
         self.logger.error("%s: skipped (on_invalid_primary_key is 'skip'; the run will end with an error).", text)
-        self._tap.note_skipped_record(self.name)
+        self.tap.note_skipped_record(self.name)
 
     def transform(self, row: dict, context: Context | None) -> dict | None:
         """A stream's own reshaping of an API item (add keys, rename, filter); None drops it."""
@@ -171,28 +180,13 @@ class JobSourcesStream(PartitionReader, RESTStream):
                     child.finalize_state_progress_markers()
         super().finalize_state_progress_markers(state)
 
-    def _write_schema_message(self) -> None:
-        # The SDK sends SCHEMA again for every child partition (each network, each
-        # connection); some targets flush a batch on every SCHEMA. Once per run is enough.
-        if not self._schema_sent:
-            super()._write_schema_message()
-            self._schema_sent = True
-
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         if self.child_streams:  # without children, skip the SDK's per-record child plumbing
             yield from super().generate_child_contexts(record, context)
 
-    def _generate_record_messages(self, record: dict) -> t.Iterable[RecordMessage]:
-        # The SDK's per-record path walks the selection mask, conforms types and applies
-        # stream maps. When every field is selected and no map or flattening is set, all of
-        # that leaves the (already shaped) record as it is: emit it directly.
-        if not self._plain_output:
-            yield from super()._generate_record_messages(record)
-            return
-        yield RecordMessage(stream=self.name, record=record, version=self._stream_version, time_extracted=utc_now())
-
     @cached_property
-    def _plain_output(self) -> bool:
+    def plain_output(self) -> bool:
+        """Every field selected, no stream map, no flattening: records go out as shaped."""
         maps = self.stream_maps
         return (
             len(maps) == 1
@@ -211,14 +205,6 @@ class JobSourcesStream(PartitionReader, RESTStream):
                 return self.fetch(request, extract=self.one_object).records
             finally:
                 counter.increment()
-
-    def _write_finished_partitions_state(self) -> None:
-        # The SDK writes a partitioned stream's STATE only after its last partition. When a
-        # partition begins, the one before it is final: write it now, so that a killed run
-        # resumes after the partitions it finished.
-        if self.partitions and not self.state_manager.is_flushed:
-            self._tap.state_writer.write_state(self.tap_state)
-            self.state_manager.is_flushed = True
 
     def fetch(self, request: HTTPRequest, extract: t.Callable | None = None) -> Page:
         """Send one request (paced, retried) and return its parsed page.
@@ -264,7 +250,7 @@ class JobSourcesStream(PartitionReader, RESTStream):
         """Send within the provider's adaptive limit on requests in flight. A 429 to a request
         that was not alone in flight is the server refusing concurrency: the limit is cut and
         the request waits and goes again, without counting as a failed attempt."""
-        limit = self._tap.limit(self.provider)
+        limit = self.tap.limit(self.provider)
         for _ in range(self.MAX_CONCURRENCY_429):
             self.pacer.wait()
             ticket = limit.acquire()

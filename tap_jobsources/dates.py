@@ -14,3 +14,12 @@ def parse_datetime(value: str) -> datetime:
 def iso(moment: datetime) -> str:
     """Millisecond precision and a Z, as the APIs write them."""
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def canonical(value: str) -> str:
+    """The same instant in one fixed-width UTC form (``2026-05-01T08:00:00.000000Z``).
+
+    The SDK compares replication-key values as strings: across mixed forms (``Z``,
+    ``+02:00``, with or without fractions) the largest string is not the latest time.
+    """
+    return parse_datetime(value).astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")

@@ -6,7 +6,6 @@ import typing as t
 from dataclasses import dataclass
 
 import requests
-from singer_sdk.pagination import BaseAPIPaginator
 
 
 @dataclass(slots=True)
@@ -23,50 +22,52 @@ class PaginationError(Exception):
     """Paging cannot go on safely (a cycle, or more pages than the cap)."""
 
 
-class JobSourcesPaginator(BaseAPIPaginator):
-    """Base of the providers' paginators.
+class JobSourcesPaginator:
+    """Base of the providers' paginators (the tap's own: the SDK's keeps its state in
+    private fields, and its loop check only catches a token repeated twice in a row).
 
-    ``advance`` receives a :class:`Page`. The SDK's own loop check only catches a
-    token repeated twice in a row; this one remembers every token of the partition,
+    ``advance`` receives a :class:`Page`. Every token of the partition is remembered,
     so a cycle (A, B, A) stops too, and a page cap stops a list that never ends.
     """
 
     def __init__(self, start_value: t.Any, *, max_pages: int = 10_000) -> None:
-        super().__init__(start_value)
         self.max_pages = max_pages
+        self.current_value = start_value
+        self.finished = False
+        self.count = 0  # pages read
         self._seen = {start_value}
 
     def resume_at(self, token: t.Any, items_before: int) -> None:
         """Start at ``token``, with ``items_before`` items read by an interrupted run."""
-        self._value = token
+        self.current_value = token
         self._seen = {token}
 
-    def advance(self, page: Page) -> None:  # type: ignore[override]
-        self._page_count += 1
+    def advance(self, page: Page) -> None:
+        self.count += 1
         if not self.has_more(page):
-            self._finished = True
+            self.finished = True
             return
         new_value = self.get_next(page)
         if new_value is None or new_value == "":
-            self._finished = True
+            self.finished = True
             return
         if new_value in self._seen:
             msg = (
-                f"the API sent a page token it had already sent after {self._page_count} pages "
+                f"the API sent a page token it had already sent after {self.count} pages "
                 "(a pagination cycle); stopping instead of looping"
             )
             raise PaginationError(msg)
-        if self._page_count >= self.max_pages:
+        if self.count >= self.max_pages:
             msg = (
                 f"more than {self.max_pages} pages in one partition (max_pages_per_partition); "
                 "stopping instead of paging forever"
             )
             raise PaginationError(msg)
         self._seen.add(new_value)
-        self._value = new_value
+        self.current_value = new_value
 
-    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+    def has_more(self, page: Page) -> bool:
         return True
 
-    def get_next(self, page: Page) -> t.Any:  # type: ignore[override]
+    def get_next(self, page: Page) -> t.Any:
         raise NotImplementedError

@@ -74,18 +74,18 @@ class PartitionReader:
 
     @property
     def run(self) -> RunProgress:
-        return self._tap.run_progress
+        return self.tap.run_progress
 
     @property
     def workers(self) -> Workers:
-        return self._tap.workers(self.provider)
+        return self.tap.workers(self.provider)
 
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         progress = self.run.partition(self.name, context)
         if progress.done:
             self.logger.info("%s: finished by the interrupted run, not read again.", self._label(context))
             return
-        self._write_finished_partitions_state()
+        self.write_finished_partitions_state()
         if self.prefetch_partitions:
             for upcoming in self._upcoming_partitions(context):
                 self.prefetch(upcoming)
@@ -94,7 +94,7 @@ class PartitionReader:
         self.partition_start = self.start_of(context)
         yield from self.read_partition(context, progress)
         progress.finish()
-        self._tap.checkpoint()
+        self.tap.checkpoint()
 
     def start_of(self, context: Context | None):
         """The lower bound (bookmark or start_date) of a partition, read once per partition."""
@@ -126,9 +126,9 @@ class PartitionReader:
                 progress.record_done(item.get("id"))
                 self.run.forget(children)
                 self.item_finished(item)
-                self._tap.checkpoint()
+                self.tap.checkpoint()
             progress.page_done(page.next_token, len(page.records))
-            self._tap.checkpoint()
+            self.tap.checkpoint()
             report.page(len(page.records), self.page_total(page))
 
     def pages(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[Page]:
@@ -201,7 +201,7 @@ class PartitionReader:
     def _upcoming_partitions(self, context: Context | None) -> list[dict]:
         """The partitions after this one that may be read ahead (concurrency - 1 of them)."""
         partitions = self.partitions or []
-        room = self._tap.concurrency(self.provider) - 1
+        room = self.tap.concurrency(self.provider) - 1
         if context not in partitions or room < 1:
             return []
         after = partitions[partitions.index(context) + 1:]
@@ -223,7 +223,7 @@ class PartitionReader:
     @property
     def _prefetching_children(self) -> list:
         return [c for c in self.child_streams if c.prefetched and (c.selected or c.has_selected_descendents)
-                and self._tap.concurrency(c.provider) > 1]
+                and self.tap.concurrency(c.provider) > 1]
 
     @property
     def _progress_every(self) -> float:

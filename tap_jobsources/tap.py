@@ -17,6 +17,7 @@ from tap_jobsources import redaction, resume, signals
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.getro.streams import GETRO_SECTION
 from tap_jobsources.resume import RunProgress
+from tap_jobsources.sdk_compat import CompatTap
 from tap_jobsources.errors import RunStopped
 from tap_jobsources.bindbee import streams as bindbee
 from tap_jobsources.getro import streams as getro
@@ -50,7 +51,7 @@ STREAMS: dict[Provider, list[type[Stream]]] = {
 }
 
 
-class TapJobSources(Tap):
+class TapJobSources(CompatTap, Tap):
     """Singer tap for job-market data from Getro, Bindbee (unified ATS) and TrackJobChanges."""
 
     name = "tap-jobsources"
@@ -79,16 +80,14 @@ class TapJobSources(Tap):
             self.logger.warning(note)
         self._warn_unknown_catalog_streams()
 
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        self._notes = normalize(self._config)
-        errors = super()._validate_config(raise_errors=False)
-        errors += config_errors(self._config)
+    def prepare_config(self, config: dict) -> None:
+        self._notes = normalize(config)
+
+    def check_config(self, config: dict, errors: list[str]) -> list[str]:
+        errors = errors + config_errors(config)
         # The SDK's messages quote the values they reject: never a secret's.
-        secrets = redaction.Secrets(secret_values(self._config))
-        errors = [secrets.mask(e) for e in errors]
-        if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)
-        return errors
+        secrets = redaction.Secrets(secret_values(config))
+        return [secrets.mask(e) for e in errors]
 
     def load_state(self, state: dict[str, t.Any]) -> None:
         if errors := state_errors(state):
@@ -171,7 +170,7 @@ class TapJobSources(Tap):
         versioned = self._versioned_streams()
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
-            stream._stream_version = self.run_progress.version  # noqa: SLF001 - RECORD messages carry it
+            stream.set_table_version(self.run_progress.version)  # RECORD messages carry it
         signals.stop_on_signals()
         try:
             super().sync_all()
@@ -194,10 +193,8 @@ class TapJobSources(Tap):
             if stream.name in self._incomplete:
                 self.logger.info("No ACTIVATE_VERSION for %s: some of it was not read this run.", stream.name)
                 continue
-            # A target needs the stream's SCHEMA first: a resumed run that had nothing left
-            # to read in a stream (its parent's records all done) has not sent it yet.
-            stream._write_schema_message()  # noqa: SLF001 - sent once per run (client.py)
-            stream._write_activate_version_message(self.run_progress.version)  # noqa: SLF001
+            stream.write_schema_once()
+            stream.write_activate_version(self.run_progress.version)
 
     def _write_final_state(self) -> None:
         # Written even when unchanged (the SDK's state writer would skip it): a stopped

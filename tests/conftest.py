@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
+from jobsources_sandbox import Sandbox
 
 FAST = {
     # The emulator has no rate limit unless a test sets one: lift the tap's ceiling too.

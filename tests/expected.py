@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from tap_jobsources.sandbox.getro import GetroAPI
+import re
+from datetime import datetime, timezone
+
+from jobsources_sandbox.getro import GetroAPI
 
 
 def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
@@ -32,7 +35,34 @@ def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
 
 
 def by_key(records: list[dict], *fields: str) -> dict[tuple, dict]:
-    return {tuple(r[f] for f in fields): r for r in records}
+    """Records by primary key, their timestamps as instants: the emulator writes them in
+    several forms (Z, +00:00, other offsets) and the tap may write the same instant another way."""
+    return {tuple(r[f] for f in fields): instants(r) for r in records}
+
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def instant(value: str) -> datetime:
+    """A timestamp as an aware datetime (UTC when it has no offset)."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def instants(value):
+    """``value`` with every date-time string replaced by its instant, at any depth."""
+    if isinstance(value, str) and _DATETIME.match(value):
+        return instant(value)
+    if isinstance(value, dict):
+        return {k: instants(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [instants(v) for v in value]
+    return value
+
+
+def latest(values) -> datetime:
+    """The latest of some timestamps, by instant."""
+    return max(instant(v) for v in values)
 
 
 LIST_FIELDS = ("departments", "offices", "hiring_managers", "recruiters", "job_posting_urls")

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tap_jobsources.sandbox.http import Answer
+from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
-from tests.expected import bindbee_records, by_key
+from tests.expected import bindbee_records, by_key, instant, latest
 from tests.helpers import assert_no_duplicates, run_tap
 
 
@@ -22,8 +22,10 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def bookmarks(state: dict) -> dict[str, str]:
-    return {p["context"]["connector"]: p["replication_key_value"] for p in state["bookmarks"]["ats_jobs"]["partitions"]}
+def bookmarks(state: dict) -> dict[str, datetime]:
+    """Each connector's bookmark, as an instant."""
+    return {p["context"]["connector"]: instant(p["replication_key_value"])
+            for p in state["bookmarks"]["ats_jobs"]["partitions"]}
 
 
 def test_full_sync_equals_the_emulator_for_every_connector(tmp_path, sandbox, config):
@@ -41,9 +43,7 @@ def test_full_sync_equals_the_emulator_for_every_connector(tmp_path, sandbox, co
         assert len(asked) == 3
         assert all(r.query["include_raw_data"] == "true" and r.query["include_custom_fields"] == "true" for r in asked)
         assert all(r.query["page_size"] == "7" for r in asked)
-    assert bookmarks(run.state) == {
-        name: max(j["modified_at"] for j in jobs) for name, jobs in sandbox.bindbee.jobs.items()
-    }
+    assert bookmarks(run.state) == {name: latest(j["modified_at"] for j in jobs) for name, jobs in sandbox.bindbee.jobs.items()}
 
 
 def test_options_off_means_no_raw_data_or_custom_fields(tmp_path, sandbox, config):
@@ -65,7 +65,8 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     added = {**template, "id": "ffffffff-0000-4000-8000-000000000001", "modified_at": later}
     sandbox.bindbee.jobs["workday"].append(added)
     # A job modified exactly at greenhouse's bookmark, after the first run read it.
-    at_bookmark = {**template, "id": "ffffffff-0000-4000-8000-000000000002", "modified_at": marks["greenhouse"]}
+    at_bookmark = {**template, "id": "ffffffff-0000-4000-8000-000000000002",
+                   "modified_at": marks["greenhouse"].isoformat()}  # the same instant, another form
     sandbox.bindbee.jobs["greenhouse"].append(at_bookmark)
     sandbox.clear_log()
 
@@ -78,12 +79,11 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     # Nothing else but records at the old bookmarks.
     for (connector, job_id), record in got.items():
         if job_id not in (changed["id"], added["id"], at_bookmark["id"]):
-            assert record["modified_at"] == marks[connector], (connector, job_id)
+            assert instant(record["modified_at"]) == marks[connector], (connector, job_id)
     asked = {r.headers["x-connector-token"]: r.query["modified_after"] for r in sandbox.requests_to("bindbee")}
     for name, token in sandbox.bindbee.tokens.items():
-        mark = datetime.fromisoformat(marks[name].replace("Z", "+00:00"))
-        assert asked[token] == iso(mark - timedelta(milliseconds=1))
-    assert bookmarks(second.state) == {"greenhouse": marks["greenhouse"], "lever": later, "workday": later}
+        assert asked[token] == iso(marks[name] - timedelta(milliseconds=1))
+    assert bookmarks(second.state) == {"greenhouse": marks["greenhouse"], "lever": instant(later), "workday": instant(later)}
 
 
 def test_nothing_changed_costs_one_request_per_connector(tmp_path, sandbox, config):
@@ -100,7 +100,8 @@ def test_first_run_starts_at_start_date(tmp_path, sandbox, config):
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert {r.query["modified_after"] for r in sandbox.requests_to("bindbee")} == {"2026-05-31T23:59:59.999Z"}
-    expected = {(c, j["id"]) for c, jobs in sandbox.bindbee.jobs.items() for j in jobs if j["modified_at"] >= "2026-06-01"}
+    expected = {(c, j["id"]) for c, jobs in sandbox.bindbee.jobs.items() for j in jobs
+                if instant(j["modified_at"]) >= datetime(2026, 6, 1, tzinfo=timezone.utc)}
     assert {(r["connector"], r["id"]) for r in run.records["ats_jobs"]} == expected
 
 

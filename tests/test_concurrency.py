@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
+from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.expected import by_key
 from tests.helpers import all_records, discover, run_tap, run_until_killed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from tap_jobsources.sandbox import Sandbox
+from jobsources_sandbox import Sandbox
 from tap_jobsources.tap import TapJobSources
 from tests.conftest import FAST
 from tests.helpers import select

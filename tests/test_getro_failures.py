@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
-from tap_jobsources.sandbox.http import Answer
+from jobsources_sandbox import Sandbox
+from jobsources_sandbox.http import Answer
 from tests.helpers import discover, only, run_tap
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
-from tests.expected import by_key, getro_records
+from jobsources_sandbox import Sandbox
+from tests.expected import by_key, getro_records, instant, latest
 from tests.helpers import assert_no_duplicates, discover, only, run_tap, select
 
 KEYS = {
@@ -87,7 +87,7 @@ def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, 
     assert first.returncode == 0, first.stderr
     partitions = {p["context"]["network_id"]: p for p in first.state["bookmarks"]["removed_jobs"]["partitions"]}
     for nid, jobs in sandbox.getro.removed_jobs.items():
-        assert partitions[nid]["replication_key_value"] == max(j["deactivated_at"] for j in jobs)
+        assert instant(partitions[nid]["replication_key_value"]) == latest(j["deactivated_at"] for j in jobs)
         assert "progress_markers" not in partitions[nid]
 
     # A job removed later in the day of the bookmark, and one removed earlier that day.
@@ -112,7 +112,7 @@ def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, 
     assert 9_000_001 in {r["id"] for r in emitted}
     assert 9_000_002 not in {r["id"] for r in emitted}
     new_state = {p["context"]["network_id"]: p for p in second.state["bookmarks"]["removed_jobs"]["partitions"]}
-    assert new_state[101]["replication_key_value"] == later["deactivated_at"]
+    assert instant(new_state[101]["replication_key_value"]) == instant(later["deactivated_at"])
 
 
 def test_removed_jobs_first_run_starts_at_start_date(tmp_path, sandbox, getro_config):
@@ -120,7 +120,8 @@ def test_removed_jobs_first_run_starts_at_start_date(tmp_path, sandbox, getro_co
     run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
     assert {r.query.get("deactivated_from") for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {"2026-05-01"}
-    expected = [j for jobs in sandbox.getro.removed_jobs.values() for j in jobs if j["deactivated_at"] >= "2026-05-01"]
+    expected = [j for jobs in sandbox.getro.removed_jobs.values() for j in jobs
+                if instant(j["deactivated_at"]) >= datetime(2026, 5, 1, tzinfo=timezone.utc)]
     assert sorted(r["id"] for r in run.records["removed_jobs"]) == sorted(j["id"] for j in expected)
 
 
@@ -157,7 +158,7 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
         [(102, j["id"]) for j in changed] + [(103, 103_999_999)])
     partitions = {p["context"]["network_id"]: p for p in second.state["bookmarks"]["job_details"]["partitions"]}
     assert len(partitions) == 3
-    assert partitions[102]["replication_key_value"] == now
+    assert instant(partitions[102]["replication_key_value"]) == instant(now)
     unchanged = next(p for p in state["partitions"] if p["context"]["network_id"] == 101)
     assert partitions[101]["replication_key_value"] == unchanged["replication_key_value"]
 
@@ -180,3 +181,20 @@ def test_network_detail_falls_back_to_the_singular_route(tmp_path, getro_config)
         assert run.returncode == 0, run.stderr
         assert [r["tagline"] for r in run.records["networks"]] == ["Tagline of 101", "Tagline of 102", "Tagline of 103"]
         assert [r.path for r in sb.requests_to("getro", "/network/")] == ["/network/101", "/network/102", "/network/103"]
+
+
+def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, sandbox, getro_config):
+    # 2026-05-01T00:00+02:00 is 2026-04-30T22:00Z: a job removed at 23:00Z that day is after it,
+    # so the tap must ask from 2026-04-30 (the UTC date), not from the offset's own date.
+    config = {**getro_config, "start_date": "2026-05-01T00:00:00+02:00", "getro_network_ids": [101]}
+    template = dict(sandbox.getro.removed_jobs[101][0])
+    sandbox.getro.removed_jobs[101] = [
+        {**template, "id": 7_000_001, "deactivated_at": "2026-04-30T23:00:00Z"},
+        {**template, "id": 7_000_002, "deactivated_at": "2026-04-30T21:30:00.000Z"},  # before start_date
+        {**template, "id": 7_000_003, "deactivated_at": "2026-05-01T00:30:00+02:00"},  # 22:30Z: after
+    ]
+    run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
+    assert run.returncode == 0, run.stderr
+    assert {r.query["deactivated_from"] for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
+        "2026-04-30"}
+    assert sorted(r["id"] for r in run.records["removed_jobs"]) == [7_000_001, 7_000_003]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tap_jobsources.sandbox.http import Answer
+from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.helpers import TAP, discover, only, run_tap
 

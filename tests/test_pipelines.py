@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
-from tap_jobsources.sandbox.http import Answer
-from tap_jobsources.sandbox.quickstart import PROJECT, meltano, sandbox_env
+from jobsources_sandbox import Sandbox
+from jobsources_sandbox.http import Answer
+from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
 from tests.helpers import all_records
 from tests.postgres import Cluster
 
@@ -38,7 +38,7 @@ def postgres():
 
 
 def test_duckdb_quick_start_loads_every_table(installed):
-    run = subprocess.run([sys.executable, "-m", "tap_jobsources.sandbox.quickstart"], cwd=PROJECT,
+    run = subprocess.run([sys.executable, "-m", "jobsources_sandbox.quickstart"], cwd=PROJECT,
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     printed = dict(re.findall(r"^  (\w+)\s+(\d+)$", run.stdout, flags=re.M))
@@ -129,7 +129,7 @@ def test_a_provider_extractor_runs_only_its_provider(installed, tmp_path):
                       "tap-jobsources-trackjobchanges", "target-duckdb", env=env, check=False)
         assert run.returncode == 0, run.stderr[-3000:]
         assert {r.provider for r in sandbox.log} == {"trackjobchanges"}
-    from tap_jobsources.sandbox.quickstart import duckdb_row_counts
+    from jobsources_sandbox.quickstart import duckdb_row_counts
 
     assert set(duckdb_row_counts(tmp_path / "one.duckdb")) == {"connections", "employments"}
     # Its own state id, so it shares no bookmark with the other providers' runs.

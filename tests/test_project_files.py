@@ -86,3 +86,22 @@ def test_local_virtualenvs_are_ignored_as_files_and_as_folders():
     for name in (".venv", ".venv-airflow"):
         check = subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT)
         assert check.returncode == 0, f"{name} is not ignored"
+
+
+def test_the_emulator_shares_no_code_with_the_tap():
+    """The sandbox is a test oracle: a bug it shared with the tap could never be caught."""
+    import ast
+
+    for path in (ROOT / "sandbox").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.split(".")[0] == "tap_jobsources" for n in names), path
+    # And the tap ships none of it.
+    project = (ROOT / "pyproject.toml").read_text()
+    assert 'include = ["tap_jobsources*"]' in project
+    assert not (ROOT / "tap_jobsources" / "sandbox").exists()

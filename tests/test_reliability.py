@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
-from tap_jobsources.sandbox.http import Answer
+from jobsources_sandbox import Sandbox
+from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
-from tests.expected import by_key
+from tests.expected import by_key, instant, latest
 from tests.helpers import (
     PRIMARY_KEYS,
     TAP,
@@ -87,15 +87,15 @@ def test_a_provider_that_keeps_failing_ends_the_run_within_its_bound(tmp_path, s
     assert "503" in run.stderr
     assert elapsed < 60  # 3 attempts, waits of at most 0.2 + 0.4 s, plus the rest of the run
     # The final STATE holds the bookmarks of what finished; a rerun resumes from it.
-    marks = {p["context"]["connector"]: p["replication_key_value"]
+    marks = {p["context"]["connector"]: instant(p["replication_key_value"])
              for p in run.state["bookmarks"]["ats_jobs"]["partitions"]}
-    assert marks == {c: max(j["modified_at"] for j in jobs) for c, jobs in sandbox.bindbee.jobs.items()}
+    assert marks == {c: latest(j["modified_at"] for j in jobs) for c, jobs in sandbox.bindbee.jobs.items()}
     sandbox.faults = type(sandbox.faults)()
     sandbox.clear_log()
     rerun = run_tap(tmp_path / "2", config, catalog=catalog, state=run.state)
     assert rerun.returncode == 0, rerun.stderr
     assert sandbox.requests_to("bindbee") == []  # finished by the failed run: not read again
-    assert {r["modified_at"] for r in rerun.records["ats_jobs"]} <= set(marks.values())
+    assert not rerun.records.get("ats_jobs")
     expected = all_records(sandbox)
     for stream in ("connections", "employments"):
         assert by_key(rerun.records[stream], "id") == by_key(expected[stream], "id")
@@ -135,10 +135,10 @@ def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox
         assert connectors.get("greenhouse") and not connectors.get("lever")
     for record in resumed.records["removed_jobs"]:
         if marks.get(record["network_id"]):
-            assert record["deactivated_at"] >= marks[record["network_id"]]
+            assert instant(record["deactivated_at"]) >= instant(marks[record["network_id"]])
     for record in resumed.records["ats_jobs"]:
         if connectors.get(record["connector"]):
-            assert record["modified_at"] >= connectors[record["connector"]]
+            assert instant(record["modified_at"]) >= instant(connectors[record["connector"]])
 
 
 def test_bookmarks_in_the_future_give_no_records_and_stay(tmp_path, sandbox, config, catalog):

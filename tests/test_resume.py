@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
+from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.expected import by_key
 from tests.helpers import PRIMARY_KEYS, all_records, discover, run_tap, run_until_killed, select

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tap_jobsources.sandbox import Sandbox
-from tap_jobsources.sandbox.http import Answer
+from jobsources_sandbox import Sandbox
+from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import by_key, trackjobchanges_records
 from tests.helpers import assert_no_duplicates, run_tap

@@ -65,7 +65,7 @@ class BindbeeStream(JobSourcesStream):
     def page_source(self, context, token, items) -> t.Iterator:
         """With bindbee_max_concurrency above 1, the next connectors are read on workers
         while this one is emitted; their records still come connector after connector."""
-        if self._tap.concurrency(self.provider) <= 1:
+        if self.tap.concurrency(self.provider) <= 1:
             return super().page_source(context, token, items)
         read = super().page_source
         for upcoming in self._upcoming_partitions(context):

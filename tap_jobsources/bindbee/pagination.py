@@ -11,6 +11,6 @@ class BindbeeCursorPaginator(JobSourcesPaginator):
     def __init__(self, *, max_pages: int) -> None:
         super().__init__(None, max_pages=max_pages)
 
-    def get_next(self, page: Page) -> str | None:  # type: ignore[override]
+    def get_next(self, page: Page) -> str | None:
         cursor = page.payload.get("cursor") if isinstance(page.payload, dict) else None
         return cursor or None

@@ -28,7 +28,7 @@ class GetroPaginator(JobSourcesPaginator):
         super().resume_at(token, items_before)
         self.items_seen = items_before  # meta.total counts from the partition's first item
 
-    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+    def has_more(self, page: Page) -> bool:
         count = len(page.records)
         self.items_seen += count
         if not count:
@@ -38,14 +38,14 @@ class GetroPaginator(JobSourcesPaginator):
             return self.items_seen < total
         return count >= self.per_page
 
-    def get_next(self, page: Page) -> int:  # type: ignore[override]
+    def get_next(self, page: Page) -> int:
         return self.current_value + 1
 
 
 class GetroTalentPaginator(GetroPaginator):
     """Talent pages carry ``meta.next_page``/``current_page``/``total_pages`` instead of ``total``."""
 
-    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+    def has_more(self, page: Page) -> bool:
         meta = _meta(page)
         if not page.records:
             return False
@@ -56,6 +56,6 @@ class GetroTalentPaginator(GetroPaginator):
             return False
         return meta.get("next_page") is not None
 
-    def get_next(self, page: Page) -> int:  # type: ignore[override]
+    def get_next(self, page: Page) -> int:
         next_page = _meta(page).get("next_page")
         return next_page if isinstance(next_page, int) else self.current_value + 1

@@ -117,14 +117,14 @@ class NetworksStream(GetroStream):
             "getro_min_hours_between_syncs to skip it instead.",
         )
         if skip:
-            self._tap.mark_incomplete(self.name, *self._descendants)
+            self.tap.mark_incomplete(self.name, *self._descendants)
         return not skip
 
     def item_finished(self, item: dict) -> None:
         self._read_whole()[str(item["id"])] = iso(datetime.now(timezone.utc))
 
     def _read_whole(self) -> dict:
-        section = self._tap.state.setdefault(GETRO_SECTION, {})
+        section = self.tap.state.setdefault(GETRO_SECTION, {})
         return section.setdefault("networks_read_whole", {})
 
     def get_child_context(self, record: dict, context) -> dict:

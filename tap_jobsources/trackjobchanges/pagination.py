@@ -23,11 +23,11 @@ class LastPagePaginator(JobSourcesPaginator):
     def __init__(self, *, max_pages: int) -> None:
         super().__init__(1, max_pages=max_pages)
 
-    def has_more(self, page: Page) -> bool:  # type: ignore[override]
+    def has_more(self, page: Page) -> bool:
         if not page.records:
             return False
         last = _flag(page.payload.get("last_page"))
         return True if last is None else not last
 
-    def get_next(self, page: Page) -> int:  # type: ignore[override]
+    def get_next(self, page: Page) -> int:
         return self.current_value + 1

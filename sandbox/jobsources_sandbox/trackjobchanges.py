@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from tap_jobsources.dates import iso
-from tap_jobsources.sandbox.http import Answer, Request, Router
+from jobsources_sandbox.timestamps import stamp
+from jobsources_sandbox.http import Answer, Request, Router
 
 EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
 COMPANIES = [("scripted", "scripted.com"), ("toofr", "toofr.com"), ("rapleaf", "rapleaf.com"), ("hired, inc", "hired.com")]
@@ -59,13 +59,13 @@ class TrackJobChangesAPI:
         created = EPOCH + timedelta(minutes=rng.randrange(0, 200_000))
         flagged = rng.random() < 0.3
         return {
-            "id": cid, "created_at": iso(created), "has_new_job": flagged if rng.random() < 0.9 else None,
-            "new_job_flagged_at": iso(created + timedelta(days=30)) if flagged else None,
+            "id": cid, "created_at": stamp(created, cid), "has_new_job": flagged if rng.random() < 0.9 else None,
+            "new_job_flagged_at": stamp(created + timedelta(days=30), cid + 1) if flagged else None,
             "first_name": f"first{cid}", "last_name": f"last{cid}",
             "linkedin_url": f"https://www.linkedin.com/in/c{cid}",
             "facebook_url": None, "twitter_url": f"https://twitter.com/c{cid}" if cid % 3 else None,
             "avatar_url": None if cid % 2 else f"https://cdn.example.com/{cid}.png",
-            "employment_checked_at": iso(created + timedelta(days=31)) if rng.random() < 0.8 else None,
+            "employment_checked_at": stamp(created + timedelta(days=31), cid + 2) if rng.random() < 0.8 else None,
             "has_new_title": rng.random() < 0.1, "location": rng.choice(["San Francisco, CA, US", "", "Berlin, DE"]),
             "in_eu": rng.random() < 0.2,
             "starting_employment": self.employment(rng, False),
@@ -76,9 +76,6 @@ class TrackJobChangesAPI:
         row = self.employment(rng, rng.random() < 0.3)
         row.pop("domain")
         return {"id": eid, **row, "connection_id": cid}
-
-    def settings(self, base_url: str) -> dict:
-        return {"trackjobchanges_api_key": self.api_key, "trackjobchanges_api_url": base_url}
 
     def record_count(self) -> int:
         return sum(len(v) for v in self.connections.values()) + sum(len(v) for v in self.employments.values())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta, timezone
 
-from tap_jobsources.dates import iso, parse_datetime
-from tap_jobsources.sandbox.http import Answer, Request, Router, page_params
+from jobsources_sandbox.timestamps import instant, stamp
+from jobsources_sandbox.http import Answer, Request, Router, page_params
 
 JOB_FUNCTIONS = [
     "Accounting & Finance", "Administration", "Customer Service", "Data Science", "Design", "IT",
@@ -83,10 +83,10 @@ class GetroAPI:
         created = EPOCH + timedelta(minutes=rng.randrange(0, 400_000))
         has_description = rng.random() < 0.8
         job = {
-            "created_at": iso(created), "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1),
+            "created_at": stamp(created, jid), "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1),
             "locations": rng.sample(CITIES, 1), "company": self.company_ref(company), "title": f"Job {jid}",
             "url": f"https://jobs.example.com/{jid}", "manually_posted": rng.random() < 0.3,
-            "description_last_updated_at": iso(created + timedelta(hours=rng.randrange(1, 500))) if has_description else None,
+            "description_last_updated_at": stamp(created + timedelta(hours=rng.randrange(1, 500)), jid + 1) if has_description else None,
             "featured": rng.random() < 0.1,
         }
         self.jobs[nid].append(job)
@@ -101,7 +101,7 @@ class GetroAPI:
     def make_removed_job(self, rng: random.Random, jid: int, company: dict) -> dict:
         created = EPOCH + timedelta(minutes=rng.randrange(0, 200_000))
         return {
-            "created_at": iso(created), "deactivated_at": iso(created + timedelta(minutes=rng.randrange(60, 200_000))),
+            "created_at": stamp(created, jid), "deactivated_at": stamp(created + timedelta(minutes=rng.randrange(60, 200_000)), jid + 1),
             "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1), "locations": rng.sample(CITIES, 1),
             "company": self.company_ref(company), "title": f"Removed job {jid}", "url": f"https://jobs.example.com/{jid}",
         }
@@ -133,9 +133,6 @@ class GetroAPI:
         lists = (self.companies, self.jobs, self.removed_jobs, self.talent)
         return len(self.job_functions) + len(self.experience_levels) + len(self.networks) + sum(
             len(v) for d in lists for v in d.values())
-
-    def settings(self, base_url: str) -> dict:
-        return {"getro_email": self.email, "getro_api_token": self.token, "getro_api_url": base_url}
 
     # Endpoints ------------------------------------------------------------------
 
@@ -191,10 +188,10 @@ class GetroAPI:
         try:
             if "deactivated_from" in request.query:
                 start = datetime.fromisoformat(request.query["deactivated_from"]).replace(tzinfo=timezone.utc)
-                items = [j for j in items if parse_datetime(j["deactivated_at"]) >= start]
+                items = [j for j in items if instant(j["deactivated_at"]) >= start]
             if "deactivated_to" in request.query:
                 end = datetime.fromisoformat(request.query["deactivated_to"]).replace(tzinfo=timezone.utc) + timedelta(days=1)
-                items = [j for j in items if parse_datetime(j["deactivated_at"]) < end]
+                items = [j for j in items if instant(j["deactivated_at"]) < end]
         except ValueError:
             return Answer(400, {"error": "deactivated_from and deactivated_to are dates: YYYY-MM-DD"})
         return self.paged(request, items)

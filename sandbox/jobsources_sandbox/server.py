@@ -10,10 +10,10 @@ import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from tap_jobsources.sandbox.bindbee import BindbeeAPI
-from tap_jobsources.sandbox.getro import GetroAPI
-from tap_jobsources.sandbox.trackjobchanges import TrackJobChangesAPI
-from tap_jobsources.sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
+from jobsources_sandbox.bindbee import BindbeeAPI
+from jobsources_sandbox.getro import GetroAPI
+from jobsources_sandbox.trackjobchanges import TrackJobChangesAPI
+from jobsources_sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
 
 PREFIXES = {"getro": "/getro/v2", "bindbee": "/bindbee/api/ats/v1", "trackjobchanges": "/trackjobchanges/api/v1"}
 
@@ -77,12 +77,15 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def base_url(self, provider: str) -> str:
+        """Where a provider's API is served, as its docs' base URL."""
+        return self.url + PREFIXES[provider]
+
     def settings(self, *providers: str) -> dict[str, t.Any]:
-        """Tap settings that point the named providers (default: all) at this sandbox."""
-        settings: dict[str, t.Any] = {}
-        for name in providers or tuple(self.apis):
-            settings.update(self.apis[name].settings(self.url + PREFIXES[name]))
-        return settings
+        """tap-jobsources settings that point the named providers (default: all) here."""
+        from jobsources_sandbox.tap_config import tap_settings
+
+        return tap_settings(self, *providers)
 
     def record_count(self) -> int:
         return sum(api.record_count() for api in self.apis.values())

@@ -7,8 +7,8 @@ import hashlib
 import random
 from datetime import datetime, timedelta, timezone
 
-from tap_jobsources.dates import iso, parse_datetime
-from tap_jobsources.sandbox.http import Answer, Request, Router
+from jobsources_sandbox.timestamps import instant, stamp
+from jobsources_sandbox.http import Answer, Request, Router
 
 CONNECTORS = ("greenhouse", "lever", "workday")
 STATUSES = ("OPEN", "CLOSED", "DRAFT", "ARCHIVED", "PENDING")
@@ -47,28 +47,21 @@ class BindbeeAPI:
         return {
             "id": self.job_id(connector_index, i),
             "remote_id": str(100_000 + i),
-            "modified_at": iso(created + timedelta(minutes=rng.randrange(0, 100_000), milliseconds=rng.randrange(1000))),
+            "modified_at": stamp(created + timedelta(minutes=rng.randrange(0, 100_000), milliseconds=rng.randrange(1000)), i),
             "custom_fields": {"category_group": "REG", "hire_source": rng.choice(["REFER", "WEB"])},
             "name": f"ENGINEER {i}",
             "description": f"Job {i} description.",
             "code": f"SE-{i:04d}",
             "status": rng.choice(STATUSES),
             "job_posting_urls": [f"https://careers.example.com/{i}"] if as_list else f"https://careers.example.com/{i}",
-            "remote_created_at": iso(created),
-            "remote_updated_at": iso(created + timedelta(days=1)),
+            "remote_created_at": stamp(created, i + 1),
+            "remote_updated_at": stamp(created + timedelta(days=1), i + 2),
             "confidential": rng.random() < 0.2,
             "departments": [ref] if as_list else ref,
             "offices": [ref, ref[:-1] + "0"] if as_list else ref,
             "hiring_managers": [] if as_list else ref,
             "recruiters": [ref] if as_list else ref,
             "raw_data": {"key_1": f"platform data {i}"},
-        }
-
-    def settings(self, base_url: str) -> dict:
-        return {
-            "bindbee_api_key": self.api_key,
-            "bindbee_connectors": [{"name": name, "token": token} for name, token in self.tokens.items()],
-            "bindbee_api_url": base_url,
         }
 
     def record_count(self) -> int:
@@ -97,14 +90,14 @@ class BindbeeAPI:
         try:
             page_size = int(q.get("page_size", 50))
             offset = int(base64.b64decode(q["cursor"]).decode().split(":")[1]) if q.get("cursor") else 0
-            after = parse_datetime(q["modified_after"]) if q.get("modified_after") else None
+            after = instant(q["modified_after"]) if q.get("modified_after") else None
         except (ValueError, IndexError):
             return Answer(422, {"detail": [{"loc": ["query"], "msg": "invalid page_size, cursor or modified_after"}]})
         if not 1 <= page_size <= 100:
             return Answer(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure 1 <= page_size <= 100"}]})
         jobs = sorted(self.jobs[name], key=lambda j: j["id"])
         if after is not None:
-            jobs = [j for j in jobs if parse_datetime(j["modified_at"]) > after]
+            jobs = [j for j in jobs if instant(j["modified_at"]) > after]
         items = []
         for job in jobs[offset:offset + page_size]:
             item = dict(job)

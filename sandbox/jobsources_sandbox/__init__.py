@@ -5,6 +5,6 @@ the tap without credentials. It follows the providers' documentation, serves
 deterministic synthetic data at a chosen size, and can inject faults.
 """
 
-from tap_jobsources.sandbox.server import Sandbox
+from jobsources_sandbox.server import Sandbox
 
 __all__ = ["Sandbox"]

@@ -1,6 +1,7 @@
 """The quick start: the sandbox, then ``meltano run tap-jobsources target-duckdb``, then row counts.
 
 Run it with ``bash scripts/quickstart.sh`` from the project's root (it installs what it needs).
+The project is the folder, from the current one up, whose ``meltano.yml`` declares tap-jobsources.
 """
 
 from __future__ import annotations
@@ -12,9 +13,21 @@ import sys
 import typing as t
 from pathlib import Path
 
-from tap_jobsources.sandbox.server import Sandbox
+from jobsources_sandbox.server import Sandbox
 
-PROJECT = Path(__file__).resolve().parents[2]
+
+
+def find_project(start: Path | None = None) -> Path:
+    """The tap-jobsources Meltano project this is run in (this file may live in site-packages)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        meltano_yml = folder / "meltano.yml"
+        if meltano_yml.is_file() and "tap-jobsources" in meltano_yml.read_text():
+            return folder
+    raise SystemExit(f"No tap-jobsources Meltano project (meltano.yml) in {here} or above: run this from a clone.")
+
+
+PROJECT = find_project()
 DUCKDB_FILE = PROJECT / "output" / "warehouse.duckdb"
 SCHEMA = "jobsources"
 

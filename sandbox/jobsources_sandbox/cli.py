@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from tap_jobsources.sandbox.server import Sandbox
+from jobsources_sandbox.server import Sandbox
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,33 @@
+"""How tap-jobsources is pointed at this emulator: the tap's setting names, in one place.
+
+The emulator itself (server and APIs) knows nothing of the tap: this adapter serves the
+tests, the quick start and ``tap-jobsources-sandbox --config-out``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:
+    from jobsources_sandbox.server import Sandbox
+
+
+def tap_settings(sandbox: Sandbox, *providers: str) -> dict[str, t.Any]:
+    """Settings for the named providers (default: all three)."""
+    settings: dict[str, t.Any] = {}
+    for name in providers or ("getro", "bindbee", "trackjobchanges"):
+        url = sandbox.base_url(name)
+        if name == "getro":
+            api = sandbox.getro
+            settings.update(getro_email=api.email, getro_api_token=api.token, getro_api_url=url)
+        elif name == "bindbee":
+            api = sandbox.bindbee
+            settings.update(
+                bindbee_api_key=api.api_key,
+                bindbee_connectors=[{"name": n, "token": tok} for n, tok in api.tokens.items()],
+                bindbee_api_url=url,
+            )
+        else:
+            api = sandbox.trackjobchanges
+            settings.update(trackjobchanges_api_key=api.api_key, trackjobchanges_api_url=url)
+    return settings

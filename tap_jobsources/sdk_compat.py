@@ -1,0 +1,97 @@
+"""Every use of singer-sdk's private API, in one place.
+
+The SDK has no public hook for these. Each is used for a reason given beside it, and
+``tests/test_sdk_compat.py`` fails when the SDK changes a name, a signature or the
+behaviour relied on, so an upgrade is caught in CI rather than by users. Supported:
+singer-sdk 0.54 and 0.55. Nothing else in the tap names a private SDK attribute.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime, timezone
+
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib import RecordMessage
+
+if t.TYPE_CHECKING:
+    from singer_sdk import Tap
+
+
+class CompatStream:
+    """Mixin of the base stream (before ``RESTStream`` in its bases)."""
+
+    _schema_sent = False
+
+    @property
+    def tap(self) -> Tap:
+        """The tap this stream belongs to (its shared session, pacer, state writer)."""
+        return self._tap  # type: ignore[attr-defined]
+
+    # One SCHEMA per stream per run. The SDK sends it again for every child partition
+    # (each network, each connection), and some targets flush a batch on every SCHEMA.
+    def _write_schema_message(self) -> None:
+        if not self._schema_sent:
+            super()._write_schema_message()  # type: ignore[misc]
+            self._schema_sent = True
+
+    def write_schema_once(self) -> None:
+        """Send this stream's SCHEMA unless this run already did (a target needs it before
+        ACTIVATE_VERSION, even when a resumed run had nothing left to read in the stream)."""
+        self._write_schema_message()
+
+    # The plain record path. The SDK's per-record path walks the selection mask, conforms
+    # types and applies stream maps; when every field is selected and no map or flattening
+    # is set, all of that leaves an already shaped record as it is.
+    def _generate_record_messages(self, record: dict) -> t.Iterable[RecordMessage]:
+        if not self.plain_output:  # type: ignore[attr-defined]
+            yield from super()._generate_record_messages(record)  # type: ignore[misc]
+            return
+        yield RecordMessage(
+            stream=self.name,  # type: ignore[attr-defined]
+            record=record,
+            version=self._stream_version,  # type: ignore[attr-defined]
+            time_extracted=datetime.now(timezone.utc),
+        )
+
+    # ACTIVATE_VERSION once per stream, at the end of a complete run, with the logical
+    # run's version (the SDK sends it as each partition starts, with a new version).
+    def set_table_version(self, version: int) -> None:
+        self._stream_version = version
+
+    def write_activate_version(self, version: int) -> None:
+        self._write_activate_version_message(version)  # type: ignore[attr-defined]
+
+    # The SDK writes a partitioned stream's STATE only after its last partition. When a
+    # partition begins, the one before it is final: write it now, so that a killed run
+    # resumes after the partitions it finished.
+    def write_finished_partitions_state(self) -> None:
+        manager = self.state_manager  # type: ignore[attr-defined]
+        if self.partitions and not manager.is_flushed:  # type: ignore[attr-defined]
+            self.tap.state_writer.write_state(self.tap_state)  # type: ignore[attr-defined]
+            manager.is_flushed = True
+
+
+class CompatTap:
+    """Mixin of the tap (before ``Tap`` in its bases).
+
+    The SDK validates the config in ``__init__`` through ``_validate_config`` only: the
+    tap reads text as numbers and lists before it, adds the checks JSON Schema cannot
+    express after it, and keeps secrets out of the messages.
+    """
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        config = self._config  # type: ignore[attr-defined]  # the SDK's own copy, fixed in place
+        self.prepare_config(config)
+        errors = super()._validate_config(raise_errors=False)  # type: ignore[misc]
+        errors = self.check_config(config, errors)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)  # type: ignore[attr-defined]
+        return errors
+
+    def prepare_config(self, config: dict) -> None:
+        """Fix up the raw config before it is validated."""
+
+    def check_config(self, config: dict, errors: list[str]) -> list[str]:
+        """The SDK's validation errors, refined and extended."""
+        return errors

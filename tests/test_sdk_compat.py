@@ -1,0 +1,113 @@
+"""What the tap relies on in singer-sdk's private API (tap_jobsources/sdk_compat.py): these fail
+when an SDK release changes it, before a user meets the change."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from importlib.metadata import version
+from pathlib import Path
+
+from singer_sdk import Stream
+from singer_sdk.plugin_base import PluginBase
+
+from tests.conftest import FAST
+from tests.helpers import discover, run_tap
+
+ROOT = Path(__file__).resolve().parents[1]
+SDK_VERSION = version("singer-sdk")
+
+#: private name -> where the SDK defines it, and the parameters the tap passes
+PRIVATE_METHODS = {
+    "_write_schema_message": (Stream, []),
+    "_generate_record_messages": (Stream, ["record"]),
+    "_write_activate_version_message": (Stream, ["full_table_version"]),
+    "_validate_config": (PluginBase, ["raise_errors"]),
+}
+
+
+def test_the_private_methods_the_tap_overrides_or_calls_are_still_there():
+    for name, (owner, params) in PRIVATE_METHODS.items():
+        method = getattr(owner, name, None)
+        assert callable(method), f"singer-sdk {SDK_VERSION} has no {owner.__name__}.{name}"
+        found = [p for p in inspect.signature(method).parameters if p != "self"]
+        assert found == params, (name, found)
+
+
+def test_the_private_attributes_the_tap_reads_are_still_set(tmp_path, sandbox):
+    from tap_jobsources.tap import TapJobSources
+
+    tap = TapJobSources(config={**sandbox.settings("trackjobchanges"), **FAST}, validate_config=True)
+    stream = tap.streams["connections"]
+    assert stream._tap is tap  # noqa: SLF001
+    assert hasattr(stream, "_stream_version")  # noqa: SLF001
+    assert isinstance(stream.state_manager.is_flushed, bool)
+    assert isinstance(tap._config, dict)  # noqa: SLF001
+
+
+def test_no_private_sdk_name_is_used_outside_the_compatibility_module():
+    """Names the SDK keeps private, reached from the tap's code other than sdk_compat.py."""
+    private = {"_tap", "_stream_version", "_write_schema_message", "_generate_record_messages",
+               "_write_activate_version_message", "_validate_config", "_config", "is_flushed", "_value",
+               "_finished", "_page_count", "_util"}
+    offenders = []
+    for path in (ROOT / "tap_jobsources").rglob("*.py"):
+        if path.name == "sdk_compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in private:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
+            if isinstance(node, ast.ImportFrom) and node.module and "._" in node.module:
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module}")
+    assert not offenders, offenders
+
+
+def test_one_schema_per_stream_per_run(tmp_path, sandbox):
+    run = run_tap(tmp_path, {**sandbox.settings("trackjobchanges", "getro"), **FAST})
+    assert run.returncode == 0, run.stderr
+    schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
+    assert len(schemas) == len(set(schemas)) and {"employments", "jobs", "talent"} <= set(schemas)
+
+
+def test_one_http_session_per_provider(sandbox):
+    from tap_jobsources.tap import TapJobSources
+
+    tap = TapJobSources(config={**sandbox.settings(), **FAST}, validate_config=True)
+    by_provider: dict[str, set[int]] = {}
+    for stream in tap.streams.values():
+        by_provider.setdefault(stream.provider.key, set()).add(id(stream.requests_session))
+    assert set(by_provider) == {"getro", "bindbee", "trackjobchanges"}
+    assert all(len(sessions) == 1 for sessions in by_provider.values())
+    assert len({next(iter(s)) for s in by_provider.values()}) == 3
+
+
+def test_the_plain_record_path_equals_the_sdks_own(tmp_path, sandbox):
+    config = {**sandbox.settings("trackjobchanges"), **FAST}
+    plain = run_tap(tmp_path / "plain", config)
+    assert plain.returncode == 0, plain.stderr
+
+    # The same records through the SDK's path: a stream map that changes nothing forces it.
+    mapped = run_tap(tmp_path / "mapped", {**config, "stream_maps": {"connections": {"id": "id"},
+                                                                        "employments": {"id": "id"}}})
+    assert mapped.returncode == 0, mapped.stderr
+    for stream in ("connections", "employments"):
+        assert plain.records[stream] == mapped.records[stream], stream
+
+    # A map and a deselected field are honoured (the plain path is not taken then).
+    catalog = discover(tmp_path / "d", config)
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] == "connections":
+            for md in entry["metadata"]:
+                if md["breadcrumb"] == ["properties", "last_name"]:
+                    md["metadata"]["selected"] = False
+    changed = run_tap(tmp_path / "changed", {**config, "stream_maps": {"employments": {"title": "__NULL__"}}},
+                      catalog=catalog)
+    assert changed.returncode == 0, changed.stderr
+    assert all("last_name" not in r for r in changed.records["connections"])
+    assert all("title" not in r for r in changed.records["employments"])
+    assert [r["id"] for r in changed.records["employments"]] == [r["id"] for r in plain.records["employments"]]
+
+
+def test_the_sdk_in_use_is_one_the_tap_supports():
+    major_minor = tuple(int(x) for x in SDK_VERSION.split(".")[:2])
+    assert major_minor in {(0, 54), (0, 55)}, SDK_VERSION
