@@ -65,9 +65,11 @@ class Measured:
 class SandboxProcess:
     def __init__(self, workdir: Path, *options: str) -> None:
         self.config_path = workdir / f"sandbox{abs(hash(options))}.json"
-        self.proc = subprocess.Popen([PY, "-m", "jobsources_sandbox.cli", "--port", "0",
-                                      "--config-out", str(self.config_path), *options],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "jobsources_sandbox.cli", "--port", "0", "--config-out", str(self.config_path), *options],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         while not self.config_path.exists():
             if self.proc.poll() is not None:
                 raise SystemExit("the sandbox did not start")
@@ -87,8 +89,11 @@ def write(path: Path, data) -> Path:
 
 def catalog_for(config_path: Path, streams: set[str] | None, workdir: Path) -> Path:
     """The discovered catalog with exactly ``streams`` selected (None: the defaults)."""
-    catalog = json.loads(subprocess.run([*TAP, "--config", str(config_path), "--discover"], check=True,
-                                        capture_output=True, text=True).stdout)
+    catalog = json.loads(
+        subprocess.run(
+            [*TAP, "--config", str(config_path), "--discover"], check=True, capture_output=True, text=True
+        ).stdout
+    )
     if streams is not None:
         for entry in catalog["streams"]:
             for md in entry["metadata"]:
@@ -99,8 +104,14 @@ def catalog_for(config_path: Path, streams: set[str] | None, workdir: Path) -> P
 
 
 #: stream -> the field whose values are its partitions (None: one partition)
-PARTITION_KEY = {"companies": "network_id", "jobs": "network_id", "removed_jobs": "network_id",
-                 "talent": "network_id", "ats_jobs": "connector", "employments": "connection_id"}
+PARTITION_KEY = {
+    "companies": "network_id",
+    "jobs": "network_id",
+    "removed_jobs": "network_id",
+    "talent": "network_id",
+    "ats_jobs": "connector",
+    "employments": "connection_id",
+}
 
 
 class Output:
@@ -132,11 +143,13 @@ class Output:
 
     def minimum_requests(self) -> dict[str, int]:
         """Fewest requests that can read these records: per partition ceil(n / page), at least one."""
+
         def per_partition(stream: str, partitions, page: int) -> int:
             return sum(max(1, math.ceil(self.partitions[stream][p] / page)) for p in partitions)
 
         return {
-            "job_functions": 1, "experience_levels": 1,
+            "job_functions": 1,
+            "experience_levels": 1,
             "networks": math.ceil(len(self.networks) / GETRO_PAGE) + len(self.networks),  # the list, then each detail
             "ats_jobs": per_partition("ats_jobs", sorted(self.partitions["ats_jobs"]), BINDBEE_PAGE),
             "connections": max(1, math.ceil(len(self.connections) / TJC_PAGE)),
@@ -158,13 +171,19 @@ def main() -> int:
     parser.add_argument("--small-scale", type=int, default=50, help="scale of the small run for RSS (default 50)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each baseline comparison (default 3)")
     parser.add_argument("--skip-pacing", action="store_true", help="skip the 30 requests/minute run (about 20 s)")
-    parser.add_argument("--medium-scale", type=int, default=10,
-                        help="scale of the latency-bound and resume runs (default 10: a medium data set)")
+    parser.add_argument(
+        "--medium-scale",
+        type=int,
+        default=10,
+        help="scale of the latency-bound and resume runs (default 10: a medium data set)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="tap-jobsources-bench-"))
-    print(f"tap-jobsources benchmark on {platform.node()}: {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}; work files in {workdir}\n")
+    print(
+        f"tap-jobsources benchmark on {platform.node()}: {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; work files in {workdir}\n"
+    )
 
     small = SandboxProcess(workdir, "--scale", str(args.small_scale), "--networks", str(args.networks))
     try:
@@ -178,51 +197,76 @@ def main() -> int:
         total, state = output.total, output.state
         made, least = run.requests_by_stream(), output.minimum_requests()
 
-        startup = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))],
-                           workdir, "startup")
-        print(f"Full run: {total} records, {run.cpu:.1f} CPU-s ({total / run.cpu:,.0f} records/CPU-s), "
-              f"{run.wall:.1f} s wall, peak RSS {run.rss_mb:.0f} MB, final state {len(json.dumps(state))} bytes. "
-              f"Startup alone: {startup.cpu:.2f} CPU-s.\n")
+        startup = Measured(
+            [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))], workdir, "startup"
+        )
+        print(
+            f"Full run: {total} records, {run.cpu:.1f} CPU-s ({total / run.cpu:,.0f} records/CPU-s), "
+            f"{run.wall:.1f} s wall, peak RSS {run.rss_mb:.0f} MB, final state {len(json.dumps(state))} bytes. "
+            f"Startup alone: {startup.cpu:.2f} CPU-s.\n"
+        )
         header = f"{'stream':<18}{'records':>9}{'requests':>10}{'minimum':>9}{'CPU-s':>8}{'rec/CPU-s':>11}"
         print(header + "   (CPU: the stream alone, its unselected parents included, startup included)")
         for stream in sorted(output.counts):
-            alone = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, {stream}, workdir))],
-                             workdir, f"stream-{stream}")
+            alone = Measured(
+                [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, {stream}, workdir))],
+                workdir,
+                f"stream-{stream}",
+            )
             n = output.counts[stream]
             flag = "" if made[stream] == least.get(stream) else "  <- not the minimum"
-            print(f"{stream:<18}{n:>9}{made[stream]:>10}{least.get(stream, 0):>9}{alone.cpu:>8.2f}"
-                  f"{n / alone.cpu:>11,.0f}{flag}")
+            print(
+                f"{stream:<18}{n:>9}{made[stream]:>10}{least.get(stream, 0):>9}{alone.cpu:>8.2f}"
+                f"{n / alone.cpu:>11,.0f}{flag}"
+            )
 
         # Baselines over the same Getro jobs pages.
         jobs, network_ids = output.counts["jobs"], output.networks
-        base_config = write(workdir / "baseline-config.json", {**{k: big.settings[k] for k in (
-            "getro_api_url", "getro_email", "getro_api_token")}, "network_ids": network_ids})
+        base_config = write(
+            workdir / "baseline-config.json",
+            {
+                **{k: big.settings[k] for k in ("getro_api_url", "getro_email", "getro_api_token")},
+                "network_ids": network_ids,
+            },
+        )
+
         def best(command: list[str], name: str) -> float:  # least CPU of a few runs: the least disturbed
             return min(Measured(command, workdir, f"{name}-{i}").cpu for i in range(args.repeat))
 
         jobs_catalog = str(catalog_for(config, {"jobs"}, workdir))
         ours = best([*TAP, "--config", str(config), "--catalog", jobs_catalog], "jobs")
-        startup_cpu = best([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))],
-                           "startup")
+        startup_cpu = best(
+            [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))], "startup"
+        )
         bare = best([PY, str(HERE / "bare_loop.py"), str(base_config)], "bare")
         bare_startup = best([PY, "-c", "import json, sys, requests"], "bare-startup")
         stock = best([PY, str(HERE / "stock_tap.py"), "--config", str(base_config)], "stock")
         stock_startup = best([PY, "-c", "import singer_sdk, requests"], "stock-startup")
-        print(f"\nGetro jobs pages, {jobs} records, best of {args.repeat} runs: CPU per record "
-              "(all of the process | less its start-up)")
-        rows = [("tap-jobsources", ours, startup_cpu), ("stock SDK stream", stock, stock_startup),
-                ("bare loop", bare, bare_startup)]
+        print(
+            f"\nGetro jobs pages, {jobs} records, best of {args.repeat} runs: CPU per record "
+            "(all of the process | less its start-up)"
+        )
+        rows = [
+            ("tap-jobsources", ours, startup_cpu),
+            ("stock SDK stream", stock, stock_startup),
+            ("bare loop", bare, bare_startup),
+        ]
         for label, cpu, start in rows:
             print(f"  {label:<18}{cpu / jobs * 1e6:>8.1f} us | {(cpu - start) / jobs * 1e6:>6.1f} us")
         net = lambda cpu, start: (cpu - start) / jobs  # noqa: E731
-        print(f"  tap / bare loop:  {ours / bare:.2f}x | {net(ours, startup_cpu) / net(bare, bare_startup):.2f}x"
-              f"   (target <= 1.25x)")
+        print(
+            f"  tap / bare loop:  {ours / bare:.2f}x | {net(ours, startup_cpu) / net(bare, bare_startup):.2f}x"
+            f"   (target <= 1.25x)"
+        )
         print(f"  tap / stock SDK:  {ours / stock:.2f}x | {net(ours, startup_cpu) / net(stock, stock_startup):.2f}x")
     finally:
         big.stop()
 
-    print(f"\nPeak RSS: {small_run.rss_mb:.0f} MB at {small_output.total} records, {run.rss_mb:.0f} MB at {total} records "
-          f"({run.rss_mb / small_run.rss_mb:.2f}x; target <= 1.2x)")
+    print(
+        f"\nPeak RSS: {small_run.rss_mb:.0f} MB at {small_output.total} records, "
+        f"{run.rss_mb:.0f} MB at {total} records "
+        f"({run.rss_mb / small_run.rss_mb:.2f}x; target <= 1.2x)"
+    )
 
     latency_bound(args.medium_scale)
     resume_cost(args.medium_scale)
@@ -242,37 +286,58 @@ def latency_bound(scale: int) -> None:
     sys.path.insert(0, str(HERE.parent))
     from jobsources_sandbox import Sandbox
 
-    print(f"\nLatency-bound streams at {LATENCY * 1000:.0f} ms an answer, server cap {CAP} in flight (429 past it), "
-          f"scale {scale}: wall from first request to last answer, against requests x latency")
-    print(f"  {'streams':<26}{'concurrency':>12}{'requests':>10}{'serial s':>10}{'wall s':>8}{'ratio':>7}"
-          f"{'peak':>6}{'429s':>6}  records equal to serial")
+    print(
+        f"\nLatency-bound streams at {LATENCY * 1000:.0f} ms an answer, server cap {CAP} in flight (429 past it), "
+        f"scale {scale}: wall from first request to last answer, against requests x latency"
+    )
+    print(
+        f"  {'streams':<26}{'concurrency':>12}{'requests':>10}{'serial s':>10}{'wall s':>8}{'ratio':>7}"
+        f"{'peak':>6}{'429s':>6}  records equal to serial"
+    )
     totals = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for label, provider, streams in (("ats_jobs", "bindbee", {"ats_jobs"}),
-                                         ("connections, employments", "trackjobchanges", {"connections", "employments"}),
-                                         ("all four", None, {"ats_jobs", "connections", "employments"})):
+        for label, provider, streams in (
+            ("ats_jobs", "bindbee", {"ats_jobs"}),
+            ("connections, employments", "trackjobchanges", {"connections", "employments"}),
+            ("all four", None, {"ats_jobs", "connections", "employments"}),
+        ):
             outputs = {}
             for concurrency in (1, CAP):
                 with Sandbox(scale=scale, latency=LATENCY, max_in_flight=CAP) as sandbox:
                     names = (provider,) if provider else ("bindbee", "trackjobchanges")
-                    settings = {**sandbox.settings(*names), "trackjobchanges_group_ids": GROUPS,
-                                "trackjobchanges_max_concurrency": concurrency, "bindbee_max_concurrency": concurrency}
+                    settings = {
+                        **sandbox.settings(*names),
+                        "trackjobchanges_group_ids": GROUPS,
+                        "trackjobchanges_max_concurrency": concurrency,
+                        "bindbee_max_concurrency": concurrency,
+                    }
                     config = write(Path(tmp) / "config.json", settings)
                     catalog = catalog_for(config, streams, Path(tmp))
-                    out = subprocess.run([*TAP, "--config", str(config), "--catalog", str(catalog)],
-                                         capture_output=True, text=True, check=True).stdout
+                    out = subprocess.run(
+                        [*TAP, "--config", str(config), "--catalog", str(catalog)],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    ).stdout
                     log = list(sandbox.log)
                     wall = log[-1].time + LATENCY - log[0].time
                     serial = len(log) * LATENCY
                     capped = sum(1 for r in log if r.fault == "cap")
-                    outputs[concurrency] = sorted(line for line in out.splitlines() if '"type":"RECORD"' in line
-                                                  for line in [re.sub(r',"time_extracted":"[^"]*"', "", line)])
+                    outputs[concurrency] = sorted(
+                        line
+                        for line in out.splitlines()
+                        if '"type":"RECORD"' in line
+                        for line in [re.sub(r',"time_extracted":"[^"]*"', "", line)]
+                    )
                     same = "yes" if outputs[concurrency] == outputs[1] else "NO"
-                    print(f"  {label:<26}{concurrency:>12}{len(log):>10}{serial:>10.1f}{wall:>8.1f}"
-                          f"{wall / serial:>6.2f}x{sandbox.peak_in_flight:>6}{capped:>6}  {same}")
+                    print(
+                        f"  {label:<26}{concurrency:>12}{len(log):>10}{serial:>10.1f}{wall:>8.1f}"
+                        f"{wall / serial:>6.2f}x{sandbox.peak_in_flight:>6}{capped:>6}  {same}"
+                    )
                     totals[(label, concurrency)] = wall / serial
-    print(f"  goal: all four at concurrency {CAP} <= 0.30x their serial time "
-          f"(measured {totals[('all four', CAP)]:.2f}x)")
+    print(
+        f"  goal: all four at concurrency {CAP} <= 0.30x their serial time (measured {totals[('all four', CAP)]:.2f}x)"
+    )
 
 
 def resume_cost(scale: int) -> None:
@@ -300,8 +365,11 @@ def resume_cost(scale: int) -> None:
                 proc.kill()
                 break
         proc.wait()
-        killed = [(r.path, tuple(sorted(r.query.items())), r.headers.get("x-connector-token"))
-                  for r in sandbox.log if r.status == 200]
+        killed = [
+            (r.path, tuple(sorted(r.query.items())), r.headers.get("x-connector-token"))
+            for r in sandbox.log
+            if r.status == 200
+        ]
         sandbox.clear_log()
         state_path = write(Path(tmp) / "state.json", state)
         subprocess.run([*command, "--state", str(state_path)], capture_output=True, text=True, check=True)
@@ -312,10 +380,12 @@ def resume_cost(scale: int) -> None:
             if left[key]:
                 left[key] -= 1
                 repeated.append(key)
-    print(f"\nResume, scale {scale}: a clean sync makes {clean_requests} requests; one killed at {seen} of {total} "
-          f"records had made {len(killed)}; resumed from its last STATE it made {len(resumed)}, of which "
-          f"{len(repeated)} asked again ({', '.join(sorted({k[0] for k in repeated})) or 'none'}); "
-          f"state {len(json.dumps(state))} bytes.")
+    print(
+        f"\nResume, scale {scale}: a clean sync makes {clean_requests} requests; one killed at {seen} of {total} "
+        f"records had made {len(killed)}; resumed from its last STATE it made {len(resumed)}, of which "
+        f"{len(repeated)} asked again ({', '.join(sorted({k[0] for k in repeated})) or 'none'}); "
+        f"state {len(json.dumps(state))} bytes."
+    )
 
 
 def paced() -> None:
@@ -329,9 +399,11 @@ def paced() -> None:
         times = [r.time for r in sandbox.requests_to("getro")]
         statuses = Counter(r.status for r in sandbox.requests_to("getro"))
     span, ideal = times[-1] - times[0], (len(times) - 1) * 2.0
-    print(f"\nPaced Getro sync at the default 30/min: {len(times)} requests in {span:.2f} s from first to last; "
-          f"(requests - 1) x 2 s = {ideal:.1f} s ({(span / ideal - 1) * 100:+.1f}%; target within 5%); "
-          f"429 answers: {statuses.get(429, 0)}")
+    print(
+        f"\nPaced Getro sync at the default 30/min: {len(times)} requests in {span:.2f} s from first to last; "
+        f"(requests - 1) x 2 s = {ideal:.1f} s ({(span / ideal - 1) * 100:+.1f}%; target within 5%); "
+        f"429 answers: {statuses.get(429, 0)}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,12 @@ def discover(config: dict) -> str:
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         json.dump(config, f)
         f.flush()
-        out = subprocess.run([sys.executable, "-m", "tap_jobsources", "--config", f.name, "--discover"],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-m", "tap_jobsources", "--config", f.name, "--discover"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
     return json.dumps(json.loads(out), indent=2, sort_keys=True) + "\n"
 
 
@@ -49,8 +53,10 @@ def main() -> int:
         else:
             path.write_text(text)
     if drift:
-        print(f"Catalogs drifted from discovery: {', '.join(drift)}. Run: python scripts/make_catalogs.py",
-              file=sys.stderr)
+        print(
+            f"Catalogs drifted from discovery: {', '.join(drift)}. Run: python scripts/make_catalogs.py",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -49,7 +49,6 @@ if t.TYPE_CHECKING:
     from tap_jobsources.providers import Provider
 
 
-
 def describe_partition(context: Context | None) -> str:
     """`` [network_id=101]`` for a message; contexts hold ids and names, never secrets."""
     if not context:
@@ -73,7 +72,7 @@ class Unpaged:
     def get_url_params(self, context, next_page_token) -> dict:
         return {}
 
-    def get_new_paginator(self) -> SinglePage:
+    def make_paginator(self) -> JobSourcesPaginator:
         return SinglePage()
 
 
@@ -120,13 +119,15 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
     def max_pages(self) -> int:
         return int(self.config.get("max_pages_per_partition", 10_000))
 
-    def get_new_paginator(self) -> JobSourcesPaginator:
+    def make_paginator(self) -> JobSourcesPaginator:
         return SinglePage()
 
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         # `--test` stops each stream at its record limit by raising: that is the test
         # succeeding, not "an unhandled error". Real errors still log as errors.
-        if level >= logging.ERROR and isinstance(sys.exc_info()[1], (AbortedSyncFailedException, AbortedSyncPausedException)):
+        if level >= logging.ERROR and isinstance(
+            sys.exc_info()[1], (AbortedSyncFailedException, AbortedSyncPausedException)
+        ):
             message, args, level = "%s: stopped at the --test record limit.", (self.name,), logging.INFO
         super().log(message, *args, level=level, **kwargs)
 
@@ -135,15 +136,16 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
         return RecordShaper(self.name, self.schema, self.logger, keys=self.primary_keys or ())
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        row = self.transform(row, context)
-        if row is None:
+        transformed = self.transform(row, context)
+        if transformed is None:
             return None
         if self.replication_key:
-            self._canonical_replication_value(row)
+            self._canonical_replication_value(transformed)
         try:
-            return self.shaper(row)
+            return self.shaper(transformed)
         except InvalidKeyError as exc:
-            return self._invalid_key(exc, context)
+            self._invalid_key(exc, context)
+            return None
 
     def _canonical_replication_value(self, row: dict) -> None:
         value = row.get(self.replication_key)
@@ -277,7 +279,9 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
             msg = f"{self.provider.name} rate limit (429) on {endpoint}"
             raise RateLimitedError(msg, response, parse_retry_after(response.headers.get("Retry-After")))
         if status >= 500:
-            raise RetriableAPIError(f"{self.provider.name} server error {status} {response.reason} on {endpoint}", response)
+            raise RetriableAPIError(
+                f"{self.provider.name} server error {status} {response.reason} on {endpoint}", response
+            )
         raise self.client_error(response, endpoint)
 
     def client_error(self, response: requests.Response, endpoint: str) -> Exception:
@@ -353,7 +357,7 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
     def _endpoint(request: requests.PreparedRequest | None) -> str:
         if request is None:
             return "(unknown endpoint)"
-        return f"{request.method} {urlparse(request.url).path}"
+        return f"{request.method} {urlparse(str(request.url)).path}"
 
     def _log_retry(self, details: dict) -> None:
         exc = details.get("exception")
@@ -379,4 +383,3 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
             f"{retry.describe(exc)}. The API may be down or overloaded: rerun later (the run resumes "
             "from its last STATE), or raise retry_max_attempts."
         )
-

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 import typing as t
 from concurrent.futures import Future
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def parse_datetime(value: str) -> datetime:
     """An aware datetime; one without an offset is taken as UTC."""
     parsed = datetime.fromisoformat(value)  # Python 3.11+ reads "Z"
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime) -> str:
     """Millisecond precision and a Z, as the APIs write them."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def canonical(value: str) -> str:
@@ -22,4 +22,4 @@ def canonical(value: str) -> str:
     The SDK compares replication-key values as strings: across mixed forms (``Z``,
     ``+02:00``, with or without fractions) the largest string is not the latest time.
     """
-    return parse_datetime(value).astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return parse_datetime(value).astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")

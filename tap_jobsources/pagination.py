@@ -12,7 +12,7 @@ import requests
 class Page:
     """One answer, parsed once: paginators read ``payload`` instead of re-parsing the body."""
 
-    response: requests.Response
+    response: requests.Response | None  # None: a page the tap made itself (listed ids)
     payload: t.Any
     records: list[dict]
     next_token: t.Any = None  # the token of the page after this one (None: the last)

@@ -28,13 +28,19 @@ from tap_jobsources.reporting import ProgressLog, partition_label
 from tap_jobsources.resume import PartitionProgress, partition_key
 
 if t.TYPE_CHECKING:
+    from datetime import datetime
+
     from singer_sdk.helpers.types import Context
 
     from tap_jobsources.concurrency import Workers
     from tap_jobsources.resume import RunProgress
 
 
-class PartitionReader:
+# A mixin of the base stream: to the type checker, anything the stream has.
+_Stream: t.Any = t.Any if t.TYPE_CHECKING else object
+
+
+class PartitionReader(_Stream):
     """Mixin of ``JobSourcesStream``: see the module's docstring."""
 
     #: A child stream whose first page its parent fetches ahead, record by record.
@@ -96,7 +102,7 @@ class PartitionReader:
         progress.finish()
         self.tap.checkpoint()
 
-    def start_of(self, context: Context | None):
+    def start_of(self, context: Context | None) -> datetime | None:
         """The lower bound (bookmark or start_date) of a partition, read once per partition."""
         if not self.replication_key:
             return None
@@ -105,12 +111,12 @@ class PartitionReader:
             self._starts[key] = self.get_starting_timestamp(context)
         return self._starts[key]
 
-    def records_of(self, pages: t.Iterable[Page], context: Context | None,
-                   progress: PartitionProgress) -> t.Iterator[dict]:
+    def records_of(
+        self, pages: t.Iterable[Page], context: Context | None, progress: PartitionProgress
+    ) -> t.Iterator[dict]:
         children = self._descendants
         skip_through = progress.after if children else None
-        report = ProgressLog(self.logger, self._label(context), every=self._progress_every,
-                             done_before=progress.items)
+        report = ProgressLog(self.logger, self._label(context), every=self._progress_every, done_before=progress.items)
         for page in pages:
             items = page.records
             if skip_through is not None:
@@ -148,7 +154,8 @@ class PartitionReader:
                         raise
                     self.logger.warning(
                         "%s: the saved page was refused (%s); reading the partition again from its start.",
-                        self._label(context), exc,
+                        self._label(context),
+                        exc,
                     )
                     progress.restart()
                     source, resumed = self.page_source(context, None, 0), False
@@ -162,7 +169,7 @@ class PartitionReader:
     def page_source(self, context: Context | None, token: t.Any, items: int) -> t.Iterator[Page]:
         """Fetch pages from ``token`` (None: the first) on. Only a partition's first page
         is ever fetched ahead (``prefetch``), so a kill repeats at most one request of it."""
-        paginator = self.get_new_paginator()
+        paginator = self.make_paginator()
         if token is not None:
             paginator.resume_at(token, items)
         ahead: Future | None = None if token is not None else self._prefetches.pop(partition_key(context), None)
@@ -195,7 +202,7 @@ class PartitionReader:
         key = partition_key(context)
         if key in self._prefetches or self.run.peek(self.name, context):
             return
-        first = self.get_new_paginator().current_value
+        first = self.make_paginator().current_value
         self._prefetches[key] = self.workers.submit(self._fetch_and_notify, context, first)
 
     def _upcoming_partitions(self, context: Context | None) -> list[dict]:
@@ -204,7 +211,7 @@ class PartitionReader:
         room = self.tap.concurrency(self.provider) - 1
         if context not in partitions or room < 1:
             return []
-        after = partitions[partitions.index(context) + 1:]
+        after = partitions[partitions.index(context) + 1 :]
         return [p for p in after if not self.run.peek(self.name, p)][:room]
 
     # Bookkeeping --------------------------------------------------------------------
@@ -222,8 +229,11 @@ class PartitionReader:
 
     @property
     def _prefetching_children(self) -> list:
-        return [c for c in self.child_streams if c.prefetched and (c.selected or c.has_selected_descendents)
-                and self.tap.concurrency(c.provider) > 1]
+        return [
+            c
+            for c in self.child_streams
+            if c.prefetched and (c.selected or c.has_selected_descendents) and self.tap.concurrency(c.provider) > 1
+        ]
 
     @property
     def _progress_every(self) -> float:
@@ -237,5 +247,5 @@ def _after(items: list[dict], key: t.Any) -> list[dict]:
     """The items after the one whose id is ``key`` (all of them when it is not there)."""
     for i, item in enumerate(items):
         if item.get("id") == key:
-            return items[i + 1:]
+            return items[i + 1 :]
     return items

@@ -23,8 +23,15 @@ class ProgressLog:
     """An INFO line at most every ``every`` seconds while a partition is read:
     ``jobs [network 99]: 12,300 of 50,000 (25%), 123 of 500 pages, about 12 min left``."""
 
-    def __init__(self, logger: logging.Logger, label: str, *, every: float, done_before: int = 0,
-                 clock: t.Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        label: str,
+        *,
+        every: float,
+        done_before: int = 0,
+        clock: t.Callable[[], float] = time.monotonic,
+    ) -> None:
         self.logger = logger
         self.label = label
         self.every = every

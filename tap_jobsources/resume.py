@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tap_jobsources.dates import iso, parse_datetime
 
@@ -82,11 +82,12 @@ class PartitionProgress:
 class RunProgress:
     """The logical run's progress, kept in (and read from) the tap's state."""
 
-    def __init__(self, state: dict, *, version: int, within_hours: float, logger: logging.Logger,
-                 now: datetime | None = None) -> None:
+    def __init__(
+        self, state: dict, *, version: int, within_hours: float, logger: logging.Logger, now: datetime | None = None
+    ) -> None:
         self._state = state
         self._logger = logger
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         section = state.get(SECTION)
         if isinstance(section, dict) and self._usable(section, now, within_hours):
             self.resumed = True
@@ -118,8 +119,9 @@ class RunProgress:
                 within_hours,
             )
             return False
-        self._logger.info("Resuming the interrupted run of %s: finished partitions are not read again.",
-                          written.isoformat())
+        self._logger.info(
+            "Resuming the interrupted run of %s: finished partitions are not read again.", written.isoformat()
+        )
         return True
 
     def partition(self, stream: str, context: t.Mapping | None) -> PartitionProgress:
@@ -138,7 +140,7 @@ class RunProgress:
                 entries.clear()
 
     def touch(self, now: datetime | None = None) -> None:
-        self._section["written"] = iso(now or datetime.now(timezone.utc))
+        self._section["written"] = iso(now or datetime.now(UTC))
 
     def complete(self) -> None:
         """The run finished: the next run reads everything afresh."""

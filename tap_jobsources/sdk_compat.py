@@ -9,13 +9,13 @@ singer-sdk 0.54 and 0.55. Nothing else in the tap names a private SDK attribute.
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import RecordMessage
 
 if t.TYPE_CHECKING:
-    from singer_sdk import Tap
+    from tap_jobsources.tap import TapJobSources
 
 
 class CompatStream:
@@ -24,7 +24,7 @@ class CompatStream:
     _schema_sent = False
 
     @property
-    def tap(self) -> Tap:
+    def tap(self) -> TapJobSources:
         """The tap this stream belongs to (its shared session, pacer, state writer)."""
         return self._tap  # type: ignore[attr-defined]
 
@@ -43,21 +43,21 @@ class CompatStream:
     # The plain record path. The SDK's per-record path walks the selection mask, conforms
     # types and applies stream maps; when every field is selected and no map or flattening
     # is set, all of that leaves an already shaped record as it is.
-    def _generate_record_messages(self, record: dict) -> t.Iterable[RecordMessage]:
+    def _generate_record_messages(self, record: dict) -> t.Generator[RecordMessage, None, None]:
         if not self.plain_output:  # type: ignore[attr-defined]
             yield from super()._generate_record_messages(record)  # type: ignore[misc]
             return
         yield RecordMessage(
             stream=self.name,  # type: ignore[attr-defined]
             record=record,
-            version=self._stream_version,  # type: ignore[attr-defined]
-            time_extracted=datetime.now(timezone.utc),
+            version=self._stream_version,
+            time_extracted=datetime.now(UTC),
         )
 
     # ACTIVATE_VERSION once per stream, at the end of a complete run, with the logical
     # run's version (the SDK sends it as each partition starts, with a new version).
     def set_table_version(self, version: int) -> None:
-        self._stream_version = version
+        self._stream_version: int | None = version
 
     def write_activate_version(self, version: int) -> None:
         self._write_activate_version_message(version)  # type: ignore[attr-defined]
@@ -88,6 +88,15 @@ class CompatTap:
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)  # type: ignore[attr-defined]
         return errors
+
+    # ``Tap.sync_all`` is marked final, but it is the one place where a whole run can be
+    # wrapped (the CLI calls it directly): the tap's own run goes around it.
+    def sync_all(self) -> None:
+        self.run_sync(super().sync_all)  # type: ignore[misc]
+
+    def run_sync(self, sync: t.Callable[[], None]) -> None:
+        """The whole run; ``sync`` is the SDK's."""
+        sync()
 
     def prepare_config(self, config: dict) -> None:
         """Fix up the raw config before it is validated."""

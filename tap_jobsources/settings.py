@@ -43,9 +43,7 @@ SETTINGS = th.PropertiesList(
     ),
     # Getro
     th.Property("getro_email", th.StringType, description="Getro user email, sent as X-User-Email."),
-    th.Property(
-        "getro_api_token", th.StringType, secret=True, description="Getro API key, sent as X-User-Token."
-    ),
+    th.Property("getro_api_token", th.StringType, secret=True, description="Getro API key, sent as X-User-Token."),
     _api_url(GETRO),
     th.Property(
         "getro_network_ids",
@@ -67,9 +65,7 @@ SETTINGS = th.PropertiesList(
         "read whole less than this many hours ago instead (and sends no ACTIVATE_VERSION for its streams).",
     ),
     # Bindbee
-    th.Property(
-        "bindbee_api_key", th.StringType, secret=True, description="Bindbee API key (Authorization: Bearer)."
-    ),
+    th.Property("bindbee_api_key", th.StringType, secret=True, description="Bindbee API key (Authorization: Bearer)."),
     th.Property(
         "bindbee_connectors",
         th.ArrayType(
@@ -79,6 +75,12 @@ SETTINGS = th.PropertiesList(
             )
         ),
         description="Bindbee connectors, one partition each: {name, token}. Only the name reaches records and state.",
+    ),
+    th.Property(
+        "bindbee_connector_names",
+        th.ArrayType(th.StringType),
+        description="Read only these connectors of bindbee_connectors, by name (one orchestrator task per "
+        "connector, say). Empty: all of them.",
     ),
     _api_url(BINDBEE),
     _page_size(BINDBEE),
@@ -272,8 +274,7 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
         url = config.get(provider.url_setting)
         if url is not None and not _is_http_url(url):
             errors.append(
-                f"{provider.url_setting} is not a valid http(s) URL: {url!r}. "
-                f"Example: {provider.default_url}"
+                f"{provider.url_setting} is not a valid http(s) URL: {url!r}. Example: {provider.default_url}"
             )
     if not enabled:
         errors.append(
@@ -281,6 +282,12 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             "or bindbee_api_key and bindbee_connectors, or trackjobchanges_api_key."
         )
     errors.extend(_connector_errors(config.get("bindbee_connectors") or []))
+    wanted = config.get("bindbee_connector_names") or []
+    named = {c.get("name") for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)}
+    if unknown := [n for n in wanted if n not in named]:
+        errors.append(
+            f"bindbee_connector_names names connectors that bindbee_connectors lacks: {', '.join(map(str, unknown))}."
+        )
     errors.extend(_secret_errors(config))
     start = config.get("start_date")
     if start is not None and not is_datetime(start):
@@ -325,12 +332,10 @@ def _is_http_url(url: t.Any) -> bool:
         return False
     parsed = urlparse(url)
     try:
-        parsed.port  # raises on a malformed port
+        _ = parsed.port  # raises on a malformed port
     except ValueError:
         return False
-    return parsed.scheme in {"http", "https"} and bool(parsed.hostname) and not any(
-        ch.isspace() for ch in url
-    )
+    return parsed.scheme in {"http", "https"} and bool(parsed.hostname) and not any(ch.isspace() for ch in url)
 
 
 def _connector_errors(connectors: list) -> list[str]:
@@ -341,9 +346,7 @@ def _connector_errors(connectors: list) -> list[str]:
             errors.append(f"bindbee_connectors[{i}] needs both a non-empty name and a token.")
     duplicates = sorted({n for n in names if n and names.count(n) > 1})
     if duplicates:
-        errors.append(
-            f"bindbee_connectors names must be unique (they key records and state): {', '.join(duplicates)}."
-        )
+        errors.append(f"bindbee_connectors names must be unique (they key records and state): {', '.join(duplicates)}.")
     return errors
 
 

@@ -121,8 +121,8 @@ class RecordShaper:
             for key in unknown:
                 del record[key]
                 self._warn(key, "is not in the stream's schema: dropped")
-        if keys:
-            for key, value in zip(keys, given):
+        if given is not None:
+            for key, value in zip(keys, given, strict=True):
                 if record.get(key) is None:
                     raise InvalidKeyError(key, value)
         return record

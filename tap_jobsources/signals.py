@@ -21,7 +21,7 @@ def _stop(signum: int, frame: object) -> None:
         signal.signal(sig, signal.SIG_IGN)
     raise RunStopped(
         128 + signum,
-        f"Interrupted by {_NAMES.get(signum, signum)}: wrote a final STATE and stopped. "
+        f"Interrupted by {_NAMES.get(signal.Signals(signum), str(signum))}: wrote a final STATE and stopped. "
         "The next run resumes from it.",
     )
 

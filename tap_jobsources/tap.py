@@ -14,16 +14,17 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import StateMessage
 
 from tap_jobsources import redaction, resume, signals
-from tap_jobsources.concurrency import AdaptiveLimit, Workers
-from tap_jobsources.getro.streams import GETRO_SECTION
-from tap_jobsources.resume import RunProgress
-from tap_jobsources.sdk_compat import CompatTap
-from tap_jobsources.errors import RunStopped
 from tap_jobsources.bindbee import streams as bindbee
+from tap_jobsources.client import JobSourcesStream
+from tap_jobsources.concurrency import AdaptiveLimit, Workers
+from tap_jobsources.errors import RunStopped
 from tap_jobsources.getro import streams as getro
+from tap_jobsources.getro.streams import GETRO_SECTION
 from tap_jobsources.output import BufferedMsgSpecWriter
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
+from tap_jobsources.resume import RunProgress
+from tap_jobsources.sdk_compat import CompatTap
 from tap_jobsources.settings import (
     config_errors,
     config_schema,
@@ -51,7 +52,7 @@ STREAMS: dict[Provider, list[type[Stream]]] = {
 }
 
 
-class TapJobSources(CompatTap, Tap):
+class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is final: see sdk_compat
     """Singer tap for job-market data from Getro, Bindbee (unified ATS) and TrackJobChanges."""
 
     name = "tap-jobsources"
@@ -93,13 +94,14 @@ class TapJobSources(CompatTap, Tap):
         if errors := state_errors(state):
             raise ConfigValidationError("State validation failed", errors=errors)
         super().load_state(state)
-        self.state.setdefault("bookmarks", {})
+        own: dict[str, t.Any] = self.state  # type: ignore[assignment]  # the SDK types it as bookmarks only
+        own.setdefault("bookmarks", {})
         # The SDK keeps only "bookmarks": carry the tap's own sections over.
         for section in (resume.SECTION, GETRO_SECTION):
             if isinstance(state.get(section), dict):
-                self.state[section] = copy.deepcopy(state[section])
+                own[section] = copy.deepcopy(state[section])
         self.run_progress = RunProgress(
-            self.state,
+            own,
             version=self.initialized_at,
             within_hours=float(self.config.get("resume_within_hours", 24)),
             logger=self.logger,
@@ -166,17 +168,21 @@ class TapJobSources(CompatTap, Tap):
             self._sessions[provider.key] = session
         return self._sessions[provider.key]
 
-    def sync_all(self) -> None:
+    def run_sync(self, sync: t.Callable[[], None]) -> None:
+        """One run around the SDK's own ``sync``: signals, the final STATE of a stopped
+        run, and ACTIVATE_VERSION once the run is complete (see sdk_compat.CompatTap)."""
         versioned = self._versioned_streams()
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
             stream.set_table_version(self.run_progress.version)  # RECORD messages carry it
         signals.stop_on_signals()
         try:
-            super().sync_all()
+            sync()
             if self._skipped:
                 counts = ", ".join(f"{n} in {name}" for name, n in sorted(self._skipped.items()))
-                raise RunStopped(1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above.")
+                raise RunStopped(
+                    1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above."
+                )
         except BaseException as exc:
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
@@ -203,10 +209,11 @@ class TapJobSources(CompatTap, Tap):
             self.message_writer.repeat_next_state()
         self.message_writer.write_message(StateMessage(value=self.state))
 
-    def _versioned_streams(self) -> list[Stream]:
+    def _versioned_streams(self) -> list[JobSourcesStream]:
         if not self.config.get("emit_activate_version_messages"):
             return []
-        return [s for s in self.streams.values() if s.selected and s.replication_method == "FULL_TABLE"]
+        streams = [s for s in self.streams.values() if isinstance(s, JobSourcesStream)]
+        return [s for s in streams if s.selected and s.replication_method == "FULL_TABLE"]
 
     def discover_streams(self) -> list[Stream]:
         return [

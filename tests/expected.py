@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from jobsources_sandbox.getro import GetroAPI
 
@@ -46,7 +46,7 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 def instant(value: str) -> datetime:
     """A timestamp as an aware datetime (UTC when it has no offset)."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def instants(value):
@@ -88,8 +88,6 @@ def bindbee_records(api, *, raw_data: bool = False, custom_fields: bool = False)
 def trackjobchanges_records(api, groups: list[str] | None) -> dict[str, list[dict]]:
     """connections (with group_id when groups are configured) and every connection's employments."""
     read = groups or [next(iter(api.connections))]
-    connections = [
-        {**c, "group_id": g} if groups else dict(c) for g in read for c in api.connections[g]
-    ]
+    connections = [{**c, "group_id": g} if groups else dict(c) for g in read for c in api.connections[g]]
     employments = [dict(e) for c in connections for e in api.employments[c["id"]]]
     return {"connections": connections, "employments": employments}

@@ -41,8 +41,16 @@ class TapRun:
         return Counter({k: len(v) for k, v in self.records.items()})
 
 
-def run_tap(tmp_path: Path, config: dict, *, state: dict | None = None, catalog: dict | None = None,
-            env: dict | None = None, timeout: float = 240, extra_args: list[str] | None = None) -> TapRun:
+def run_tap(
+    tmp_path: Path,
+    config: dict,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    env: dict | None = None,
+    timeout: float = 240,
+    extra_args: list[str] | None = None,
+) -> TapRun:
     tmp_path.mkdir(parents=True, exist_ok=True)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config))
@@ -118,10 +126,17 @@ def all_records(sandbox) -> dict[str, list[dict]]:
 
 
 PRIMARY_KEYS = {
-    "job_functions": ("name",), "experience_levels": ("name",), "networks": ("id",),
-    "companies": ("network_id", "id"), "jobs": ("network_id", "id"), "removed_jobs": ("network_id", "id"),
-    "talent": ("network_id", "id"), "job_details": ("network_id", "id"), "ats_jobs": ("connector", "id"),
-    "connections": ("id",), "employments": ("id",),
+    "job_functions": ("name",),
+    "experience_levels": ("name",),
+    "networks": ("id",),
+    "companies": ("network_id", "id"),
+    "jobs": ("network_id", "id"),
+    "removed_jobs": ("network_id", "id"),
+    "talent": ("network_id", "id"),
+    "job_details": ("network_id", "id"),
+    "ats_jobs": ("connector", "id"),
+    "connections": ("id",),
+    "employments": ("id",),
 }
 
 
@@ -130,9 +145,13 @@ def run_until_killed(tmp_path, config, catalog, kill_when) -> TapRun:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "config.json").write_text(json.dumps(config))
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    proc = subprocess.Popen([*TAP, "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")})
+    proc = subprocess.Popen(
+        [*TAP, "--config", str(tmp_path / "config.json"), "--catalog", str(tmp_path / "catalog.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")},
+    )
     messages = []
     for line in proc.stdout:
         message = json.loads(line)

@@ -57,8 +57,13 @@ class Cluster:
 
     @property
     def settings(self) -> dict[str, str]:
-        return {"host": "127.0.0.1", "port": str(self.port), "user": "postgres", "database": "postgres",
-                "password": "unused-with-trust-auth"}
+        return {
+            "host": "127.0.0.1",
+            "port": str(self.port),
+            "user": "postgres",
+            "database": "postgres",
+            "password": "unused-with-trust-auth",
+        }
 
     def query(self, sql: str, *params) -> list[tuple]:
         import psycopg

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import FAST
 from tests.helpers import run_tap
 
-FULL_TABLE = {"job_functions", "experience_levels", "networks", "companies", "jobs", "talent", "connections",
-              "employments"}
+pytestmark = pytest.mark.e2e
+
+FULL_TABLE = {
+    "job_functions",
+    "experience_levels",
+    "networks",
+    "companies",
+    "jobs",
+    "talent",
+    "connections",
+    "employments",
+}
 
 
 def test_activate_version_comes_once_per_stream_after_all_its_records(tmp_path, sandbox):

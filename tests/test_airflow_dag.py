@@ -6,6 +6,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_PYTHON = ROOT / ".venv-airflow" / "bin" / "python"
 
@@ -25,8 +29,13 @@ print(json.dumps({
 def test_dag_loads_with_one_independent_task_per_provider(tmp_path):
     assert AIRFLOW_PYTHON.exists(), "scripts/test.sh creates .venv-airflow with Apache Airflow"
     env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([str(AIRFLOW_PYTHON), "-c", LOAD, str(ROOT / "orchestrate" / "dags")], env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(AIRFLOW_PYTHON), "-c", LOAD, str(ROOT / "orchestrate" / "dags")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == {}

@@ -8,19 +8,47 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_benchmark_smoke_run_prints_its_figures():
-    run = subprocess.run([sys.executable, "bench/benchmark.py", "--scale", "4", "--small-scale", "2", "--skip-pacing",
-                          "--medium-scale", "1"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "bench/benchmark.py",
+            "--scale",
+            "4",
+            "--small-scale",
+            "2",
+            "--skip-pacing",
+            "--medium-scale",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     assert re.search(r"Full run: \d+ records, [\d.]+ CPU-s .* peak RSS \d+ MB, final state \d+ bytes", out)
     rows = re.findall(r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+\s+[\d,]+(.*)$", out, flags=re.M)
-    assert {r[0] for r in rows} == {"ats_jobs", "companies", "connections", "employments", "experience_levels",
-                                     "job_functions", "jobs", "networks", "removed_jobs", "talent"}
+    assert {r[0] for r in rows} == {
+        "ats_jobs",
+        "companies",
+        "connections",
+        "employments",
+        "experience_levels",
+        "job_functions",
+        "jobs",
+        "networks",
+        "removed_jobs",
+        "talent",
+    }
     for stream, _records, made, minimum, flag in rows:
         assert made == minimum and not flag.strip(), stream
     assert "tap / bare loop:" in out and "tap / stock SDK:" in out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,6 +11,8 @@ from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import bindbee_records, by_key, instant, latest
 from tests.helpers import assert_no_duplicates, run_tap
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -24,8 +26,10 @@ def iso(moment: datetime) -> str:
 
 def bookmarks(state: dict) -> dict[str, datetime]:
     """Each connector's bookmark, as an instant."""
-    return {p["context"]["connector"]: instant(p["replication_key_value"])
-            for p in state["bookmarks"]["ats_jobs"]["partitions"]}
+    return {
+        p["context"]["connector"]: instant(p["replication_key_value"])
+        for p in state["bookmarks"]["ats_jobs"]["partitions"]
+    }
 
 
 def test_full_sync_equals_the_emulator_for_every_connector(tmp_path, sandbox, config):
@@ -38,18 +42,22 @@ def test_full_sync_equals_the_emulator_for_every_connector(tmp_path, sandbox, co
     assert by_key(got, "connector", "id") == by_key(expected, "connector", "id")
     assert {r["connector"] for r in got} == {"greenhouse", "lever", "workday"}
     # Every connector paged through (20 jobs at 7 a page: 3 pages), with the options asked for.
-    for name, token in sandbox.bindbee.tokens.items():
+    for token in sandbox.bindbee.tokens.values():
         asked = [r for r in sandbox.requests_to("bindbee") if r.headers["x-connector-token"] == token]
         assert len(asked) == 3
         assert all(r.query["include_raw_data"] == "true" and r.query["include_custom_fields"] == "true" for r in asked)
         assert all(r.query["page_size"] == "7" for r in asked)
-    assert bookmarks(run.state) == {name: latest(j["modified_at"] for j in jobs) for name, jobs in sandbox.bindbee.jobs.items()}
+    assert bookmarks(run.state) == {
+        name: latest(j["modified_at"] for j in jobs) for name, jobs in sandbox.bindbee.jobs.items()
+    }
 
 
 def test_options_off_means_no_raw_data_or_custom_fields(tmp_path, sandbox, config):
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr
-    assert by_key(run.records["ats_jobs"], "connector", "id") == by_key(bindbee_records(sandbox.bindbee), "connector", "id")
+    assert by_key(run.records["ats_jobs"], "connector", "id") == by_key(
+        bindbee_records(sandbox.bindbee), "connector", "id"
+    )
     assert all("include_raw_data" not in r.query for r in sandbox.requests_to("bindbee"))
 
 
@@ -58,15 +66,18 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     assert first.returncode == 0, first.stderr
     marks = bookmarks(first.state)
 
-    later = iso(datetime.now(timezone.utc) - timedelta(minutes=5))
+    later = iso(datetime.now(UTC) - timedelta(minutes=5))
     changed = sandbox.bindbee.jobs["lever"][3]
     changed.update(modified_at=later, name="RENAMED")
     template = dict(sandbox.bindbee.jobs["workday"][0])
     added = {**template, "id": "ffffffff-0000-4000-8000-000000000001", "modified_at": later}
     sandbox.bindbee.jobs["workday"].append(added)
     # A job modified exactly at greenhouse's bookmark, after the first run read it.
-    at_bookmark = {**template, "id": "ffffffff-0000-4000-8000-000000000002",
-                   "modified_at": marks["greenhouse"].isoformat()}  # the same instant, another form
+    at_bookmark = {
+        **template,
+        "id": "ffffffff-0000-4000-8000-000000000002",
+        "modified_at": marks["greenhouse"].isoformat(),
+    }  # the same instant, another form
     sandbox.bindbee.jobs["greenhouse"].append(at_bookmark)
     sandbox.clear_log()
 
@@ -83,7 +94,11 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     asked = {r.headers["x-connector-token"]: r.query["modified_after"] for r in sandbox.requests_to("bindbee")}
     for name, token in sandbox.bindbee.tokens.items():
         assert asked[token] == iso(marks[name] - timedelta(milliseconds=1))
-    assert bookmarks(second.state) == {"greenhouse": marks["greenhouse"], "lever": instant(later), "workday": instant(later)}
+    assert bookmarks(second.state) == {
+        "greenhouse": marks["greenhouse"],
+        "lever": instant(later),
+        "workday": instant(later),
+    }
 
 
 def test_nothing_changed_costs_one_request_per_connector(tmp_path, sandbox, config):
@@ -100,8 +115,12 @@ def test_first_run_starts_at_start_date(tmp_path, sandbox, config):
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert {r.query["modified_after"] for r in sandbox.requests_to("bindbee")} == {"2026-05-31T23:59:59.999Z"}
-    expected = {(c, j["id"]) for c, jobs in sandbox.bindbee.jobs.items() for j in jobs
-                if instant(j["modified_at"]) >= datetime(2026, 6, 1, tzinfo=timezone.utc)}
+    expected = {
+        (c, j["id"])
+        for c, jobs in sandbox.bindbee.jobs.items()
+        for j in jobs
+        if instant(j["modified_at"]) >= datetime(2026, 6, 1, tzinfo=UTC)
+    }
     assert {(r["connector"], r["id"]) for r in run.records["ats_jobs"]} == expected
 
 
@@ -151,8 +170,13 @@ def test_auth_errors_name_bindbee_and_the_connector(tmp_path, sandbox, config, s
 
 
 def test_422_stops_with_the_apis_message(tmp_path, sandbox, config):
-    sandbox.intercept(lambda r: Answer(422, {"detail": [{"loc": ["query", "modified_after"], "msg": "bad date"}]})
-                      if r.provider == "bindbee" else None)
+    sandbox.intercept(
+        lambda r: (
+            Answer(422, {"detail": [{"loc": ["query", "modified_after"], "msg": "bad date"}]})
+            if r.provider == "bindbee"
+            else None
+        )
+    )
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
     assert "Bindbee refused the request for connector 'greenhouse'" in run.stderr

@@ -13,13 +13,20 @@ from tests.conftest import FAST
 from tests.expected import by_key
 from tests.helpers import all_records, discover, run_tap, run_until_killed
 
+pytestmark = pytest.mark.e2e
+
 GROUPS = ["grp-default", "grp-sales", "grp-alumni"]
 
 
 def settings(sandbox: Sandbox, concurrency: int) -> dict:
-    return {**sandbox.settings("bindbee", "trackjobchanges"), **FAST, "bindbee_page_size": 7,
-            "trackjobchanges_group_ids": GROUPS, "trackjobchanges_max_concurrency": concurrency,
-            "bindbee_max_concurrency": concurrency}
+    return {
+        **sandbox.settings("bindbee", "trackjobchanges"),
+        **FAST,
+        "bindbee_page_size": 7,
+        "trackjobchanges_group_ids": GROUPS,
+        "trackjobchanges_max_concurrency": concurrency,
+        "bindbee_max_concurrency": concurrency,
+    }
 
 
 def sequences(run) -> dict[tuple, list]:

@@ -10,6 +10,8 @@ from tap_jobsources.tap import TapJobSources
 from tests.conftest import FAST
 from tests.helpers import select
 
+pytestmark = pytest.mark.e2e
+
 # The SDK builds its test class (and a tap, to list the streams) while pytest collects
 # this module, so the emulator must already listen then.
 EMULATOR = Sandbox().start()
@@ -21,7 +23,15 @@ def _stop_emulator():
     EMULATOR.stop()
 
 
-CONFIG = {**EMULATOR.settings(), **FAST}
+# Every optional field fed, so that no standard test passes on "no records available":
+# Bindbee's raw_data and custom_fields, TrackJobChanges' group_id (with groups configured).
+CONFIG = {
+    **EMULATOR.settings(),
+    **FAST,
+    "bindbee_include_raw_data": True,
+    "bindbee_include_custom_fields": True,
+    "trackjobchanges_group_ids": list(EMULATOR.trackjobchanges.connections),
+}
 
 # job_details is off by default; select it so the suite covers it too.
 CATALOG = select(TapJobSources(config=CONFIG).catalog_dict, {"job_details": True})

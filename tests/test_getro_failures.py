@@ -10,6 +10,8 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
 from tests.helpers import discover, only, run_tap
 
+pytestmark = pytest.mark.e2e
+
 
 @pytest.fixture
 def networks_catalog(tmp_path, getro_config):
@@ -54,7 +56,9 @@ def test_emulators_own_rate_limit_is_respected_via_retry_after(tmp_path, getro_c
         config = {**getro_config, **sb.settings("getro")}
         # Four requests 57 s ago: the fifth fits, the sixth gets a short Retry-After.
         sb.rate_limits["getro"]._times = [time.monotonic() - 57] * 4  # noqa: SLF001
-        run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"job_functions", "experience_levels"}))
+        run = run_tap(
+            tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"job_functions", "experience_levels"})
+        )
         assert run.returncode == 0, run.stderr
         statuses = [r.status for r in sb.requests_to("getro") if r.path in ("/job_functions", "/experience_levels")]
         assert statuses.count(429) == 1 and statuses[-1] == 200

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from jobsources_sandbox import Sandbox
 from tests.expected import by_key, getro_records, instant, latest
 from tests.helpers import assert_no_duplicates, discover, only, run_tap, select
+
+pytestmark = pytest.mark.e2e
 
 KEYS = {
     "job_functions": ("name",),
@@ -56,8 +58,11 @@ def test_job_details_is_off_by_default(tmp_path, sandbox, getro_config):
     run = run_tap(tmp_path, getro_config)
     assert run.returncode == 0, run.stderr
     assert "job_details" not in run.records
-    assert not [r for r in sandbox.requests_to("getro") if r.path.count("/") == 4 and "/jobs/" in r.path
-                and not r.path.endswith("removed")]
+    assert not [
+        r
+        for r in sandbox.requests_to("getro")
+        if r.path.count("/") == 4 and "/jobs/" in r.path and not r.path.endswith("removed")
+    ]
 
 
 def test_paging_makes_no_wasted_request(tmp_path, sandbox, getro_config):
@@ -94,9 +99,16 @@ def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, 
     nid = 101
     bookmark = iso_to_dt(partitions[nid]["replication_key_value"])
     template = dict(sandbox.getro.removed_jobs[nid][0])
-    later = {**template, "id": 9_000_001, "deactivated_at": (bookmark + timedelta(minutes=1)).isoformat().replace("+00:00", "Z")}
-    earlier = {**template, "id": 9_000_002,
-               "deactivated_at": bookmark.replace(hour=0, minute=0, second=1).isoformat().replace("+00:00", "Z")}
+    later = {
+        **template,
+        "id": 9_000_001,
+        "deactivated_at": (bookmark + timedelta(minutes=1)).isoformat().replace("+00:00", "Z"),
+    }
+    earlier = {
+        **template,
+        "id": 9_000_002,
+        "deactivated_at": bookmark.replace(hour=0, minute=0, second=1).isoformat().replace("+00:00", "Z"),
+    }
     sandbox.getro.removed_jobs[nid] += [later, earlier]
     sandbox.clear_log()
 
@@ -119,9 +131,15 @@ def test_removed_jobs_first_run_starts_at_start_date(tmp_path, sandbox, getro_co
     config = {**getro_config, "start_date": "2026-05-01T00:00:00Z"}
     run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
-    assert {r.query.get("deactivated_from") for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {"2026-05-01"}
-    expected = [j for jobs in sandbox.getro.removed_jobs.values() for j in jobs
-                if instant(j["deactivated_at"]) >= datetime(2026, 5, 1, tzinfo=timezone.utc)]
+    assert {r.query.get("deactivated_from") for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
+        "2026-05-01"
+    }
+    expected = [
+        j
+        for jobs in sandbox.getro.removed_jobs.values()
+        for j in jobs
+        if instant(j["deactivated_at"]) >= datetime(2026, 5, 1, tzinfo=UTC)
+    ]
     assert sorted(r["id"] for r in run.records["removed_jobs"]) == sorted(j["id"] for j in expected)
 
 
@@ -130,7 +148,9 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
     first = run_tap(tmp_path / "1", getro_config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     assert "jobs" not in first.records
-    described = {(nid, j["id"]) for nid, jobs in sandbox.getro.jobs.items() for j in jobs if j["description_last_updated_at"]}
+    described = {
+        (nid, j["id"]) for nid, jobs in sandbox.getro.jobs.items() for j in jobs if j["description_last_updated_at"]
+    }
     assert {(r["network_id"], r["id"]) for r in first.records["job_details"]} == described
     state = first.state["bookmarks"]["job_details"]
     assert sorted(p["context"]["network_id"] for p in state["partitions"]) == [101, 102, 103]
@@ -152,10 +172,13 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
 
     second = run_tap(tmp_path / "2", getro_config, catalog=catalog, state=first.state)
     assert second.returncode == 0, second.stderr
-    detail_requests = {r.path for r in sandbox.requests_to("getro") if r.path.split("/")[-1].isdigit() and "/jobs/" in r.path}
+    detail_requests = {
+        r.path for r in sandbox.requests_to("getro") if r.path.split("/")[-1].isdigit() and "/jobs/" in r.path
+    }
     assert detail_requests == {f"/networks/102/jobs/{j['id']}" for j in changed} | {"/networks/103/jobs/103999999"}
     assert sorted((r["network_id"], r["id"]) for r in second.records["job_details"]) == sorted(
-        [(102, j["id"]) for j in changed] + [(103, 103_999_999)])
+        [(102, j["id"]) for j in changed] + [(103, 103_999_999)]
+    )
     partitions = {p["context"]["network_id"]: p for p in second.state["bookmarks"]["job_details"]["partitions"]}
     assert len(partitions) == 3
     assert instant(partitions[102]["replication_key_value"]) == instant(now)
@@ -180,7 +203,11 @@ def test_network_detail_falls_back_to_the_singular_route(tmp_path, getro_config)
         run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"networks"}))
         assert run.returncode == 0, run.stderr
         assert [r["tagline"] for r in run.records["networks"]] == ["Tagline of 101", "Tagline of 102", "Tagline of 103"]
-        assert [r.path for r in sb.requests_to("getro", "/network/")] == ["/network/101", "/network/102", "/network/103"]
+        assert [r.path for r in sb.requests_to("getro", "/network/")] == [
+            "/network/101",
+            "/network/102",
+            "/network/103",
+        ]
 
 
 def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, sandbox, getro_config):
@@ -196,5 +223,6 @@ def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, 
     run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
     assert {r.query["deactivated_from"] for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
-        "2026-04-30"}
+        "2026-04-30"
+    }
     assert sorted(r["id"] for r in run.records["removed_jobs"]) == [7_000_001, 7_000_003]

@@ -14,6 +14,8 @@ from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.helpers import TAP, discover, only, run_tap
 
+pytestmark = pytest.mark.e2e
+
 SECRET_SETTINGS = ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key")
 
 
@@ -102,8 +104,11 @@ def test_a_server_that_echoes_credentials_into_records_gets_them_masked(tmp_path
 # 3. No silent loss ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body", [[{"name": "Design"}, {"name": "IT"}], [1, 2], {"items": [{"name": "IT"}]}],
-                         ids=["objects", "numbers", "envelope-of-objects"])
+@pytest.mark.parametrize(
+    "body",
+    [[{"name": "Design"}, {"name": "IT"}], [1, 2], {"items": [{"name": "IT"}]}],
+    ids=["objects", "numbers", "envelope-of-objects"],
+)
 def test_a_reference_list_in_another_shape_fails_the_run_and_retires_nothing(tmp_path, sandbox, body):
     config = {**sandbox.settings("getro"), **FAST, "retry_max_attempts": 2, "emit_activate_version_messages": True}
     sandbox.intercept(lambda r: Answer(200, body) if r.path == "/job_functions" else None)
@@ -131,15 +136,20 @@ def test_a_record_with_an_invalid_key_stops_the_run_by_default(tmp_path, sandbox
     _bad_keys(sandbox)
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
-    assert ("Getro sent a jobs record [network_id=102] whose primary key field id is 'abc', "
-            "which its schema does not allow") in run.stderr
+    assert (
+        "Getro sent a jobs record [network_id=102] whose primary key field id is 'abc', which its schema does not allow"
+    ) in run.stderr
     assert all(r.get("id") is not None for r in run.records["jobs"])
     assert run.state  # a final STATE to resume from
 
 
 def test_skip_loads_the_rest_logs_each_and_ends_with_an_error(tmp_path, sandbox):
-    config = {**sandbox.settings("getro"), **FAST, "on_invalid_primary_key": "skip",
-              "emit_activate_version_messages": True}
+    config = {
+        **sandbox.settings("getro"),
+        **FAST,
+        "on_invalid_primary_key": "skip",
+        "emit_activate_version_messages": True,
+    }
     _bad_keys(sandbox)
     run = run_tap(tmp_path, config)
     assert run.returncode == 1
@@ -161,14 +171,14 @@ def test_lone_surrogates_and_nul_are_read_and_replaced(tmp_path, sandbox):
     jobs = sandbox.getro.jobs[101]
     jobs[0]["title"] = "Engineer \ud83d"
     jobs[1]["title"] = "Nul\x00 here"
-    jobs[2]["title"] = "Fine \U0001F600"
+    jobs[2]["title"] = "Fine \U0001f600"
     jobs[3]["locations"] = ["\udc00 Remote"]
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr
     titles = {r["id"]: r["title"] for r in run.records["jobs"] if r["network_id"] == 101}
     assert titles[jobs[0]["id"]] == "Engineer \ufffd"
     assert titles[jobs[1]["id"]] == "Nul\ufffd here"
-    assert titles[jobs[2]["id"]] == "Fine \U0001F600"
+    assert titles[jobs[2]["id"]] == "Fine \U0001f600"
     located = next(r for r in run.records["jobs"] if r["id"] == jobs[3]["id"])
     assert located["locations"] == ["\ufffd Remote"]
     warnings = [line for line in run.stderr.splitlines() if "cannot store" in line]
@@ -183,8 +193,13 @@ def _start(tmp_path, config: dict) -> subprocess.Popen:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "config.json").write_text(json.dumps(config))
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")}
-    return subprocess.Popen([*TAP, "--config", str(tmp_path / "config.json")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [*TAP, "--config", str(tmp_path / "config.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -229,18 +244,43 @@ def test_a_start_date_that_is_not_a_date_stops_before_any_request(tmp_path, sand
     assert sandbox.log == [] and "Traceback" not in run.stderr
 
 
-@pytest.mark.parametrize(("state", "named"), [
-    ([1, 2], "The state is a JSON list"),
-    ({"bookmarks": []}, "The state's bookmarks are a list"),
-    ({"bookmarks": {"ats_jobs": {"partitions": [{"context": {"connector": "lever"},
-                                                  "replication_key": "modified_at",
-                                                  "replication_key_value": "last week"}]}}},
-     "bookmarks.ats_jobs.partitions[0].replication_key_value is 'last week', not a date-time"),
-    ({"bookmarks": {"removed_jobs": "x"}}, "bookmarks.removed_jobs is a str"),
-    ({"bookmarks": {"ats_jobs": {"partitions": [{"context": {"connector": "lever"},
-                                                  "progress_markers": {"replication_key_value": 5}}]}}},
-     "progress_markers.replication_key_value is '5'"),
-], ids=["list", "bookmarks-list", "bookmark-not-date", "entry-not-object", "marker-not-date"])
+@pytest.mark.parametrize(
+    ("state", "named"),
+    [
+        ([1, 2], "The state is a JSON list"),
+        ({"bookmarks": []}, "The state's bookmarks are a list"),
+        (
+            {
+                "bookmarks": {
+                    "ats_jobs": {
+                        "partitions": [
+                            {
+                                "context": {"connector": "lever"},
+                                "replication_key": "modified_at",
+                                "replication_key_value": "last week",
+                            }
+                        ]
+                    }
+                }
+            },
+            "bookmarks.ats_jobs.partitions[0].replication_key_value is 'last week', not a date-time",
+        ),
+        ({"bookmarks": {"removed_jobs": "x"}}, "bookmarks.removed_jobs is a str"),
+        (
+            {
+                "bookmarks": {
+                    "ats_jobs": {
+                        "partitions": [
+                            {"context": {"connector": "lever"}, "progress_markers": {"replication_key_value": 5}}
+                        ]
+                    }
+                }
+            },
+            "progress_markers.replication_key_value is '5'",
+        ),
+    ],
+    ids=["list", "bookmarks-list", "bookmark-not-date", "entry-not-object", "marker-not-date"],
+)
 def test_a_state_of_the_wrong_shape_stops_before_any_request(tmp_path, sandbox, config, state, named):
     run = run_tap(tmp_path, config, state=state)
     assert run.returncode != 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,8 +15,20 @@ from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
 from tests.helpers import all_records
 from tests.postgres import Cluster
 
-TABLES = ["ats_jobs", "companies", "connections", "employments", "experience_levels", "job_functions", "jobs",
-          "networks", "removed_jobs", "talent"]
+pytestmark = pytest.mark.e2e
+
+TABLES = [
+    "ats_jobs",
+    "companies",
+    "connections",
+    "employments",
+    "experience_levels",
+    "job_functions",
+    "jobs",
+    "networks",
+    "removed_jobs",
+    "talent",
+]
 
 
 def expected_counts(sandbox: Sandbox) -> dict[str, int]:
@@ -38,8 +50,13 @@ def postgres():
 
 
 def test_duckdb_quick_start_loads_every_table(installed):
-    run = subprocess.run([sys.executable, "-m", "jobsources_sandbox.quickstart"], cwd=PROJECT,
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-m", "jobsources_sandbox.quickstart"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     printed = dict(re.findall(r"^  (\w+)\s+(\d+)$", run.stdout, flags=re.M))
     with Sandbox() as reference:  # the quick start's sandbox: same seed, same data
@@ -55,7 +72,8 @@ class Warehouse:
 
     def deleted(self, table: str, where: str = "true") -> list[tuple]:
         return self.cluster.query(
-            f'select * from "{self.schema}"."{table}" where _sdc_deleted_at is not null and {where}')
+            f'select * from "{self.schema}"."{table}" where _sdc_deleted_at is not null and {where}'
+        )
 
     def value(self, sql: str):
         return self.cluster.query(sql.replace("{s}", f'"{self.schema}"'))
@@ -63,11 +81,19 @@ class Warehouse:
 
 def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes(installed, postgres, tmp_path):
     with Sandbox() as sandbox:
-        settings = {**sandbox.settings(), "getro_requests_per_minute": 60000, "retry_backoff_seconds": 0.05,
-                    "retry_max_attempts": 2, "emit_activate_version_messages": True}
-        env = sandbox_env(settings, **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
-                          TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="e2e",
-                          MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}")
+        settings = {
+            **sandbox.settings(),
+            "getro_requests_per_minute": 60000,
+            "retry_backoff_seconds": 0.05,
+            "retry_max_attempts": 2,
+            "emit_activate_version_messages": True,
+        }
+        env = sandbox_env(
+            settings,
+            **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
+            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="e2e",
+            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
+        )
         wh = Warehouse(postgres, "e2e")
 
         def run_pipeline():
@@ -86,10 +112,11 @@ def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes
         gone_employments = sandbox.trackjobchanges.employments.pop(gone_connection["id"])
         new_job = {**sandbox.getro.jobs[103][0], "id": 103_777_777, "title": "Brand new"}
         sandbox.getro.jobs[103].append(new_job)
-        now = datetime.now(timezone.utc) - timedelta(minutes=1)
+        now = datetime.now(UTC) - timedelta(minutes=1)
         stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        sandbox.getro.removed_jobs[101].append({**sandbox.getro.removed_jobs[101][0], "id": 101_888_888,
-                                                "deactivated_at": stamp})
+        sandbox.getro.removed_jobs[101].append(
+            {**sandbox.getro.removed_jobs[101][0], "id": 101_888_888, "deactivated_at": stamp}
+        )
         changed = sandbox.bindbee.jobs["lever"][5]
         changed.update(name="RENAMED", modified_at=stamp)
 
@@ -97,18 +124,23 @@ def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes
         assert second.returncode == 0, second.stderr[-3000:]
         for table, count in expected_counts(sandbox).items():
             assert wh.live(table) == count, table
-        assert [r[0] for r in wh.value('select id from {s}.companies where _sdc_deleted_at is not null')] == [
-            gone_company["objectID"]]
-        assert wh.value('select network_id, id from {s}.jobs where _sdc_deleted_at is not null') == [
-            (102, gone_job["id"])]
-        assert [r[0] for r in wh.value('select id from {s}.connections where _sdc_deleted_at is not null')] == [
-            gone_connection["id"]]
-        assert sorted(r[0] for r in wh.value('select id from {s}.employments where _sdc_deleted_at is not null')) == sorted(
-            e["id"] for e in gone_employments)
+        assert [r[0] for r in wh.value("select id from {s}.companies where _sdc_deleted_at is not null")] == [
+            gone_company["objectID"]
+        ]
+        assert wh.value("select network_id, id from {s}.jobs where _sdc_deleted_at is not null") == [
+            (102, gone_job["id"])
+        ]
+        assert [r[0] for r in wh.value("select id from {s}.connections where _sdc_deleted_at is not null")] == [
+            gone_connection["id"]
+        ]
+        assert sorted(
+            r[0] for r in wh.value("select id from {s}.employments where _sdc_deleted_at is not null")
+        ) == sorted(e["id"] for e in gone_employments)
         assert wh.value("select title from {s}.jobs where id = 103777777") == [("Brand new",)]
         assert wh.value("select count(*) from {s}.removed_jobs where id = 101888888") == [(1,)]
         assert wh.value(f"select name from {{s}}.ats_jobs where connector = 'lever' and id = '{changed['id']}'") == [
-            ("RENAMED",)]
+            ("RENAMED",)
+        ]
         assert wh.value("select count(*) from {s}.ats_jobs")[0][0] == 60  # updated in place, not duplicated
 
         # A run that fails part-way (talent of the last network keeps failing) deletes nothing.
@@ -122,11 +154,22 @@ def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes
 
 def test_a_provider_extractor_runs_only_its_provider(installed, tmp_path):
     with Sandbox() as sandbox:
-        env = sandbox_env({**sandbox.settings(), "getro_requests_per_minute": 60000},
-                          TARGET_DUCKDB_FILEPATH=str(tmp_path / "one.duckdb"),
-                          MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}")
-        run = meltano("--environment", "sandbox", "run", "--state-id-suffix", "trackjobchanges",
-                      "tap-jobsources-trackjobchanges", "target-duckdb", env=env, check=False)
+        env = sandbox_env(
+            {**sandbox.settings(), "getro_requests_per_minute": 60000},
+            TARGET_DUCKDB_FILEPATH=str(tmp_path / "one.duckdb"),
+            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
+        )
+        run = meltano(
+            "--environment",
+            "sandbox",
+            "run",
+            "--state-id-suffix",
+            "trackjobchanges",
+            "tap-jobsources-trackjobchanges",
+            "target-duckdb",
+            env=env,
+            check=False,
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         assert {r.provider for r in sandbox.log} == {"trackjobchanges"}
     from jobsources_sandbox.quickstart import duckdb_row_counts
@@ -134,7 +177,8 @@ def test_a_provider_extractor_runs_only_its_provider(installed, tmp_path):
     assert set(duckdb_row_counts(tmp_path / "one.duckdb")) == {"connections", "employments"}
     # Its own state id, so it shares no bookmark with the other providers' runs.
     assert [p.name for p in (tmp_path / "state").iterdir()] == [
-        "sandbox:tap-jobsources-trackjobchanges-to-target-duckdb:trackjobchanges"]
+        "sandbox:tap-jobsources-trackjobchanges-to-target-duckdb:trackjobchanges"
+    ]
 
 
 def test_a_failed_run_resumed_through_meltano_ends_as_one_clean_run(installed, postgres, tmp_path):
@@ -142,15 +186,29 @@ def test_a_failed_run_resumed_through_meltano_ends_as_one_clean_run(installed, p
     The table ends as after one clean run: every row live, none retired, and the resumed run
     asked again only for the page that failed."""
     with Sandbox(scale=2) as sandbox:
-        settings = {**sandbox.settings(), "getro_requests_per_minute": 60000, "retry_backoff_seconds": 0.05,
-                    "retry_max_attempts": 2, "emit_activate_version_messages": True, "getro_page_size": 5}
-        env = sandbox_env(settings, **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
-                          TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="resumed",
-                          MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}")
+        settings = {
+            **sandbox.settings(),
+            "getro_requests_per_minute": 60000,
+            "retry_backoff_seconds": 0.05,
+            "retry_max_attempts": 2,
+            "emit_activate_version_messages": True,
+            "getro_page_size": 5,
+        }
+        env = sandbox_env(
+            settings,
+            **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
+            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="resumed",
+            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
+        )
         wh = Warehouse(postgres, "resumed")
         failing = {"on": True}
-        sandbox.intercept(lambda r: Answer(503, {"error": "down"})
-                          if failing["on"] and r.path == "/networks/102/jobs" and r.query.get("page") == "3" else None)
+        sandbox.intercept(
+            lambda r: (
+                Answer(503, {"error": "down"})
+                if failing["on"] and r.path == "/networks/102/jobs" and r.query.get("page") == "3"
+                else None
+            )
+        )
 
         def run_pipeline():
             return meltano("--environment", "sandbox", "run", "tap-jobsources", "target-postgres", env=env, check=False)

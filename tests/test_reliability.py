@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import time
 
 import pytest
@@ -15,7 +13,6 @@ from tests.conftest import FAST
 from tests.expected import by_key, instant, latest
 from tests.helpers import (
     PRIMARY_KEYS,
-    TAP,
     TapRun,
     all_records,
     assert_no_duplicates,
@@ -25,6 +22,8 @@ from tests.helpers import (
     run_until_killed,
     select,
 )
+
+pytestmark = pytest.mark.e2e
 
 SECRETS_OF = ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key")
 
@@ -82,13 +81,16 @@ def test_a_provider_that_keeps_failing_ends_the_run_within_its_bound(tmp_path, s
     elapsed = time.monotonic() - started
     assert run.returncode != 0
     assert len(sandbox.requests_to("trackjobchanges")) == 3
-    assert ("TrackJobChanges GET /trackjobchanges/api/v1/connections (stream connections) "
-            "still failing after 3 attempts") in run.stderr
+    assert (
+        "TrackJobChanges GET /trackjobchanges/api/v1/connections (stream connections) still failing after 3 attempts"
+    ) in run.stderr
     assert "503" in run.stderr
     assert elapsed < 60  # 3 attempts, waits of at most 0.2 + 0.4 s, plus the rest of the run
     # The final STATE holds the bookmarks of what finished; a rerun resumes from it.
-    marks = {p["context"]["connector"]: instant(p["replication_key_value"])
-             for p in run.state["bookmarks"]["ats_jobs"]["partitions"]}
+    marks = {
+        p["context"]["connector"]: instant(p["replication_key_value"])
+        for p in run.state["bookmarks"]["ats_jobs"]["partitions"]
+    }
     assert marks == {c: latest(j["modified_at"] for j in jobs) for c, jobs in sandbox.bindbee.jobs.items()}
     sandbox.faults = type(sandbox.faults)()
     sandbox.clear_log()
@@ -107,14 +109,18 @@ def removed_bookmark_of(network_id: int):
             return False
         parts = message["value"]["bookmarks"].get("removed_jobs", {}).get("partitions", [])
         return any(p["context"]["network_id"] == network_id and "replication_key_value" in p for p in parts)
+
     return check
 
 
 @pytest.mark.parametrize("kill_point", ["mid-getro", "mid-bindbee"])
 def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox, config, catalog, kill_point):
     config["getro_requests_per_minute"] = 1200  # slow enough to be caught mid-run
-    kill_when = (removed_bookmark_of(101) if kill_point == "mid-getro"
-                 else lambda m: m["type"] == "RECORD" and m["record"].get("connector") == "lever")
+    kill_when = (
+        removed_bookmark_of(101)
+        if kill_point == "mid-getro"
+        else lambda m: m["type"] == "RECORD" and m["record"].get("connector") == "lever"
+    )
     killed = run_until_killed(tmp_path / "1", config, catalog, kill_when)
     state = killed.states[-1]
     resumed = run_tap(tmp_path / "2", config, catalog=catalog, state=state)
@@ -125,10 +131,14 @@ def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox
         together = {**by_key(killed.records[stream], *fields), **by_key(resumed.records[stream], *fields)}
         assert together == by_key(expected[stream], *fields), stream
     # Incremental streams re-emit nothing older than the bookmarks they resumed from.
-    marks = {p["context"]["network_id"]: p.get("replication_key_value")
-             for p in state["bookmarks"].get("removed_jobs", {}).get("partitions", [])}
-    connectors = {p["context"]["connector"]: p.get("replication_key_value")
-                  for p in state["bookmarks"].get("ats_jobs", {}).get("partitions", [])}
+    marks = {
+        p["context"]["network_id"]: p.get("replication_key_value")
+        for p in state["bookmarks"].get("removed_jobs", {}).get("partitions", [])
+    }
+    connectors = {
+        p["context"]["connector"]: p.get("replication_key_value")
+        for p in state["bookmarks"].get("ats_jobs", {}).get("partitions", [])
+    }
     if kill_point == "mid-getro":
         assert marks.get(101)
     else:  # killed in the second connector: the first one's bookmark was already written
@@ -143,17 +153,32 @@ def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox
 
 def test_bookmarks_in_the_future_give_no_records_and_stay(tmp_path, sandbox, config, catalog):
     future = "2099-01-01T00:00:00.000Z"
-    state = {"bookmarks": {
-        "removed_jobs": {"partitions": [
-            {"context": {"network_id": n}, "replication_key": "deactivated_at", "replication_key_value": future}
-            for n in (101, 102, 103)]},
-        "job_details": {"partitions": [
-            {"context": {"network_id": n}, "replication_key": "description_last_updated_at",
-             "replication_key_value": future} for n in (101, 102, 103)]},
-        "ats_jobs": {"partitions": [
-            {"context": {"connector": c}, "replication_key": "modified_at", "replication_key_value": future}
-            for c in ("greenhouse", "lever", "workday")]},
-    }}
+    state = {
+        "bookmarks": {
+            "removed_jobs": {
+                "partitions": [
+                    {"context": {"network_id": n}, "replication_key": "deactivated_at", "replication_key_value": future}
+                    for n in (101, 102, 103)
+                ]
+            },
+            "job_details": {
+                "partitions": [
+                    {
+                        "context": {"network_id": n},
+                        "replication_key": "description_last_updated_at",
+                        "replication_key_value": future,
+                    }
+                    for n in (101, 102, 103)
+                ]
+            },
+            "ats_jobs": {
+                "partitions": [
+                    {"context": {"connector": c}, "replication_key": "modified_at", "replication_key_value": future}
+                    for c in ("greenhouse", "lever", "workday")
+                ]
+            },
+        }
+    }
     run = run_tap(tmp_path, config, catalog=catalog, state=state)
     assert run.returncode == 0, run.stderr
     for stream in ("removed_jobs", "job_details", "ats_jobs"):
@@ -166,8 +191,9 @@ def test_bookmarks_in_the_future_give_no_records_and_stay(tmp_path, sandbox, con
 def test_no_secret_anywhere_at_debug_through_faults(tmp_path, sandbox, config, catalog):
     sandbox.faults.set_rate(0.2, kinds=("500", "429", "reset", "truncated", "html"), seed=5)
     sandbox.faults.retry_after = 1
-    run = run_tap(tmp_path, {**config, "retry_max_attempts": 8}, catalog=catalog,
-                  env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_tap(
+        tmp_path, {**config, "retry_max_attempts": 8}, catalog=catalog, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"}
+    )
     assert run.returncode == 0, run.stderr
     assert "DEBUG" in run.stderr and "urllib3" in run.stderr
     for secret in secrets(config):
@@ -177,8 +203,12 @@ def test_no_secret_anywhere_at_debug_through_faults(tmp_path, sandbox, config, c
 
 @pytest.mark.parametrize("provider", ["getro", "bindbee", "trackjobchanges"])
 def test_no_secret_when_the_api_is_unreachable(tmp_path, sandbox, config, provider):
-    config = {**sandbox.settings(provider), **FAST, "retry_max_attempts": 2,
-              f"{provider}_api_url": "http://127.0.0.1:9/unreachable"}
+    config = {
+        **sandbox.settings(provider),
+        **FAST,
+        "retry_max_attempts": 2,
+        f"{provider}_api_url": "http://127.0.0.1:9/unreachable",
+    }
     run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode != 0
     assert "still failing after 2 attempts: connection failed" in run.stderr
@@ -191,17 +221,32 @@ def test_no_secret_when_the_api_is_unreachable(tmp_path, sandbox, config, provid
 
 def test_a_list_that_never_ends_hits_the_page_cap(tmp_path, sandbox, config):
     config = {**sandbox.settings("trackjobchanges"), **FAST, "max_pages_per_partition": 5}
-    sandbox.intercept(lambda r: Answer(200, {"status": "SUCCESS", "message": "ok", "last_page": False,
-                                             "data": [{"id": 10_000 + int(r.query.get("page", 1))}]})
-                      if r.path == "/connections" else None)
+    sandbox.intercept(
+        lambda r: (
+            Answer(
+                200,
+                {
+                    "status": "SUCCESS",
+                    "message": "ok",
+                    "last_page": False,
+                    "data": [{"id": 10_000 + int(r.query.get("page", 1))}],
+                },
+            )
+            if r.path == "/connections"
+            else None
+        )
+    )
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
     assert "TrackJobChanges GET /trackjobchanges/api/v1/connections: more than 5 pages in one partition" in run.stderr
     assert len([r for r in sandbox.requests_to("trackjobchanges") if r.path == "/connections"]) == 5
 
 
-@pytest.mark.parametrize("body", [{"meta": {"total": 3}}, {"items": {"id": 1}, "meta": {}}, {"items": "none"}],
-                         ids=["missing", "object", "string"])
+@pytest.mark.parametrize(
+    "body",
+    [{"meta": {"total": 3}}, {"items": {"id": 1}, "meta": {}}, {"items": "none"}],
+    ids=["missing", "object", "string"],
+)
 def test_a_page_without_its_list_is_an_error_not_an_empty_page(tmp_path, sandbox, config, body):
     config = {**sandbox.settings("getro"), **FAST, "retry_max_attempts": 2}
     sandbox.intercept(lambda r: Answer(200, body) if r.path == "/networks/101/jobs" else None)
@@ -225,8 +270,14 @@ def test_schema_drift_does_not_break_the_sync_and_output_stays_valid(tmp_path, s
     assert "brand_new_field" not in emitted and emitted["featured"] is None and emitted["created_at"] is None
     company = next(r for r in run.records["companies"] if r["id"] == sandbox.getro.companies[101][0]["objectID"])
     assert company["topics"] == ["Energy"]
-    lever = next(r for r in run.records["ats_jobs"] if r["connector"] == "lever" and r["id"] == sandbox.bindbee.jobs["lever"][0]["id"])
+    lever = next(
+        r
+        for r in run.records["ats_jobs"]
+        if r["connector"] == "lever" and r["id"] == sandbox.bindbee.jobs["lever"][0]["id"]
+    )
     assert lever["confidential"] is False
-    conn = next(r for r in run.records["connections"] if r["id"] == sandbox.trackjobchanges.connections["grp-default"][0]["id"])
+    conn = next(
+        r for r in run.records["connections"] if r["id"] == sandbox.trackjobchanges.connections["grp-default"][0]["id"]
+    )
     assert conn["in_eu"] is None and conn["current_employment"]["email_confidence"] == 85
     assert "field brand_new_field is not in the stream's schema: dropped" in run.stderr

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,8 @@ from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.expected import by_key
 from tests.helpers import PRIMARY_KEYS, all_records, discover, run_tap, run_until_killed, select
+
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
@@ -24,8 +26,13 @@ def sandbox():
 
 @pytest.fixture
 def config(sandbox) -> dict:
-    return {**sandbox.settings(), **FAST, "getro_page_size": 5, "bindbee_page_size": 7,
-            "emit_activate_version_messages": True}
+    return {
+        **sandbox.settings(),
+        **FAST,
+        "getro_page_size": 5,
+        "bindbee_page_size": 7,
+        "emit_activate_version_messages": True,
+    }
 
 
 @pytest.fixture
@@ -70,6 +77,7 @@ def nth_record_of(stream: str, n: int, **fields):
             return False
         seen["count"] += 1
         return seen["count"] >= n
+
     return check
 
 
@@ -85,7 +93,8 @@ KILL_POINTS = {
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_partition(
-        tmp_path, sandbox, config, catalog, point):
+    tmp_path, sandbox, config, catalog, point
+):
     clean = run_tap(tmp_path / "clean", config, catalog=catalog)
     assert clean.returncode == 0, clean.stderr
     clean_requests = len(sandbox.log)
@@ -135,12 +144,30 @@ def test_the_resume_state_is_small_and_grows_with_partitions_not_records(tmp_pat
 
 
 def test_a_state_of_the_previous_release_is_read(tmp_path, sandbox, config):
-    old = {"bookmarks": {
-        "ats_jobs": {"partitions": [{"context": {"connector": "lever"}, "replication_key": "modified_at",
-                                     "replication_key_value": "2026-06-01T00:00:00.000Z"}]},
-        "removed_jobs": {"partitions": [{"context": {"network_id": 101}, "replication_key": "deactivated_at",
-                                         "replication_key_value": "2026-06-01T00:00:00Z"}]},
-        "connections": {}, "employments": {}}}
+    old = {
+        "bookmarks": {
+            "ats_jobs": {
+                "partitions": [
+                    {
+                        "context": {"connector": "lever"},
+                        "replication_key": "modified_at",
+                        "replication_key_value": "2026-06-01T00:00:00.000Z",
+                    }
+                ]
+            },
+            "removed_jobs": {
+                "partitions": [
+                    {
+                        "context": {"network_id": 101},
+                        "replication_key": "deactivated_at",
+                        "replication_key_value": "2026-06-01T00:00:00Z",
+                    }
+                ]
+            },
+            "connections": {},
+            "employments": {},
+        }
+    }
     run = run_tap(tmp_path, config, state=old)
     assert run.returncode == 0, run.stderr
     assert run.records["jobs"] and "resume" not in run.state
@@ -149,7 +176,7 @@ def test_a_state_of_the_previous_release_is_read(tmp_path, sandbox, config):
 def test_progress_older_than_resume_within_hours_is_ignored(tmp_path, sandbox, config, catalog):
     killed = run_until_killed(tmp_path / "killed", config, catalog, nth_record_of("connections", 14))
     state = json.loads(json.dumps(killed.states[-1]))
-    written = datetime.now(timezone.utc) - timedelta(hours=30)
+    written = datetime.now(UTC) - timedelta(hours=30)
     state["resume"]["written"] = written.isoformat().replace("+00:00", "Z")
     sandbox.clear_log()
     run = run_tap(tmp_path / "again", config, catalog=catalog, state=state)
@@ -162,8 +189,9 @@ def test_progress_older_than_resume_within_hours_is_ignored(tmp_path, sandbox, c
 
 def test_a_bindbee_cursor_the_api_no_longer_accepts_falls_back_to_the_bookmark(tmp_path, sandbox):
     config = {**sandbox.settings("bindbee"), **FAST, "bindbee_page_size": 7}
-    killed = run_until_killed(tmp_path / "killed", config, discover(tmp_path / "d", config),
-                              nth_record_of("ats_jobs", 10, connector="lever"))
+    killed = run_until_killed(
+        tmp_path / "killed", config, discover(tmp_path / "d", config), nth_record_of("ats_jobs", 10, connector="lever")
+    )
     state = json.loads(json.dumps(killed.states[-1]))
     entries = state["resume"]["streams"]["ats_jobs"]
     lever = next(e for k, e in entries.items() if "lever" in k)
@@ -172,7 +200,10 @@ def test_a_bindbee_cursor_the_api_no_longer_accepts_falls_back_to_the_bookmark(t
     run = run_tap(tmp_path / "resumed", config, state=state)
     assert run.returncode == 0, run.stderr
     assert "the saved page was refused" in run.stderr
-    together = {**by_key(killed.records["ats_jobs"], "connector", "id"), **by_key(run.records["ats_jobs"], "connector", "id")}
+    together = {
+        **by_key(killed.records["ats_jobs"], "connector", "id"),
+        **by_key(run.records["ats_jobs"], "connector", "id"),
+    }
     assert together == by_key(all_records(sandbox)["ats_jobs"], "connector", "id")
 
 
@@ -200,8 +231,13 @@ def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp
 
 
 def test_long_partitions_log_their_progress_with_totals_and_time_left(tmp_path, sandbox):
-    config = {**sandbox.settings("getro", "trackjobchanges"), **FAST, "getro_page_size": 2,
-              "progress_interval_seconds": 0.001, "getro_network_ids": [101]}
+    config = {
+        **sandbox.settings("getro", "trackjobchanges"),
+        **FAST,
+        "getro_page_size": 2,
+        "progress_interval_seconds": 0.001,
+        "getro_network_ids": [101],
+    }
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr
     lines = [line.split("| ")[-1] for line in run.stderr.splitlines() if " pages" in line]

@@ -8,11 +8,14 @@ import inspect
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from singer_sdk import Stream
 from singer_sdk.plugin_base import PluginBase
 
 from tests.conftest import FAST
 from tests.helpers import discover, run_tap
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK_VERSION = version("singer-sdk")
@@ -24,6 +27,14 @@ PRIVATE_METHODS = {
     "_write_activate_version_message": (Stream, ["full_table_version"]),
     "_validate_config": (PluginBase, ["raise_errors"]),
 }
+
+
+def test_sync_all_is_still_the_one_entry_of_a_run():
+    """The CLI runs a sync through Tap.sync_all, which the compatibility module wraps."""
+    from singer_sdk import Tap
+
+    assert "tap.sync_all()" in inspect.getsource(Tap.invoke)
+    assert not [p for p in inspect.signature(Tap.sync_all).parameters if p != "self"]
 
 
 def test_the_private_methods_the_tap_overrides_or_calls_are_still_there():
@@ -47,9 +58,20 @@ def test_the_private_attributes_the_tap_reads_are_still_set(tmp_path, sandbox):
 
 def test_no_private_sdk_name_is_used_outside_the_compatibility_module():
     """Names the SDK keeps private, reached from the tap's code other than sdk_compat.py."""
-    private = {"_tap", "_stream_version", "_write_schema_message", "_generate_record_messages",
-               "_write_activate_version_message", "_validate_config", "_config", "is_flushed", "_value",
-               "_finished", "_page_count", "_util"}
+    private = {
+        "_tap",
+        "_stream_version",
+        "_write_schema_message",
+        "_generate_record_messages",
+        "_write_activate_version_message",
+        "_validate_config",
+        "_config",
+        "is_flushed",
+        "_value",
+        "_finished",
+        "_page_count",
+        "_util",
+    }
     offenders = []
     for path in (ROOT / "tap_jobsources").rglob("*.py"):
         if path.name == "sdk_compat.py":
@@ -87,8 +109,9 @@ def test_the_plain_record_path_equals_the_sdks_own(tmp_path, sandbox):
     assert plain.returncode == 0, plain.stderr
 
     # The same records through the SDK's path: a stream map that changes nothing forces it.
-    mapped = run_tap(tmp_path / "mapped", {**config, "stream_maps": {"connections": {"id": "id"},
-                                                                        "employments": {"id": "id"}}})
+    mapped = run_tap(
+        tmp_path / "mapped", {**config, "stream_maps": {"connections": {"id": "id"}, "employments": {"id": "id"}}}
+    )
     assert mapped.returncode == 0, mapped.stderr
     for stream in ("connections", "employments"):
         assert plain.records[stream] == mapped.records[stream], stream
@@ -100,8 +123,9 @@ def test_the_plain_record_path_equals_the_sdks_own(tmp_path, sandbox):
             for md in entry["metadata"]:
                 if md["breadcrumb"] == ["properties", "last_name"]:
                     md["metadata"]["selected"] = False
-    changed = run_tap(tmp_path / "changed", {**config, "stream_maps": {"employments": {"title": "__NULL__"}}},
-                      catalog=catalog)
+    changed = run_tap(
+        tmp_path / "changed", {**config, "stream_maps": {"employments": {"title": "__NULL__"}}}, catalog=catalog
+    )
     assert changed.returncode == 0, changed.stderr
     assert all("last_name" not in r for r in changed.records["connections"])
     assert all("title" not in r for r in changed.records["employments"])

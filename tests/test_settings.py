@@ -8,6 +8,8 @@ import pytest
 
 from tests.helpers import TAP, discover, run_tap
 
+pytestmark = pytest.mark.e2e
+
 BAD_CONFIGS = {
     "email without token": ({"getro_api_token": None}, ["getro_api_token"]),
     "token without email": ({"getro_email": None}, ["getro_email"]),
@@ -23,13 +25,17 @@ BAD_CONFIGS = {
         ["bindbee_page_size"],
     ),
     "connector without token": (
-        {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a"}]}, ["bindbee_connectors"]),
+        {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a"}]},
+        ["bindbee_connectors"],
+    ),
     "duplicate connector names": (
         {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a", "token": "t1"}, {"name": "a", "token": "t2"}]},
         ["bindbee_connectors names must be unique"],
     ),
-    "trackjobchanges url malformed": ({"trackjobchanges_api_key": "k", "trackjobchanges_api_url": "ftp://x"},
-                                      ["trackjobchanges_api_url"]),
+    "trackjobchanges url malformed": (
+        {"trackjobchanges_api_key": "k", "trackjobchanges_api_url": "ftp://x"},
+        ["trackjobchanges_api_url"],
+    ),
 }
 
 
@@ -58,12 +64,22 @@ def test_about_needs_no_config():
     assert token.get("secret") is True
 
 
-GETRO_STREAMS = {"job_functions", "experience_levels", "networks", "companies", "jobs", "removed_jobs", "talent",
-                 "job_details"}
+GETRO_STREAMS = {
+    "job_functions",
+    "experience_levels",
+    "networks",
+    "companies",
+    "jobs",
+    "removed_jobs",
+    "talent",
+    "job_details",
+}
 PROVIDER_STREAMS = {"getro": GETRO_STREAMS, "bindbee": {"ats_jobs"}, "trackjobchanges": {"connections", "employments"}}
 
 
-@pytest.mark.parametrize("providers", [("getro",), ("bindbee",), ("trackjobchanges",), ("getro", "bindbee", "trackjobchanges")])
+@pytest.mark.parametrize(
+    "providers", [("getro",), ("bindbee",), ("trackjobchanges",), ("getro", "bindbee", "trackjobchanges")]
+)
 def test_only_enabled_providers_are_discovered(tmp_path, sandbox, providers):
     catalog = discover(tmp_path, sandbox.settings(*providers))
     assert {s["tap_stream_id"] for s in catalog["streams"]} == set().union(*(PROVIDER_STREAMS[p] for p in providers))

@@ -12,6 +12,8 @@ from tests.conftest import FAST
 from tests.expected import by_key, trackjobchanges_records
 from tests.helpers import assert_no_duplicates, run_tap
 
+pytestmark = pytest.mark.e2e
+
 GROUPS = ["grp-default", "grp-sales", "grp-alumni"]
 
 
@@ -76,12 +78,19 @@ def test_last_page_ends_paging_without_an_extra_request(tmp_path, config):
 
 
 def test_status_error_in_a_200_stops_the_tap_with_its_message(tmp_path, sandbox, config):
-    sandbox.intercept(lambda r: Answer(200, {"status": "ERROR", "message": "Your plan does not include API access."})
-                      if r.path == "/connections" else None)
+    sandbox.intercept(
+        lambda r: (
+            Answer(200, {"status": "ERROR", "message": "Your plan does not include API access."})
+            if r.path == "/connections"
+            else None
+        )
+    )
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
-    assert "TrackJobChanges answered GET /trackjobchanges/api/v1/connections with status ERROR: " \
-           "Your plan does not include API access." in run.stderr
+    assert (
+        "TrackJobChanges answered GET /trackjobchanges/api/v1/connections with status ERROR: "
+        "Your plan does not include API access." in run.stderr
+    )
     assert len(sandbox.requests_to("trackjobchanges")) == 1
 
 

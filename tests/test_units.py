@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from urllib.parse import quote, quote_plus
 from email.utils import formatdate
+from urllib.parse import quote, quote_plus
 
 import pytest
 
@@ -60,8 +60,16 @@ def test_redacting_filter_masks_secrets_in_messages_args_and_tracebacks():
 def test_secrets_are_masked_in_every_form_and_in_any_piece():
     token = "tok-ABCDEFGH/ijklmnop+qrst\n"
     secrets = Secrets([token])
-    for text in (token, token.strip(), repr(token), json.dumps(token), quote(token, safe=""), quote_plus(token),
-                 "x" + token[3:17] + "y", token[-12:]):
+    for text in (
+        token,
+        token.strip(),
+        repr(token),
+        json.dumps(token),
+        quote(token, safe=""),
+        quote_plus(token),
+        "x" + token[3:17] + "y",
+        token[-12:],
+    ):
         masked = secrets.mask(f"before {text} after")
         assert masked.startswith("before ") and masked.endswith(" after"), masked
         for piece in pieces(token.strip(), 8):
@@ -72,7 +80,7 @@ def test_secrets_are_masked_in_every_form_and_in_any_piece():
 
 
 def pieces(secret: str, size: int) -> set[str]:
-    return {secret[i:i + size] for i in range(len(secret) - size + 1)}
+    return {secret[i : i + size] for i in range(len(secret) - size + 1)}
 
 
 def page(items, meta):

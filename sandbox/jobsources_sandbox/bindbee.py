@@ -5,16 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from jobsources_sandbox.timestamps import instant, stamp
 from jobsources_sandbox.http import Answer, Request, Router
+from jobsources_sandbox.timestamps import instant, stamp
 
 CONNECTORS = ("greenhouse", "lever", "workday")
 STATUSES = ("OPEN", "CLOSED", "DRAFT", "ARCHIVED", "PENDING")
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class BindbeeAPI:
@@ -26,11 +24,19 @@ class BindbeeAPI:
     others, as the docs show both.
     """
 
-    def __init__(self, *, scale: int = 1, seed: int = 2, api_key: str = "bbk_5d1e07c9a3f2468b90e4",
-                 connectors: tuple[str, ...] = CONNECTORS) -> None:
+    def __init__(
+        self,
+        *,
+        scale: int = 1,
+        seed: int = 2,
+        api_key: str = "bbk_5d1e07c9a3f2468b90e4",
+        connectors: tuple[str, ...] = CONNECTORS,
+    ) -> None:
         self.api_key = api_key
         # Random-looking, as real tokens are: no word of a log line is a piece of one.
-        self.tokens = {name: "bbct_" + hashlib.sha256(f"{name}/{seed}".encode()).hexdigest()[:24] for name in connectors}
+        self.tokens = {
+            name: "bbct_" + hashlib.sha256(f"{name}/{seed}".encode()).hexdigest()[:24] for name in connectors
+        }
         self.jobs: dict[str, list[dict]] = {}
         rng = random.Random(seed)
         for index, name in enumerate(connectors):
@@ -47,7 +53,9 @@ class BindbeeAPI:
         return {
             "id": self.job_id(connector_index, i),
             "remote_id": str(100_000 + i),
-            "modified_at": stamp(created + timedelta(minutes=rng.randrange(0, 100_000), milliseconds=rng.randrange(1000)), i),
+            "modified_at": stamp(
+                created + timedelta(minutes=rng.randrange(0, 100_000), milliseconds=rng.randrange(1000)), i
+            ),
             "custom_fields": {"category_group": "REG", "hire_source": rng.choice(["REFER", "WEB"])},
             "name": f"ENGINEER {i}",
             "description": f"Job {i} description.",
@@ -99,7 +107,7 @@ class BindbeeAPI:
         if after is not None:
             jobs = [j for j in jobs if instant(j["modified_at"]) > after]
         items = []
-        for job in jobs[offset:offset + page_size]:
+        for job in jobs[offset : offset + page_size]:
             item = dict(job)
             if q.get("include_raw_data") != "true":
                 item.pop("raw_data")
@@ -107,5 +115,11 @@ class BindbeeAPI:
                 item.pop("custom_fields")
             items.append(item)
         more = offset + page_size < len(jobs)
-        return Answer(200, {"cursor": self.encode_cursor(offset + page_size) if more else None,
-                            "page_size": len(items), "items": items})
+        return Answer(
+            200,
+            {
+                "cursor": self.encode_cursor(offset + page_size) if more else None,
+                "page_size": len(items),
+                "items": items,
+            },
+        )

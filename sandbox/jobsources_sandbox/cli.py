@@ -19,21 +19,34 @@ def main(argv: list[str] | None = None) -> int:
         "and print the tap settings that point at it.",
     )
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free port; default 8765)")
-    parser.add_argument("--scale", type=int, default=1,
-                        help="data size: about 250 records per unit (default 1)")
+    parser.add_argument("--scale", type=int, default=1, help="data size: about 250 records per unit (default 1)")
     parser.add_argument("--networks", type=int, default=3, help="Getro networks (default 3)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic data (default 1)")
-    parser.add_argument("--getro-rate-limit", type=int, default=None,
-                        help="requests per minute past which Getro answers 429 (default: no limit)")
+    parser.add_argument(
+        "--getro-rate-limit",
+        type=int,
+        default=None,
+        help="requests per minute past which Getro answers 429 (default: no limit)",
+    )
     parser.add_argument("--latency", type=float, default=0.0, help="seconds every answer takes (default 0)")
-    parser.add_argument("--max-in-flight", type=int, default=None,
-                        help="answer 429 to a request past this many in flight (default: no cap)")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=None,
+        help="answer 429 to a request past this many in flight (default: no cap)",
+    )
     parser.add_argument("--config-out", type=Path, help="also write the settings to this JSON file")
     args = parser.parse_args(argv)
 
-    sandbox = Sandbox(port=args.port, scale=args.scale, seed=args.seed, networks=args.networks,
-                      getro_rate_limit=args.getro_rate_limit, latency=args.latency,
-                      max_in_flight=args.max_in_flight)
+    sandbox = Sandbox(
+        port=args.port,
+        scale=args.scale,
+        seed=args.seed,
+        networks=args.networks,
+        getro_rate_limit=args.getro_rate_limit,
+        latency=args.latency,
+        max_in_flight=args.max_in_flight,
+    )
     settings = sandbox.settings()
     if not args.getro_rate_limit:
         settings["getro_requests_per_minute"] = 600  # the sandbox has no rate limit to respect
@@ -44,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.config_out:  # written once the sandbox listens: a script may wait for the file
         args.config_out.write_text(text + "\n")
     print(text, flush=True)
-    print(f"# tap-jobsources sandbox listening on {sandbox.url} ({sandbox.record_count()} records); "
-          "Ctrl-C stops it.", file=sys.stderr, flush=True)
+    print(
+        f"# tap-jobsources sandbox listening on {sandbox.url} ({sandbox.record_count()} records); Ctrl-C stops it.",
+        file=sys.stderr,
+        flush=True,
+    )
     try:
         stop.wait()
     except KeyboardInterrupt:

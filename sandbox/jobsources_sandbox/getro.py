@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from jobsources_sandbox.timestamps import instant, stamp
 from jobsources_sandbox.http import Answer, Request, Router, page_params
+from jobsources_sandbox.timestamps import instant, stamp
 
 JOB_FUNCTIONS = [
-    "Accounting & Finance", "Administration", "Customer Service", "Data Science", "Design", "IT",
-    "Legal", "Marketing & Communications", "Operations", "Other Engineering", "People & HR",
-    "Product", "Quality Assurance", "Sales & Business Development", "Software Engineering",
+    "Accounting & Finance",
+    "Administration",
+    "Customer Service",
+    "Data Science",
+    "Design",
+    "IT",
+    "Legal",
+    "Marketing & Communications",
+    "Operations",
+    "Other Engineering",
+    "People & HR",
+    "Product",
+    "Quality Assurance",
+    "Sales & Business Development",
+    "Software Engineering",
 ]
 EXPERIENCE_LEVELS = ["job_level_unspecified", "entry_level", "experienced", "manager", "director", "executive"]
 CITIES = ["Boulder, CO, USA", "New York, NY, USA", "Palo Alto, CA, USA", "Rehovot, Israel", "Remote"]
 TOPICS = ["Energy", "Health", "Legal", "Enterprise", "Ad Tech", "Education"]
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class GetroAPI:
@@ -28,9 +39,16 @@ class GetroAPI:
     editing the lists directly (``jobs[network_id]`` ...).
     """
 
-    def __init__(self, *, networks: int = 3, scale: int = 1, seed: int = 1,
-                 email: str = "sandbox@example.com", token: str = "gtk_8c41f07be2d94a6a13c5",
-                 network_detail_routes: tuple[str, ...] = ("/networks/{id}", "/network/{id}")) -> None:
+    def __init__(
+        self,
+        *,
+        networks: int = 3,
+        scale: int = 1,
+        seed: int = 1,
+        email: str = "sandbox@example.com",
+        token: str = "gtk_8c41f07be2d94a6a13c5",
+        network_detail_routes: tuple[str, ...] = ("/networks/{id}", "/network/{id}"),
+    ) -> None:
         self.email, self.token = email, token
         self.job_functions = list(JOB_FUNCTIONS)
         self.experience_levels = list(EXPERIENCE_LEVELS)
@@ -51,88 +69,170 @@ class GetroAPI:
     # Data --------------------------------------------------------------------
 
     def _make_network(self, rng: random.Random, nid: int, scale: int) -> None:
-        self.networks.append({
-            "id": nid, "name": f"Network {nid}", "logo_url": f"https://cdn.example.com/n/{nid}.png",
-            "tagline": f"Tagline of {nid}", "subtitle": "", "topics": rng.sample(TOPICS, 3),
-            "domain": f"network{nid}.example.com", "main_image_url": None if nid % 2 else f"https://cdn.example.com/m/{nid}.png",
-        })
+        self.networks.append(
+            {
+                "id": nid,
+                "name": f"Network {nid}",
+                "logo_url": f"https://cdn.example.com/n/{nid}.png",
+                "tagline": f"Tagline of {nid}",
+                "subtitle": "",
+                "topics": rng.sample(TOPICS, 3),
+                "domain": f"network{nid}.example.com",
+                "main_image_url": None if nid % 2 else f"https://cdn.example.com/m/{nid}.png",
+            }
+        )
         companies = [self.make_company(rng, nid * 10_000 + i) for i in range(3 * scale)]
         self.companies[nid] = companies
         self.jobs[nid] = []
         for i in range(10 * scale):
             self.add_job(rng, nid, nid * 1_000_000 + i, rng.choice(companies))
-        self.removed_jobs[nid] = [self.make_removed_job(rng, nid * 1_000_000 + 500_000 + i, rng.choice(companies))
-                                  for i in range(4 * scale)]
+        self.removed_jobs[nid] = [
+            self.make_removed_job(rng, nid * 1_000_000 + 500_000 + i, rng.choice(companies)) for i in range(4 * scale)
+        ]
         rng.shuffle(self.removed_jobs[nid])  # the API's order is not documented
         self.talent[nid] = [self.make_talent(rng, nid * 100_000 + i, rng.choice(companies)) for i in range(3 * scale)]
 
     @staticmethod
     def make_company(rng: random.Random, cid: int) -> dict:
         return {
-            "description": f"Company {cid} builds things.", "domain": f"c{cid}.example.com", "objectID": cid,
-            "locations": rng.sample(CITIES, 2), "logo_url": f"https://cdn.example.com/c/{cid}.png",
-            "name": f"Company {cid}", "slug": f"company-{cid}", "topics": rng.sample(TOPICS, 2),
+            "description": f"Company {cid} builds things.",
+            "domain": f"c{cid}.example.com",
+            "objectID": cid,
+            "locations": rng.sample(CITIES, 2),
+            "logo_url": f"https://cdn.example.com/c/{cid}.png",
+            "name": f"Company {cid}",
+            "slug": f"company-{cid}",
+            "topics": rng.sample(TOPICS, 2),
         }
 
     @staticmethod
     def company_ref(company: dict) -> dict:
-        return {"id": company["objectID"], "name": company["name"], "logo_url": company["logo_url"],
-                "slug": company["slug"], "topics": company["topics"]}
+        return {
+            "id": company["objectID"],
+            "name": company["name"],
+            "logo_url": company["logo_url"],
+            "slug": company["slug"],
+            "topics": company["topics"],
+        }
 
     def add_job(self, rng: random.Random, nid: int, jid: int, company: dict) -> dict:
         created = EPOCH + timedelta(minutes=rng.randrange(0, 400_000))
         has_description = rng.random() < 0.8
         job = {
-            "created_at": stamp(created, jid), "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1),
-            "locations": rng.sample(CITIES, 1), "company": self.company_ref(company), "title": f"Job {jid}",
-            "url": f"https://jobs.example.com/{jid}", "manually_posted": rng.random() < 0.3,
-            "description_last_updated_at": stamp(created + timedelta(hours=rng.randrange(1, 500)), jid + 1) if has_description else None,
+            "created_at": stamp(created, jid),
+            "id": jid,
+            "job_functions": rng.sample(JOB_FUNCTIONS, 1),
+            "locations": rng.sample(CITIES, 1),
+            "company": self.company_ref(company),
+            "title": f"Job {jid}",
+            "url": f"https://jobs.example.com/{jid}",
+            "manually_posted": rng.random() < 0.3,
+            "description_last_updated_at": stamp(created + timedelta(hours=rng.randrange(1, 500)), jid + 1)
+            if has_description
+            else None,
             "featured": rng.random() < 0.1,
         }
         self.jobs[nid].append(job)
         self.descriptions[(nid, jid)] = {
             "description": f"Description of job {jid}.\n\nResponsibilities:\n - things" if has_description else None,
-            "compensation_min": 50_000 + jid % 1000, "compensation_max": 90_000.5 + jid % 1000,
-            "compensation_currency": "USD", "compensation_period": "year", "application_method": "email",
-            "application_path": f"apply{jid}@example.com", "employment_types": ["full_time"],
+            "compensation_min": 50_000 + jid % 1000,
+            "compensation_max": 90_000.5 + jid % 1000,
+            "compensation_currency": "USD",
+            "compensation_period": "year",
+            "application_method": "email",
+            "application_path": f"apply{jid}@example.com",
+            "employment_types": ["full_time"],
         }
         return job
 
     def make_removed_job(self, rng: random.Random, jid: int, company: dict) -> dict:
         created = EPOCH + timedelta(minutes=rng.randrange(0, 200_000))
         return {
-            "created_at": stamp(created, jid), "deactivated_at": stamp(created + timedelta(minutes=rng.randrange(60, 200_000)), jid + 1),
-            "id": jid, "job_functions": rng.sample(JOB_FUNCTIONS, 1), "locations": rng.sample(CITIES, 1),
-            "company": self.company_ref(company), "title": f"Removed job {jid}", "url": f"https://jobs.example.com/{jid}",
+            "created_at": stamp(created, jid),
+            "deactivated_at": stamp(created + timedelta(minutes=rng.randrange(60, 200_000)), jid + 1),
+            "id": jid,
+            "job_functions": rng.sample(JOB_FUNCTIONS, 1),
+            "locations": rng.sample(CITIES, 1),
+            "company": self.company_ref(company),
+            "title": f"Removed job {jid}",
+            "url": f"https://jobs.example.com/{jid}",
         }
 
     @staticmethod
     def make_talent(rng: random.Random, tid: int, company: dict) -> dict:
-        person = {"name": f"Voucher {tid}", "email": f"v{tid}@example.com", "linkedin_url": None,
-                  "avatar_url": "https://cdn.example.com/a.png", "bio": "Writer."}
+        person = {
+            "name": f"Voucher {tid}",
+            "email": f"v{tid}@example.com",
+            "linkedin_url": None,
+            "avatar_url": "https://cdn.example.com/a.png",
+            "bio": "Writer.",
+        }
         return {
-            "avatar_url": f"https://cdn.example.com/t/{tid}.png", "bio": f"Bio {tid}", "cover_letter": None,
-            "email": f"t{tid}@example.com", "first_name": f"First{tid}", "id": tid,
-            "introductions_received": [{"created_at": "2026-02-23T15:22:45.664Z", "status": "sent", "company": {
-                "id": company["objectID"], "name": company["name"], "logo_url": company["logo_url"],
-                "description": company["description"], "topics": []}}],
+            "avatar_url": f"https://cdn.example.com/t/{tid}.png",
+            "bio": f"Bio {tid}",
+            "cover_letter": None,
+            "email": f"t{tid}@example.com",
+            "first_name": f"First{tid}",
+            "id": tid,
+            "introductions_received": [
+                {
+                    "created_at": "2026-02-23T15:22:45.664Z",
+                    "status": "sent",
+                    "company": {
+                        "id": company["objectID"],
+                        "name": company["name"],
+                        "logo_url": company["logo_url"],
+                        "description": company["description"],
+                        "topics": [],
+                    },
+                }
+            ],
             "introductions_requested": [{"created_at": "2026-03-27T06:39:24.893Z", "user": person, "status": "sent"}],
-            "last_name": f"Last{tid}", "linkedin_url": f"http://www.linkedin.com/in/t{tid}",
-            "seniority": rng.choice(EXPERIENCE_LEVELS), "share_permission": rng.random() < 0.5,
-            "job_functions": rng.sample(JOB_FUNCTIONS, 2), "locations": rng.sample(CITIES, 1), "verified": True,
-            "vouches": [{"created_at": "2026-04-08T18:43:55.373Z", "recommendation_text": "Great.", "score": 5,
-                         "voucher": person}] if tid % 2 else [],
+            "last_name": f"Last{tid}",
+            "linkedin_url": f"http://www.linkedin.com/in/t{tid}",
+            "seniority": rng.choice(EXPERIENCE_LEVELS),
+            "share_permission": rng.random() < 0.5,
+            "job_functions": rng.sample(JOB_FUNCTIONS, 2),
+            "locations": rng.sample(CITIES, 1),
+            "verified": True,
+            "vouches": [
+                {
+                    "created_at": "2026-04-08T18:43:55.373Z",
+                    "recommendation_text": "Great.",
+                    "score": 5,
+                    "voucher": person,
+                }
+            ]
+            if tid % 2
+            else [],
         }
 
     def job_detail(self, nid: int, job: dict) -> dict:
-        return {**{k: job[k] for k in ("id", "title", "url", "company", "created_at", "locations",
-                                        "description_last_updated_at", "job_functions")},
-                **self.descriptions[(nid, job["id"])]}
+        return {
+            **{
+                k: job[k]
+                for k in (
+                    "id",
+                    "title",
+                    "url",
+                    "company",
+                    "created_at",
+                    "locations",
+                    "description_last_updated_at",
+                    "job_functions",
+                )
+            },
+            **self.descriptions[(nid, job["id"])],
+        }
 
     def record_count(self) -> int:
         lists = (self.companies, self.jobs, self.removed_jobs, self.talent)
-        return len(self.job_functions) + len(self.experience_levels) + len(self.networks) + sum(
-            len(v) for d in lists for v in d.values())
+        return (
+            len(self.job_functions)
+            + len(self.experience_levels)
+            + len(self.networks)
+            + sum(len(v) for d in lists for v in d.values())
+        )
 
     # Endpoints ------------------------------------------------------------------
 
@@ -162,7 +262,7 @@ class GetroAPI:
             return params
         page, per_page = params
         start = (page - 1) * per_page
-        return Answer(200, {"items": items[start:start + per_page], "meta": {"total": len(items)}})
+        return Answer(200, {"items": items[start : start + per_page], "meta": {"total": len(items)}})
 
     def list_networks(self, request: Request) -> Answer:
         return self.paged(request, [{k: n[k] for k in ("id", "name", "logo_url")} for n in self.networks])
@@ -179,6 +279,7 @@ class GetroAPI:
             if not self._network(nid):
                 return Answer(404, {"error": "Not Found"})
             return self.paged(request, table[int(nid)])
+
         return handler
 
     def list_removed(self, request: Request, nid: str) -> Answer:
@@ -187,10 +288,10 @@ class GetroAPI:
         items = self.removed_jobs[int(nid)]
         try:
             if "deactivated_from" in request.query:
-                start = datetime.fromisoformat(request.query["deactivated_from"]).replace(tzinfo=timezone.utc)
+                start = datetime.fromisoformat(request.query["deactivated_from"]).replace(tzinfo=UTC)
                 items = [j for j in items if instant(j["deactivated_at"]) >= start]
             if "deactivated_to" in request.query:
-                end = datetime.fromisoformat(request.query["deactivated_to"]).replace(tzinfo=timezone.utc) + timedelta(days=1)
+                end = datetime.fromisoformat(request.query["deactivated_to"]).replace(tzinfo=UTC) + timedelta(days=1)
                 items = [j for j in items if instant(j["deactivated_at"]) < end]
         except ValueError:
             return Answer(400, {"error": "deactivated_from and deactivated_to are dates: YYYY-MM-DD"})
@@ -213,8 +314,15 @@ class GetroAPI:
         page, per_page = params
         items = self.talent[int(nid)]
         total_pages = max(1, -(-len(items) // per_page))
-        return Answer(200, {
-            "items": items[(page - 1) * per_page: page * per_page],
-            "meta": {"total_items": len(items), "total_pages": total_pages, "current_page": page,
-                     "next_page": page + 1 if page < total_pages else None},
-        })
+        return Answer(
+            200,
+            {
+                "items": items[(page - 1) * per_page : page * per_page],
+                "meta": {
+                    "total_items": len(items),
+                    "total_pages": total_pages,
+                    "current_page": page,
+                    "next_page": page + 1 if page < total_pages else None,
+                },
+            },
+        )

@@ -16,7 +16,6 @@ from pathlib import Path
 from jobsources_sandbox.server import Sandbox
 
 
-
 def find_project(start: Path | None = None) -> Path:
     """The tap-jobsources Meltano project this is run in (this file may live in site-packages)."""
     here = (start or Path.cwd()).resolve()
@@ -45,16 +44,19 @@ def sandbox_env(settings: dict[str, t.Any], **extra: str) -> dict[str, str]:
 def meltano(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess:
     """Run the project's meltano (from the same virtualenv as this Python) in the project root."""
     executable = Path(sys.executable).with_name("meltano")
-    return subprocess.run([str(executable), *args], cwd=PROJECT, env=env, text=True, capture_output=True,
-                          check=check)
+    return subprocess.run([str(executable), *args], cwd=PROJECT, env=env, text=True, capture_output=True, check=check)
 
 
 def duckdb_row_counts(path: Path = DUCKDB_FILE, schema: str = SCHEMA) -> dict[str, int]:
     import duckdb
 
     with duckdb.connect(str(path), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
+            ).fetchall()
+        ]
         return {table: con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0] for table in tables}
 
 
@@ -68,8 +70,9 @@ def main() -> int:
         meltano("install", "extractor", "tap-jobsources", env=env)
         meltano("install", "loader", "target-duckdb", env=env)
         print("Running: meltano --environment sandbox run --full-refresh tap-jobsources target-duckdb", flush=True)
-        run = meltano("--environment", "sandbox", "run", "--full-refresh", "tap-jobsources", "target-duckdb",
-                      env=env, check=False)
+        run = meltano(
+            "--environment", "sandbox", "run", "--full-refresh", "tap-jobsources", "target-duckdb", env=env, check=False
+        )
         if run.returncode:
             sys.stderr.write(run.stderr[-5000:])
             print("The pipeline failed (see above).", file=sys.stderr)

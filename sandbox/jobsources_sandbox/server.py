@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from jobsources_sandbox.bindbee import BindbeeAPI
 from jobsources_sandbox.getro import GetroAPI
-from jobsources_sandbox.trackjobchanges import TrackJobChangesAPI
 from jobsources_sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
+from jobsources_sandbox.trackjobchanges import TrackJobChangesAPI
 
 PREFIXES = {"getro": "/getro/v2", "bindbee": "/bindbee/api/ats/v1", "trackjobchanges": "/trackjobchanges/api/v1"}
 
@@ -29,10 +29,19 @@ class Sandbox:
     ``peak_in_flight`` is the most requests it has answered at once.
     """
 
-    def __init__(self, *, port: int = 0, scale: int = 1, seed: int = 1, networks: int = 3,
-                 getro_rate_limit: int | None = None, retry_after_date: bool = False,
-                 getro_options: dict | None = None, latency: float = 0.0,
-                 max_in_flight: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        scale: int = 1,
+        seed: int = 1,
+        networks: int = 3,
+        getro_rate_limit: int | None = None,
+        retry_after_date: bool = False,
+        getro_options: dict | None = None,
+        latency: float = 0.0,
+        max_in_flight: int | None = None,
+    ) -> None:
         self.latency = latency
         self.max_in_flight = max_in_flight
         self.in_flight = 0
@@ -107,10 +116,16 @@ class Sandbox:
     def handle(self, method: str, target: str, headers: dict[str, str]) -> tuple[LoggedRequest, Answer | str]:
         split = urlsplit(target)
         provider, path = next(
-            ((name, split.path[len(prefix):]) for name, prefix in PREFIXES.items() if split.path.startswith(prefix + "/") or split.path == prefix),
+            (
+                (name, split.path[len(prefix) :])
+                for name, prefix in PREFIXES.items()
+                if split.path.startswith(prefix + "/") or split.path == prefix
+            ),
             (None, split.path),
         )
-        entry = LoggedRequest(time.monotonic(), provider or "-", method, path, dict(parse_qsl(split.query)), target, headers)
+        entry = LoggedRequest(
+            time.monotonic(), provider or "-", method, path, dict(parse_qsl(split.query)), target, headers
+        )
         with self._log_lock:
             self.log.append(entry)
         if provider is None:

@@ -7,7 +7,7 @@ offset, with milliseconds or without), and filters compare instants, never strin
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 #: The forms used, in turn: Z with ms, Z, +00:00 with ms, -05:00, +02:00 with ms.
 _FORMS = (("Z", True, 0), ("Z", False, 0), ("+00:00", True, 0), ("-05:00", False, -5), ("+02:00", True, 2))
@@ -25,7 +25,7 @@ def stamp(moment: datetime, variant: int = 0) -> str:
 
 def utc_stamp(moment: datetime) -> str:
     """The one canonical form (Z, milliseconds), for values the emulator echoes."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def instant(value: str) -> datetime:
@@ -34,4 +34,4 @@ def instant(value: str) -> datetime:
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

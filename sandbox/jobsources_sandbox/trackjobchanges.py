@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-from jobsources_sandbox.timestamps import stamp
 from jobsources_sandbox.http import Answer, Request, Router
+from jobsources_sandbox.timestamps import stamp
 
-EPOCH = datetime(2025, 6, 1, tzinfo=timezone.utc)
-COMPANIES = [("scripted", "scripted.com"), ("toofr", "toofr.com"), ("rapleaf", "rapleaf.com"), ("hired, inc", "hired.com")]
-
+EPOCH = datetime(2025, 6, 1, tzinfo=UTC)
+COMPANIES = [
+    ("scripted", "scripted.com"),
+    ("toofr", "toofr.com"),
+    ("rapleaf", "rapleaf.com"),
+    ("hired, inc", "hired.com"),
+]
 
 
 def envelope(data, message: str = "Loaded.", **extra) -> Answer:
@@ -24,8 +28,15 @@ class TrackJobChangesAPI:
     The key is accepted in the ``key`` header or, as the docs also allow, the query string.
     """
 
-    def __init__(self, *, scale: int = 1, seed: int = 3, api_key: str = "tjk_0b7e5f2c9d81a3e64f10",
-                 groups: tuple[str, ...] = ("grp-default", "grp-sales", "grp-alumni"), per_page: int = 10) -> None:
+    def __init__(
+        self,
+        *,
+        scale: int = 1,
+        seed: int = 3,
+        api_key: str = "tjk_0b7e5f2c9d81a3e64f10",
+        groups: tuple[str, ...] = ("grp-default", "grp-sales", "grp-alumni"),
+        per_page: int = 10,
+    ) -> None:
         self.api_key = api_key
         self.per_page = per_page
         self.connections: dict[str, list[dict]] = {}
@@ -48,25 +59,33 @@ class TrackJobChangesAPI:
         company, domain = rng.choice(COMPANIES)
         started = EPOCH - timedelta(days=rng.randrange(100, 4000))
         return {
-            "email": f"someone@{domain}", "title": rng.choice(["ceo", "founder", "advisor", None]),
-            "company": company, "domain": domain,
+            "email": f"someone@{domain}",
+            "title": rng.choice(["ceo", "founder", "advisor", None]),
+            "company": company,
+            "domain": domain,
             "started_at": started.date().isoformat() if rng.random() < 0.7 else None,
             "ended_at": None if current else (started + timedelta(days=300)).date().isoformat(),
-            "current": current, "email_confidence": rng.choice([100, 85, 24, None]),
+            "current": current,
+            "email_confidence": rng.choice([100, 85, 24, None]),
         }
 
     def make_connection(self, rng: random.Random, cid: int) -> dict:
         created = EPOCH + timedelta(minutes=rng.randrange(0, 200_000))
         flagged = rng.random() < 0.3
         return {
-            "id": cid, "created_at": stamp(created, cid), "has_new_job": flagged if rng.random() < 0.9 else None,
+            "id": cid,
+            "created_at": stamp(created, cid),
+            "has_new_job": flagged if rng.random() < 0.9 else None,
             "new_job_flagged_at": stamp(created + timedelta(days=30), cid + 1) if flagged else None,
-            "first_name": f"first{cid}", "last_name": f"last{cid}",
+            "first_name": f"first{cid}",
+            "last_name": f"last{cid}",
             "linkedin_url": f"https://www.linkedin.com/in/c{cid}",
-            "facebook_url": None, "twitter_url": f"https://twitter.com/c{cid}" if cid % 3 else None,
+            "facebook_url": None,
+            "twitter_url": f"https://twitter.com/c{cid}" if cid % 3 else None,
             "avatar_url": None if cid % 2 else f"https://cdn.example.com/{cid}.png",
             "employment_checked_at": stamp(created + timedelta(days=31), cid + 2) if rng.random() < 0.8 else None,
-            "has_new_title": rng.random() < 0.1, "location": rng.choice(["San Francisco, CA, US", "", "Berlin, DE"]),
+            "has_new_title": rng.random() < 0.1,
+            "location": rng.choice(["San Francisco, CA, US", "", "Berlin, DE"]),
             "in_eu": rng.random() < 0.2,
             "starting_employment": self.employment(rng, False),
             "current_employment": self.employment(rng, True) if rng.random() < 0.9 else None,
@@ -104,12 +123,18 @@ class TrackJobChangesAPI:
         except ValueError:
             return Answer(200, {"status": "ERROR", "message": "page must be a number"})
         start = (page - 1) * self.per_page
-        return envelope(items[start:start + self.per_page], message,
-                        last_page=start + self.per_page >= len(items), total_count=len(items))
+        return envelope(
+            items[start : start + self.per_page],
+            message,
+            last_page=start + self.per_page >= len(items),
+            total_count=len(items),
+        )
 
     def account(self, request: Request) -> Answer:
-        return envelope({"email": "sandbox@example.com", "connections_count": sum(map(len, self.connections.values()))},
-                        "Loaded user data")
+        return envelope(
+            {"email": "sandbox@example.com", "connections_count": sum(map(len, self.connections.values()))},
+            "Loaded user data",
+        )
 
     def list_connections(self, request: Request) -> Answer:
         group = self._group(request)

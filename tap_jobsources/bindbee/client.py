@@ -41,7 +41,10 @@ class BindbeeStream(JobSourcesStream):
 
     @property
     def partitions(self) -> list[dict]:
-        return [{"connector": c["name"]} for c in self.config["bindbee_connectors"]]
+        wanted = self.config.get("bindbee_connector_names")
+        return [
+            {"connector": c["name"]} for c in self.config["bindbee_connectors"] if not wanted or c["name"] in wanted
+        ]
 
     @property
     def http_headers(self) -> dict:
@@ -49,14 +52,15 @@ class BindbeeStream(JobSourcesStream):
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
-        request.headers[CONNECTOR_HEADER] = self._token(page.stream_context["connector"])
+        context = page.stream_context or {}
+        request.headers[CONNECTOR_HEADER] = self._token(context["connector"])
         return request
 
     def _token(self, name: str) -> str:
         return next(c["token"] for c in self.config["bindbee_connectors"] if c["name"] == name)
 
     def _connector_of(self, response: requests.Response) -> str:
-        token = (response.request.headers or {}).get(CONNECTOR_HEADER)
+        token = response.request.headers.get(CONNECTOR_HEADER) if response.request else None
         return next((c["name"] for c in self.config["bindbee_connectors"] if c["token"] == token), "?")
 
     #: Pages of a connector read ahead while an earlier one is emitted (bounds memory).
@@ -78,7 +82,7 @@ class BindbeeStream(JobSourcesStream):
             reader = PageReader(self.workers, partial(read, context, token, items), self.READ_AHEAD_PAGES)
         return iter(reader)
 
-    def get_new_paginator(self) -> BindbeeCursorPaginator:
+    def make_paginator(self) -> BindbeeCursorPaginator:
         return BindbeeCursorPaginator(max_pages=self.max_pages)
 
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
@@ -102,8 +106,7 @@ class BindbeeStream(JobSourcesStream):
             )
         if status == 422:
             return FatalAPIError(
-                f"Bindbee refused the request for connector '{connector}' on {endpoint} (422): "
-                f"{_api_message(response)}"
+                f"Bindbee refused the request for connector '{connector}' on {endpoint} (422): {_api_message(response)}"
             )
         return super().client_error(response, endpoint)
 

@@ -9,6 +9,7 @@ from singer_sdk import SchemaDirectory, StreamSchema
 
 from tap_jobsources.client import JobSourcesStream
 from tap_jobsources.getro.pagination import GetroPaginator
+from tap_jobsources.pagination import JobSourcesPaginator
 from tap_jobsources.providers import GETRO
 
 SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
@@ -32,7 +33,7 @@ class GetroStream(JobSourcesStream):
     def page_size(self) -> int:
         return int(self.config.get("getro_page_size", 100))
 
-    def get_new_paginator(self) -> GetroPaginator:
+    def make_paginator(self) -> JobSourcesPaginator:
         return GetroPaginator(self.page_size, max_pages=self.max_pages)
 
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
@@ -50,7 +51,7 @@ class GetroNetworkChildStream(GetroStream):
     primary_keys = ("network_id", "id")
     # A full-table list keeps no bookmark: one state entry for the stream, not one per
     # network (the run's page progress lives in the state's "resume" section).
-    state_partitioning_keys: t.ClassVar[list[str]] = []
+    state_partitioning_keys: t.ClassVar[list[str] | None] = []
 
     def transform(self, row: dict, context) -> dict | None:
         row["network_id"] = context["network_id"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
@@ -100,12 +100,13 @@ class NetworksStream(GetroStream):
         last = self._read_whole().get(str(item["id"]))
         if not last:
             return True
-        age = datetime.now(timezone.utc) - parse_datetime(last)
+        age = datetime.now(UTC) - parse_datetime(last)
         if age >= timedelta(hours=SIX_HOURS):
             return True
-        wait_hours = self.config.get("getro_min_hours_between_syncs")
-        skip = wait_hours is not None and age < timedelta(hours=float(wait_hours))
-        allowed = parse_datetime(last) + timedelta(hours=float(wait_hours) if skip else SIX_HOURS)
+        setting = self.config.get("getro_min_hours_between_syncs")
+        wait_hours = float(setting) if setting is not None else None
+        skip = wait_hours is not None and age < timedelta(hours=wait_hours)
+        allowed = parse_datetime(last) + timedelta(hours=wait_hours if skip and wait_hours else SIX_HOURS)
         self.logger.warning(
             "Getro network %s was read whole %.1f h ago; Getro asks that the same request not be made "
             "within %d hours (from %s on). %s",
@@ -113,19 +114,20 @@ class NetworksStream(GetroStream):
             age.total_seconds() / 3600,
             SIX_HOURS,
             allowed.isoformat(timespec="minutes"),
-            "Skipped (getro_min_hours_between_syncs)." if skip else "Reading it anyway: set "
-            "getro_min_hours_between_syncs to skip it instead.",
+            "Skipped (getro_min_hours_between_syncs)."
+            if skip
+            else "Reading it anyway: set getro_min_hours_between_syncs to skip it instead.",
         )
         if skip:
             self.tap.mark_incomplete(self.name, *self._descendants)
         return not skip
 
     def item_finished(self, item: dict) -> None:
-        self._read_whole()[str(item["id"])] = iso(datetime.now(timezone.utc))
+        self._read_whole()[str(item["id"])] = iso(datetime.now(UTC))
 
     def _read_whole(self) -> dict:
-        section = self.tap.state.setdefault(GETRO_SECTION, {})
-        return section.setdefault("networks_read_whole", {})
+        state: dict[str, t.Any] = self.tap.state  # type: ignore[assignment]  # has the tap's own sections
+        return state.setdefault(GETRO_SECTION, {}).setdefault("networks_read_whole", {})
 
     def get_child_context(self, record: dict, context) -> dict:
         return {"network_id": record["id"]}
@@ -153,7 +155,9 @@ class JobsStream(GetroNetworkChildStream):
         # Only job_details is a child: ask it which jobs it needs, so unchanged jobs
         # cost neither a request nor a child sync.
         for child in self.child_streams:
-            if (child.selected or child.has_selected_descendents) and child.wants(record, context):
+            if (child.selected or child.has_selected_descendents) and t.cast(JobDetailsStream, child).wants(
+                record, context
+            ):
                 yield {"network_id": context["network_id"], "job_id": record["id"]}
 
 
@@ -176,7 +180,7 @@ class RemovedJobsStream(GetroNetworkChildStream):
         start = self.start_of(context)
         if start is not None:
             # The UTC date: an offset's own date would be a day late for times before its midnight.
-            params["deactivated_from"] = start.astimezone(timezone.utc).date().isoformat()
+            params["deactivated_from"] = start.astimezone(UTC).date().isoformat()
         return params
 
     def transform(self, row: dict, context) -> dict | None:
@@ -193,7 +197,7 @@ class TalentStream(GetroNetworkChildStream):
     path = "/networks/{network_id}/talent"
     parent_stream_type = NetworksStream
 
-    def get_new_paginator(self) -> GetroTalentPaginator:
+    def make_paginator(self) -> GetroTalentPaginator:
         return GetroTalentPaginator(self.page_size, max_pages=self.max_pages)
 
     def client_error(self, response, endpoint: str) -> Exception:
@@ -224,7 +228,7 @@ class JobDetailsStream(Unpaged, GetroNetworkChildStream):
     parent_stream_type = JobsStream
     replication_key = "description_last_updated_at"
     is_sorted = False
-    state_partitioning_keys = ("network_id",)
+    state_partitioning_keys = ["network_id"]
     selected_by_default = False
 
     def wants(self, job: dict, context) -> bool:
@@ -250,4 +254,3 @@ class JobDetailsStream(Unpaged, GetroNetworkChildStream):
                 context["job_id"],
                 context["network_id"],
             )
-

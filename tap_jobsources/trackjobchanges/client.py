@@ -30,7 +30,7 @@ class TrackJobChangesStream(JobSourcesStream):
     def http_headers(self) -> dict:
         return {"Accept": "application/json", "key": self.config["trackjobchanges_api_key"]}
 
-    def get_new_paginator(self) -> LastPagePaginator:
+    def make_paginator(self) -> LastPagePaginator:
         return LastPagePaginator(max_pages=self.max_pages)
 
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
@@ -47,8 +47,7 @@ class TrackJobChangesStream(JobSourcesStream):
         message = _message(response)
         if response.status_code == 401:
             return FatalAPIError(
-                f"TrackJobChanges rejected the API key (401) on {endpoint}: {message} "
-                "Check trackjobchanges_api_key."
+                f"TrackJobChanges rejected the API key (401) on {endpoint}: {message} Check trackjobchanges_api_key."
             )
         return super().client_error(response, endpoint)
 
