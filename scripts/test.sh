@@ -1,20 +1,27 @@
 #!/usr/bin/env bash
-# The test command: installs everything the tests need, then runs them all.
-#   .venv          the tap, Meltano, pytest, and the sandbox (pip install -e ".[test]" -e ./sandbox)
-#   .venv-airflow  Apache Airflow, apart (its pins clash with Meltano's), for the DAG test
+# The test command: installs everything the tests need, runs the gates, then the tests.
+#   .venv          the tap, Meltano, pytest, ruff, mypy, and the sandbox (pip install -e ".[test]" -e ./sandbox)
+#   .venv-sdk055   the tap on the next singer-sdk (0.55), for its core tests
+#   .venv-airflow  Apache Airflow 3, apart (its pins clash with Meltano's), for the DAG tests
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
-# Extra arguments go to pytest (e.g. scripts/test.sh -k getro -x).
+# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 PIP=(--quiet --disable-pip-version-check)
+AIRFLOW_VERSION="3.3.*"
 
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
 
-if [ ! -x .venv-airflow/bin/airflow ]; then
+[ -x .venv-sdk055/bin/python ] || "$PYTHON" -m venv .venv-sdk055
+.venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
+  -e . -e ./sandbox pytest pytest-timeout PyYAML
+
+if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
+  rm -rf .venv-airflow
   "$PYTHON" -m venv .venv-airflow
-  .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow==2.11.*"
+  .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow==${AIRFLOW_VERSION}"
 fi
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
@@ -25,5 +32,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     exit 1
   fi
 fi
+
+# Gates: lint, format and types.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
+# The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below).
+echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
+.venv-sdk055/bin/python -m pytest -q -p no:cacheprovider tests/test_core.py tests/test_sdk_compat.py \
+  tests/test_units.py tests/test_shaping_and_settings.py tests/test_hostile.py tests/test_resume.py
 
 exec .venv/bin/python -m pytest "$@"

@@ -171,9 +171,23 @@ SETTINGS = th.PropertiesList(
 )
 
 
+_WORDS = {"api": "API", "url": "URL", "ids": "IDs", "getro": "Getro", "bindbee": "Bindbee",
+          "trackjobchanges": "TrackJobChanges"}
+
+
+def label(name: str) -> str:
+    """A setting's label for people (Meltano, the Hub): ``getro_api_token`` -> ``Getro API token``."""
+    words = [_WORDS.get(w, w) for w in name.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
 def config_schema() -> dict:
-    """A fresh copy of the settings' JSON Schema (the SDK adds its own settings to the one it gets)."""
-    return SETTINGS.to_dict()
+    """A fresh copy of the settings' JSON Schema (the SDK adds its own settings to the one it gets),
+    each setting with a label (``title``)."""
+    schema = SETTINGS.to_dict()
+    for name, spec in schema["properties"].items():
+        spec.setdefault("title", label(name))
+    return schema
 
 
 #: setting name -> its JSON schema, for reading values given as text

@@ -11,6 +11,7 @@ from pathlib import PurePath
 import requests
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import TapCapabilities
 from singer_sdk.singerlib import StateMessage
 
 from tap_jobsources import redaction, resume, signals
@@ -57,6 +58,8 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
 
     name = "tap-jobsources"
     config_jsonschema = config_schema()
+    # --test reads one record of each stream (and the SDK does not declare it for taps).
+    capabilities = [*Tap.capabilities, TapCapabilities.TEST]
     # The streams depend on which providers are configured.
     dynamic_catalog = True
     message_writer_class = BufferedMsgSpecWriter
