@@ -111,8 +111,11 @@ def main() -> int:
     hub_text += yaml.safe_dump(definition, sort_keys=False, width=100, allow_unicode=True)
     meltano_text = updated_meltano_yml(definition)
     if args.check:
-        stale = [p.name for p, text in ((HUB_FILE, hub_text), (MELTANO_YML, meltano_text))
-                 if not p.exists() or p.read_text() != text]
+        stale = [
+            p.name
+            for p, text in ((HUB_FILE, hub_text), (MELTANO_YML, meltano_text))
+            if not p.exists() or p.read_text() != text
+        ]
         if stale:
             print(f"Out of date: {', '.join(stale)}. Run python scripts/make_plugin_files.py", file=sys.stderr)
             return 1

@@ -41,6 +41,7 @@ from tap_jobsources.pagination import JobSourcesPaginator, Page
 from tap_jobsources.partitions import PartitionReader
 from tap_jobsources.sdk_compat import CompatStream
 from tap_jobsources.shaping import InvalidKeyError, RecordShaper
+from tap_jobsources.stats import StreamStats
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -132,6 +133,10 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
         super().log(message, *args, level=level, **kwargs)
 
     @cached_property
+    def stats(self) -> StreamStats:
+        return StreamStats(self.name, self.path or "")
+
+    @cached_property
     def shaper(self) -> RecordShaper:
         return RecordShaper(self.name, self.schema, self.logger, keys=self.primary_keys or ())
 
@@ -142,10 +147,12 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
         if self.replication_key:
             self._canonical_replication_value(transformed)
         try:
-            return self.shaper(transformed)
+            shaped = self.shaper(transformed)
         except InvalidKeyError as exc:
             self._invalid_key(exc, context)
             return None
+        self.stats.records += 1  # the main thread's alone
+        return shaped
 
     def _canonical_replication_value(self, row: dict) -> None:
         value = row.get(self.replication_key)
@@ -262,6 +269,7 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
                 throttled = response.status_code == 429
             finally:
                 limit.release(ticket, throttled=throttled)
+            self.stats.request(response)
             if not throttled or ticket[0] <= 1:
                 return response
             wait = parse_retry_after(response.headers.get("Retry-After"))
@@ -360,6 +368,7 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
         return f"{request.method} {urlparse(str(request.url)).path}"
 
     def _log_retry(self, details: dict) -> None:
+        self.stats.retry()
         exc = details.get("exception")
         self.logger.warning(
             "%s: %s; attempt %d failed, retrying in %.1f s",

@@ -171,8 +171,14 @@ SETTINGS = th.PropertiesList(
 )
 
 
-_WORDS = {"api": "API", "url": "URL", "ids": "IDs", "getro": "Getro", "bindbee": "Bindbee",
-          "trackjobchanges": "TrackJobChanges"}
+_WORDS = {
+    "api": "API",
+    "url": "URL",
+    "ids": "IDs",
+    "getro": "Getro",
+    "bindbee": "Bindbee",
+    "trackjobchanges": "TrackJobChanges",
+}
 
 
 def label(name: str) -> str:

@@ -187,12 +187,14 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                     1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above."
                 )
         except BaseException as exc:
+            self._log_stream_summaries()
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
             self._write_final_state()
             if isinstance(exc, RunStopped):
                 self.logger.error(exc.message)
             raise
+        self._log_stream_summaries()
         # The run is complete: the next one reads everything afresh.
         self.run_progress.complete()
         self.state_writer.write_state(self.state)
@@ -204,6 +206,11 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                 continue
             stream.write_schema_once()
             stream.write_activate_version(self.run_progress.version)
+
+    def _log_stream_summaries(self) -> None:
+        for stream in self.streams.values():
+            if isinstance(stream, JobSourcesStream):
+                stream.stats.log_summary(self.logger)
 
     def _write_final_state(self) -> None:
         # Written even when unchanged (the SDK's state writer would skip it): a stopped

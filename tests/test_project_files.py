@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -106,3 +107,28 @@ def test_the_emulator_shares_no_code_with_the_tap():
     project = (ROOT / "pyproject.toml").read_text()
     assert 'include = ["tap_jobsources*"]' in project
     assert not (ROOT / "tap_jobsources" / "sandbox").exists()
+
+
+def test_meltano_yml_and_the_hub_definition_match_about():
+    """Capabilities exactly as --about reports them, every setting labelled, no drift."""
+    check = subprocess.run(
+        [sys.executable, "scripts/make_plugin_files.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    about = json.loads(
+        subprocess.run([*TAP, "--about", "--format=json"], capture_output=True, text=True, check=True).stdout
+    )
+    hub = yaml.safe_load((ROOT / "hub" / "tap-jobsources--jobsources.yml").read_text())
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-jobsources")
+    for definition in (hub, extractor):
+        assert set(definition["capabilities"]) == set(about["capabilities"])
+        assert {"batch", "test", "structured-logging"} <= set(definition["capabilities"])
+        assert all(s.get("label") and s.get("kind") and s.get("description") for s in definition["settings"])
+        assert {s["name"] for s in definition["settings"]} == set(config_schema()["properties"])
+    assert {s["name"] for s in hub["settings"] if s.get("sensitive")} == {
+        "getro_api_token",
+        "bindbee_api_key",
+        "bindbee_connectors",
+        "trackjobchanges_api_key",
+    }
