@@ -51,10 +51,12 @@ def settings(info: dict) -> list[dict]:
     own = info["settings"]["properties"]
     from tap_jobsources.settings import config_schema
 
+    ours = list(config_schema()["properties"])
     rows = []
-    for name in config_schema()["properties"]:
+    for name in ours + [n for n in own if n not in ours]:  # the tap's, then the SDK's (batch, maps ...)
         spec = own[name]
-        row: dict = {"name": name, "label": spec["title"], "kind": kind(name, spec), "description": spec["description"]}
+        description = " ".join(spec.get("description", "").split())
+        row: dict = {"name": name, "label": spec["title"], "kind": kind(name, spec), "description": description}
         if spec.get("enum"):
             row["options"] = [{"label": v, "value": v} for v in spec["enum"]]
         if spec.get("secret") or name == "bindbee_connectors":  # its tokens are secrets

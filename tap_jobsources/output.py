@@ -28,10 +28,15 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         super().__init__(*args, **kwargs)
         self._buffer = bytearray()
         self._last_state: bytes | None = None
+        self._holders: set[str] = set()  # streams with records gathered for a BATCH file
+        self._held: bytes | None = None
         atexit.register(self.flush)
 
     def write_message(self, message) -> None:
         line = self.format_message(message)
+        if isinstance(message, StateMessage) and self._holders:
+            self._held = bytes(line)  # written once no stream holds records outside a file
+            return
         if isinstance(message, StateMessage):
             # The SDK writes the whole state after every child partition (each connection's
             # employments), changed or not: an unchanged STATE tells a target nothing.
@@ -41,6 +46,19 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._buffer += line
         if not isinstance(message, RecordMessage) or len(self._buffer) >= FLUSH_BYTES:
             self.flush()
+
+    def hold_states(self, holder: str, hold: bool) -> None:
+        """While any holder holds, STATE messages wait; the last one goes out on release."""
+        if hold:
+            self._holders.add(holder)
+            return
+        self._holders.discard(holder)
+        if not self._holders and self._held is not None:
+            held, self._held = self._held, None
+            if held != self._last_state:
+                self._last_state = held
+                self._buffer += held
+                self.flush()
 
     def repeat_next_state(self) -> None:
         """Write the next STATE even if unchanged: the last line of a stopped run."""

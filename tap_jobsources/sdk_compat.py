@@ -11,10 +11,14 @@ from __future__ import annotations
 import typing as t
 from datetime import UTC, datetime
 
+from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import RecordMessage
 
 if t.TYPE_CHECKING:
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
+    from singer_sdk.helpers.types import Context
+
     from tap_jobsources.tap import TapJobSources
 
 
@@ -61,6 +65,51 @@ class CompatStream:
 
     def write_activate_version(self, version: int) -> None:
         self._write_activate_version_message(version)  # type: ignore[attr-defined]
+
+    # BATCH that scales: the SDK writes at least one file per child partition (each
+    # connection's employments: 7 files for 16 records). A child stream here gathers the
+    # records of many parent records, up to the batch size, into one file; while some are
+    # gathered and not yet in a file, STATE messages are held back (see output.py), so a
+    # STATE never claims records that no file holds.
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        records = self._sync_records(context, write_messages=False)  # type: ignore[attr-defined]
+        if not self.parent_stream_type:  # type: ignore[attr-defined]
+            for manifest in self._batcher(batch_config).get_batches(records=records):
+                yield batch_config.encoding, manifest
+            return
+        gathered = self._gathered
+        for record in records:
+            gathered.append(record)
+            if len(gathered) >= batch_config.batch_size:
+                manifest = self._write_gathered(batch_config)
+                yield batch_config.encoding, manifest
+        self.tap.hold_states(self.name, bool(gathered))  # type: ignore[attr-defined]
+
+    def flush_batches(self) -> None:
+        """Write what a child stream has gathered (at the end of a run, complete or not)."""
+        batch_config = self.get_batch_config(self.config)  # type: ignore[attr-defined]
+        if batch_config and self._gathered:
+            manifest = self._write_gathered(batch_config)
+            self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)  # type: ignore[attr-defined]
+
+    @property
+    def _gathered(self) -> list[dict]:
+        if "_gathered_records" not in self.__dict__:
+            self.__dict__["_gathered_records"] = []
+        return self.__dict__["_gathered_records"]
+
+    def _batcher(self, batch_config: BatchConfig) -> Batcher:
+        return Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)  # type: ignore[attr-defined]
+
+    def _write_gathered(self, batch_config: BatchConfig) -> list[str]:
+        manifest = [
+            uri for part in self._batcher(batch_config).get_batches(records=iter(self._gathered)) for uri in part
+        ]
+        self._gathered.clear()
+        self.tap.hold_states(self.name, False)  # type: ignore[attr-defined]
+        return manifest
 
     # The SDK writes a partitioned stream's STATE only after its last partition. When a
     # partition begins, the one before it is final: write it now, so that a killed run

@@ -187,6 +187,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                     1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above."
                 )
         except BaseException as exc:
+            self._flush_batches()
             self._log_stream_summaries()
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
@@ -194,6 +195,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             if isinstance(exc, RunStopped):
                 self.logger.error(exc.message)
             raise
+        self._flush_batches()
         self._log_stream_summaries()
         # The run is complete: the next one reads everything afresh.
         self.run_progress.complete()
@@ -206,6 +208,16 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                 continue
             stream.write_schema_once()
             stream.write_activate_version(self.run_progress.version)
+
+    def hold_states(self, stream_name: str, hold: bool) -> None:
+        """A stream has records gathered for a BATCH file (or no longer): see output.py."""
+        if isinstance(self.message_writer, BufferedMsgSpecWriter):
+            self.message_writer.hold_states(stream_name, hold)
+
+    def _flush_batches(self) -> None:
+        for stream in self.streams.values():
+            if isinstance(stream, JobSourcesStream):
+                stream.flush_batches()
 
     def _log_stream_summaries(self) -> None:
         for stream in self.streams.values():
