@@ -8,19 +8,12 @@ import pytest
 
 from jobsources_sandbox import Sandbox
 from tests.expected import by_key, getro_records, instant, latest
-from tests.helpers import assert_no_duplicates, discover, only, run_tap, select
+from tests.helpers import PRIMARY_KEYS, assert_no_duplicates, discover, only, run_tap, select
 
 pytestmark = pytest.mark.e2e
 
 KEYS = {
-    "job_functions": ("name",),
-    "experience_levels": ("name",),
-    "networks": ("id",),
-    "companies": ("network_id", "id"),
-    "jobs": ("network_id", "id"),
-    "removed_jobs": ("network_id", "id"),
-    "talent": ("network_id", "id"),
-    "job_details": ("network_id", "id"),
+    stream: keys for stream, keys in PRIMARY_KEYS.items() if stream not in ("ats_jobs", "connections", "employments")
 }
 
 

@@ -61,15 +61,19 @@ def partition_env(suffix: str, **settings: object) -> dict[str, str]:
 # A failed task is tried again later (the tap resumes it from its last STATE).
 DEFAULTS = {"retries": int(os.environ.get("TAP_JOBSOURCES_TASK_RETRIES", "2")), "retry_delay": timedelta(minutes=15)}
 
+COMMON = {
+    "start_date": datetime(2026, 1, 1),
+    "catchup": False,
+    "max_active_runs": 1,
+    "default_args": DEFAULTS,
+    "tags": ["tap-jobsources", "meltano"],
+}
+
 with DAG(
     dag_id="tap_jobsources",
     description="tap-jobsources: one task per Getro network, Bindbee connector and TrackJobChanges group",
     schedule="0 */6 * * *",  # Getro: the same request at most once every 6 hours
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULTS,
-    tags=["tap-jobsources", "meltano"],
+    **COMMON,
 ) as dag:
 
     @task(retries=0)
@@ -135,11 +139,7 @@ with DAG(
     dag_id="tap_jobsources_full",
     description="tap-jobsources: one task per provider, every partition (with deletes, if enabled)",
     schedule="@weekly",
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULTS,
-    tags=["tap-jobsources", "meltano"],
+    **COMMON,
 ) as full_dag:
     for extractor in ("getro", "getro-lists", "bindbee", "trackjobchanges"):
         BashOperator(
