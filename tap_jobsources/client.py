@@ -34,6 +34,7 @@ from tap_jobsources.errors import (
     NotFoundError,
     RateLimitedError,
     RetriableAPIError,
+    SkipPartition,
     body_excerpt,
     parse_retry_after,
 )
@@ -88,6 +89,9 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
     #: Key of the record list in a JSON object answer; None when the answer is the list.
     records_key: t.ClassVar[str | None] = None
+    #: Statuses on which the contract says to skip a partition, each with its warning
+    #: (``{network_id}``-style fields are filled from the partition's context).
+    skip_partition_on: t.ClassVar[dict[int, str]] = {}
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -295,6 +299,8 @@ class JobSourcesStream(PartitionReader, CompatStream, RESTStream):
     def client_error(self, response: requests.Response, endpoint: str) -> Exception:
         """The exception for a 4xx answer (other than 429). Providers refine it."""
         name, status = self.provider.name, response.status_code
+        if status in self.skip_partition_on:
+            return SkipPartition(status)
         if status == 401:
             return FatalAPIError(
                 f"{name} rejected the credentials (401 Unauthorized) on {endpoint}. "

@@ -58,7 +58,12 @@ class RunStopped(SystemExit):
 
 
 class SkipPartition(Exception):
-    """This partition cannot be read and the contract says to skip it with a warning."""
+    """This partition cannot be read and the contract says to skip it with a warning
+    (see ``skip_partition_on`` on the base stream)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
@@ -91,3 +96,20 @@ def body_excerpt(response, limit: int = 300) -> str:
         return ""
     text = redaction.redact(" ".join(text.split()))
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def api_message(response, key: str) -> str:
+    """A provider's own words for an error: ``key`` of a JSON object body (a string, or a list
+    of ``{loc, msg}`` as FastAPI writes them), or the start of the body as it came."""
+    try:
+        body = response.json()
+    except ValueError:
+        return body_excerpt(response)
+    detail = body.get(key) if isinstance(body, dict) else body
+    if isinstance(detail, list):
+        parts = [
+            f"{'.'.join(str(p) for p in d.get('loc') or [])}: {d.get('msg')}" if isinstance(d, dict) else str(d)
+            for d in detail
+        ]
+        return redaction.redact("; ".join(parts))[:300] or body_excerpt(response)
+    return redaction.redact(str(detail))[:300] if detail else body_excerpt(response)

@@ -22,7 +22,7 @@ from concurrent.futures import Future
 
 from singer_sdk.streams.rest import PageContext
 
-from tap_jobsources.errors import FatalAPIError
+from tap_jobsources.errors import FatalAPIError, SkipPartition
 from tap_jobsources.pagination import Page, PaginationError
 from tap_jobsources.reporting import ProgressLog, partition_label
 from tap_jobsources.resume import PartitionProgress, partition_key
@@ -98,7 +98,10 @@ class PartitionReader(_Stream):
         # Fixed while a partition syncs (the SDK wrote it as the partition began): read it
         # once here rather than once per record.
         self.partition_start = self.start_of(context)
-        yield from self.read_partition(context, progress)
+        try:
+            yield from self.read_partition(context, progress)
+        except SkipPartition as skip:  # the contract's "skip it with a warning"
+            self.logger.warning(self.skip_partition_on[skip.status].format(**(context or {})))
         progress.finish()
         self.tap.checkpoint()
 

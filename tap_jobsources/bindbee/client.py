@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import typing as t
-from functools import partial
+from functools import cached_property, partial
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk.authenticators import BearerTokenAuthenticator
 
 from tap_jobsources.bindbee.pagination import BindbeeCursorPaginator
 from tap_jobsources.client import JobSourcesStream
 from tap_jobsources.concurrency import PageReader
-from tap_jobsources.errors import FatalAPIError, body_excerpt
+from tap_jobsources.errors import FatalAPIError, api_message
 from tap_jobsources.providers import BINDBEE
 from tap_jobsources.resume import partition_key
 
@@ -48,7 +49,11 @@ class BindbeeStream(JobSourcesStream):
 
     @property
     def http_headers(self) -> dict:
-        return {"Accept": "application/json", "Authorization": f"Bearer {self.config['bindbee_api_key']}"}
+        return {"Accept": "application/json"}
+
+    @cached_property
+    def authenticator(self) -> BearerTokenAuthenticator:
+        return BearerTokenAuthenticator(token=self.config["bindbee_api_key"])
 
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
         request = super().get_http_request(page=page)
@@ -106,22 +111,7 @@ class BindbeeStream(JobSourcesStream):
             )
         if status == 422:
             return FatalAPIError(
-                f"Bindbee refused the request for connector '{connector}' on {endpoint} (422): {_api_message(response)}"
+                f"Bindbee refused the request for connector '{connector}' on {endpoint} (422): "
+                f"{api_message(response, 'detail')}"
             )
         return super().client_error(response, endpoint)
-
-
-def _api_message(response: requests.Response) -> str:
-    """Bindbee's own words: ``detail`` is a string or a list of {loc, msg}; a body of
-    another shape (a bare list, no detail) is quoted as it came."""
-    try:
-        body = response.json()
-    except ValueError:
-        return body_excerpt(response)
-    detail = body.get("detail") if isinstance(body, dict) else body
-    if isinstance(detail, list):
-        return "; ".join(
-            f"{'.'.join(str(p) for p in d.get('loc') or [])}: {d.get('msg')}" if isinstance(d, dict) else str(d)
-            for d in detail
-        )[:300] or body_excerpt(response)
-    return str(detail)[:300] if detail else body_excerpt(response)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk.authenticators import APIKeyAuthenticator
 
 from tap_jobsources.client import JobSourcesStream
 from tap_jobsources.getro.pagination import GetroPaginator
@@ -26,8 +28,11 @@ class GetroStream(JobSourcesStream):
             "Accept": "application/json",
             "Content-Type": "application/json",
             "X-User-Email": self.config["getro_email"],
-            "X-User-Token": self.config["getro_api_token"],
         }
+
+    @cached_property
+    def authenticator(self) -> APIKeyAuthenticator:
+        return APIKeyAuthenticator(key="X-User-Token", value=self.config["getro_api_token"], location="header")
 
     @property
     def page_size(self) -> int:

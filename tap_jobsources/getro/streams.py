@@ -9,7 +9,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 
 from tap_jobsources.client import Unpaged
 from tap_jobsources.dates import iso, parse_datetime
-from tap_jobsources.errors import MalformedResponseError, NotFoundError, SkipPartition, body_excerpt
+from tap_jobsources.errors import MalformedResponseError, NotFoundError, body_excerpt
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
 from tap_jobsources.getro.pagination import GetroTalentPaginator
 from tap_jobsources.pagination import Page
@@ -200,19 +200,9 @@ class TalentStream(GetroNetworkChildStream):
     def make_paginator(self) -> GetroTalentPaginator:
         return GetroTalentPaginator(self.page_size, max_pages=self.max_pages)
 
-    def client_error(self, response, endpoint: str) -> Exception:
-        if response.status_code == 403:
-            return SkipPartition(endpoint)
-        return super().client_error(response, endpoint)
-
-    def read_partition(self, context, progress) -> t.Iterable[dict]:
-        try:
-            yield from super().read_partition(context, progress)
-        except SkipPartition:
-            self.logger.warning(
-                "Getro hides the talent of network %s from this account (403 Forbidden): skipped.",
-                context["network_id"],
-            )
+    skip_partition_on = {
+        403: "Getro hides the talent of network {network_id} from this account (403 Forbidden): skipped."
+    }
 
 
 class JobDetailsStream(Unpaged, GetroNetworkChildStream):
@@ -244,13 +234,10 @@ class JobDetailsStream(Unpaged, GetroNetworkChildStream):
         parsed = [parse_datetime(v) for v in values if v]
         return max(parsed) if parsed else None
 
+    skip_partition_on = {
+        404: "Getro job {job_id} of network {network_id} was taken down before its details were read: skipped."
+    }
+
     def read_partition(self, context, progress) -> t.Iterable[dict]:
         request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
-        try:
-            yield from self.fetch_one(request)
-        except NotFoundError:
-            self.logger.warning(
-                "Getro job %s of network %s was taken down before its details were read: skipped.",
-                context["job_id"],
-                context["network_id"],
-            )
+        return self.fetch_one(request)

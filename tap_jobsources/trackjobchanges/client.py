@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import typing as t
+from functools import cached_property
 from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk.authenticators import APIKeyAuthenticator
 
 from tap_jobsources.client import JobSourcesStream
-from tap_jobsources.errors import FatalAPIError, body_excerpt
+from tap_jobsources.errors import FatalAPIError, api_message
 from tap_jobsources.providers import TRACKJOBCHANGES
 from tap_jobsources.trackjobchanges.pagination import LastPagePaginator
 
@@ -28,7 +30,11 @@ class TrackJobChangesStream(JobSourcesStream):
 
     @property
     def http_headers(self) -> dict:
-        return {"Accept": "application/json", "key": self.config["trackjobchanges_api_key"]}
+        return {"Accept": "application/json"}
+
+    @cached_property
+    def authenticator(self) -> APIKeyAuthenticator:
+        return APIKeyAuthenticator(key="key", value=self.config["trackjobchanges_api_key"], location="header")
 
     def make_paginator(self) -> LastPagePaginator:
         return LastPagePaginator(max_pages=self.max_pages)
@@ -44,7 +50,7 @@ class TrackJobChangesStream(JobSourcesStream):
         return total if isinstance(total, int) and not isinstance(total, bool) else None
 
     def client_error(self, response: requests.Response, endpoint: str) -> Exception:
-        message = _message(response)
+        message = api_message(response, "message")
         if response.status_code == 401:
             return FatalAPIError(
                 f"TrackJobChanges rejected the API key (401) on {endpoint}: {message} Check trackjobchanges_api_key."
@@ -62,11 +68,3 @@ class TrackJobChangesStream(JobSourcesStream):
             )
             raise FatalAPIError(msg)
         return super().records_from(payload, response)
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return body_excerpt(response)
-    return str(body.get("message") or body_excerpt(response)) if isinstance(body, dict) else body_excerpt(response)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 
-from tap_jobsources.errors import NotFoundError
 from tap_jobsources.trackjobchanges.client import TrackJobChangesStream
 
 
@@ -45,14 +44,9 @@ class EmploymentsStream(TrackJobChangesStream):
     # its connections' first employments pages fetched at once while it is emitted.
     prefetched = True
 
-    def read_partition(self, context, progress) -> t.Iterable[dict]:
-        try:
-            yield from super().read_partition(context, progress)
-        except NotFoundError:
-            self.logger.warning(
-                "TrackJobChanges connection %s was deleted before its employments were read: skipped.",
-                context["connection_id"],
-            )
+    skip_partition_on = {
+        404: "TrackJobChanges connection {connection_id} was deleted before its employments were read: skipped."
+    }
 
     def transform(self, row: dict, context) -> dict | None:
         row["connection_id"] = context["connection_id"]
