@@ -70,3 +70,16 @@ class Cluster:
 
         with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres") as con:
             return con.execute(sql, params).fetchall()
+
+
+def pipeline_env(settings: dict, cluster: Cluster, schema: str, state_dir) -> dict[str, str]:
+    """Meltano's environment for the tap's ``settings`` into ``schema`` of ``cluster``, with its
+    state kept in ``state_dir``."""
+    from jobsources_sandbox.quickstart import sandbox_env
+
+    return sandbox_env(
+        settings,
+        **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in cluster.settings.items()},
+        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
+        MELTANO_STATE_BACKEND_URI=f"file://{state_dir}",
+    )

@@ -15,7 +15,7 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano, sandbox_env
 from tests.expected import getro_records, trackjobchanges_records
 from tests.helpers import all_records
-from tests.postgres import Cluster
+from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
 
@@ -111,12 +111,7 @@ def run_dag(home: Path, sandbox: Sandbox, postgres: Cluster, schema: str, **over
         "trackjobchanges_group_ids": list(sandbox.trackjobchanges.connections),
         **overrides,
     }
-    env = sandbox_env(
-        settings,
-        **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
-        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=schema,
-        MELTANO_STATE_BACKEND_URI=f"file://{home / 'state'}",
-    )
+    env = pipeline_env(settings, postgres, schema, home / "state")
     env.update(airflow_env(home, PATH=env.get("PATH", "/usr/bin:/bin")))
     subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     subprocess.run(

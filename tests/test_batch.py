@@ -10,11 +10,11 @@ import math
 import pytest
 
 from jobsources_sandbox import Sandbox
-from jobsources_sandbox.quickstart import meltano, sandbox_env
+from jobsources_sandbox.quickstart import meltano
 from tests.conftest import FAST
 from tests.expected import trackjobchanges_records
 from tests.helpers import run_tap
-from tests.postgres import Cluster
+from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
 
@@ -57,12 +57,7 @@ def test_batch_output_loads_through_meltano_into_postgres(tmp_path):
             files = tmp_path / "batches"
             files.mkdir()
             settings = {**sandbox.settings(), "batch_config": batch_config(files, 20)}
-            env = sandbox_env(
-                settings,
-                **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in cluster.settings.items()},
-                TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="batched",
-                MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
-            )
+            env = pipeline_env(settings, cluster, "batched", tmp_path / "state")
             install = meltano("install", env=env, check=False)
             assert install.returncode == 0, install.stderr[-3000:]
             run = meltano(

@@ -12,23 +12,12 @@ import pytest
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
 from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
-from tests.helpers import all_records
-from tests.postgres import Cluster
+from tests.helpers import PRIMARY_KEYS, all_records
+from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
 
-TABLES = [
-    "ats_jobs",
-    "companies",
-    "connections",
-    "employments",
-    "experience_levels",
-    "job_functions",
-    "jobs",
-    "networks",
-    "removed_jobs",
-    "talent",
-]
+TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})  # what a default catalog loads
 
 
 def expected_counts(sandbox: Sandbox) -> dict[str, int]:
@@ -88,12 +77,7 @@ def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes
             "retry_max_attempts": 2,
             "emit_activate_version_messages": True,
         }
-        env = sandbox_env(
-            settings,
-            **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
-            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="e2e",
-            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
-        )
+        env = pipeline_env(settings, postgres, "e2e", tmp_path / "state")
         wh = Warehouse(postgres, "e2e")
 
         def run_pipeline():
@@ -194,12 +178,7 @@ def test_a_failed_run_resumed_through_meltano_ends_as_one_clean_run(installed, p
             "emit_activate_version_messages": True,
             "getro_page_size": 5,
         }
-        env = sandbox_env(
-            settings,
-            **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
-            TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA="resumed",
-            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
-        )
+        env = pipeline_env(settings, postgres, "resumed", tmp_path / "state")
         wh = Warehouse(postgres, "resumed")
         failing = {"on": True}
         sandbox.intercept(
