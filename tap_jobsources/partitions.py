@@ -71,9 +71,17 @@ class PartitionReader(_Stream):
         return None
 
     def on_page(self, page: Page, context: Context | None) -> None:
-        """A page arrived (maybe on a worker): let children fetch ahead."""
-        for child in self._prefetching_children:
-            for record in page.records:
+        """A page arrived (maybe on a worker): let children fetch ahead, except for the records
+        an interrupted run finished (on the page it was reading: up to its ``after``)."""
+        children = self._prefetching_children
+        if not children:
+            return
+        records = page.records
+        after = self.run.peek(self.name, context).get("after")
+        if after is not None:
+            records = _after(records, after)
+        for child in children:
+            for record in records:
                 child.prefetch(self.get_child_context(record, context))
 
     # The partition ------------------------------------------------------------------
@@ -128,14 +136,12 @@ class PartitionReader(_Stream):
             for item in items:
                 if not self.admit(item, context):
                     continue
-                if not children:
-                    yield self.expand(item)
-                    continue
                 yield self.expand(item)  # the SDK reads its children before it comes back
-                progress.record_done(item.get("id"))
-                self.run.forget(children)
-                self.item_finished(item)
-                self.tap.checkpoint()
+                if children:
+                    progress.record_done(item.get("id"))
+                    self.run.forget(children)
+                    self.item_finished(item)
+                    self.tap.checkpoint()
             progress.page_done(page.next_token, len(page.records))
             self.tap.checkpoint()
             report.page(len(page.records), self.page_total(page))

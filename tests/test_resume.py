@@ -113,6 +113,9 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
         together = {**by_key(killed.records[stream], *fields), **by_key(resumed.records[stream], *fields)}
         assert together == by_key(clean.records[stream], *fields), stream
 
+    # A connection goes out once its employments are all read: none of those is asked again.
+    finished = {c["id"] for c in killed.records["connections"]}
+    assert not [r for r in sandbox.log if r.path.endswith("/employments") and int(r.path.split("/")[2]) in finished]
     # At most one request again per interrupted partition; finished partitions not at all.
     repeated = repeats_per_partition(sandbox, killed_log, sandbox.log)
     assert repeated and max(repeated.values()) == 1, repeated
