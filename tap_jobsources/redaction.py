@@ -110,10 +110,8 @@ class Secrets:
 ACTIVE = Secrets()
 
 
-def redact(text: str, secrets: t.Iterable[str] | None = None) -> str:
-    """``text`` with the running tap's secrets (and ``secrets``, if given) masked."""
-    if secrets is not None:
-        ACTIVE.add(secrets)
+def redact(text: str) -> str:
+    """``text`` with the running tap's secrets masked."""
     return ACTIVE.mask(text)
 
 

@@ -58,10 +58,6 @@ class PartitionProgress:
     def after(self) -> t.Any:
         return self.entry.get("after")
 
-    @property
-    def resumed(self) -> bool:
-        return "page" in self.entry or "after" in self.entry
-
     def record_done(self, key: t.Any) -> None:
         self.entry["after"] = key
 
@@ -90,10 +86,8 @@ class RunProgress:
         now = now or datetime.now(UTC)
         section = state.get(SECTION)
         if isinstance(section, dict) and self._usable(section, now, within_hours):
-            self.resumed = True
             self.version = int(section["version"])
         else:
-            self.resumed = False
             self.version = version
             section = {"version": version, "streams": {}}
         section["written"] = iso(now)

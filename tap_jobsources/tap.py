@@ -187,16 +187,14 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                     1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above."
                 )
         except BaseException as exc:
-            self._flush_batches()
-            self._log_stream_summaries()
+            self._end_streams()
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
             self._write_final_state()
             if isinstance(exc, RunStopped):
                 self.logger.error(exc.message)
             raise
-        self._flush_batches()
-        self._log_stream_summaries()
+        self._end_streams()
         # The run is complete: the next one reads everything afresh.
         self.run_progress.complete()
         self.state_writer.write_state(self.state)
@@ -214,14 +212,12 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         if isinstance(self.message_writer, BufferedMsgSpecWriter):
             self.message_writer.hold_states(stream_name, hold)
 
-    def _flush_batches(self) -> None:
+    def _end_streams(self) -> None:
+        """Whether the run completed or not: what child streams gathered goes into BATCH
+        files, and each stream's summary is logged."""
         for stream in self.streams.values():
             if isinstance(stream, JobSourcesStream):
                 stream.flush_batches()
-
-    def _log_stream_summaries(self) -> None:
-        for stream in self.streams.values():
-            if isinstance(stream, JobSourcesStream):
                 stream.stats.log_summary(self.logger)
 
     def _write_final_state(self) -> None:

@@ -23,11 +23,6 @@ def stamp(moment: datetime, variant: int = 0) -> str:
     return text
 
 
-def utc_stamp(moment: datetime) -> str:
-    """The one canonical form (Z, milliseconds), for values the emulator echoes."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def instant(value: str) -> datetime:
     """An aware datetime from any of the forms (no offset: UTC)."""
     text = value.strip()
