@@ -1,3 +1,3 @@
-from tap_jobsources.tap import TapJobSources
+from tap_jobsources.cli import main
 
-TapJobSources.cli()
+main()

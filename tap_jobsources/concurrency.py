@@ -17,6 +17,8 @@ import threading
 import typing as t
 from concurrent.futures import Future
 
+from tap_jobsources.signals import STOP
+
 
 class AdaptiveLimit:
     """At most ``limit`` requests in flight; the limit adapts between 1 and ``ceiling``."""
@@ -105,7 +107,8 @@ class PageReader:
 
     def __iter__(self) -> t.Iterator[t.Any]:
         while True:
-            item = self._queue.get()
+            with STOP.waiting():
+                item = self._queue.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):

@@ -12,6 +12,7 @@ import time
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_jobsources import redaction
+from tap_jobsources.signals import RunStopped
 
 __all__ = [
     "FatalAPIError",
@@ -47,14 +48,6 @@ class NotFoundError(FatalAPIError):
 
 class InvalidRecordError(Exception):
     """A record the tap must not emit (its primary key breaks its schema)."""
-
-
-class RunStopped(SystemExit):
-    """End the run with ``code`` and one clear line (``message``), no traceback."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(code)
-        self.message = message
 
 
 class SkipPartition(Exception):

@@ -1,15 +1,24 @@
-"""Singer output: msgspec serialisation, written in blocks rather than one syscall per record."""
+"""Singer output: msgspec serialisation, written in blocks of whole lines.
+
+RECORD messages wait in a buffer; any other message (STATE, SCHEMA, BATCH ...) is added
+after them and the buffer is written at once. Every write is of whole lines and goes to
+the file descriptor until every byte is out, inside ``STOP.writing()``: a signal, even a
+second one, never leaves half a line on stdout. Which STATE goes out, and when, is the
+checkpoint's business (``checkpoint.py``), not this writer's.
+"""
 
 from __future__ import annotations
 
 import atexit
+import io
 import os
 import sys
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.singerlib import RecordMessage, StateMessage
+from singer_sdk.singerlib import Message, RecordMessage
 
 from tap_jobsources.errors import RunStopped
+from tap_jobsources.signals import STOP
 
 FLUSH_BYTES = 64 * 1024
 #: Exit status when the target closed the pipe: 128 + SIGPIPE, as a shell reports it.
@@ -17,68 +26,51 @@ TARGET_GONE = 141
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
-    """Buffers RECORD messages; any other message (STATE, SCHEMA ...) flushes the buffer with it.
-
-    A STATE therefore never reaches stdout before the records it covers, and records
-    lost in a crash are never covered by a STATE the target has seen: delivery stays
-    at-least-once.
-    """
+    """Buffers RECORD lines; any other message flushes the buffer with it."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._buffer = bytearray()
-        self._last_state: bytes | None = None
-        self._holders: set[str] = set()  # streams with records gathered for a BATCH file
-        self._held: bytes | None = None
         atexit.register(self.flush)
 
-    def write_message(self, message) -> None:
-        line = self.format_message(message)
-        if isinstance(message, StateMessage) and self._holders:
-            self._held = bytes(line)  # written once no stream holds records outside a file
-            return
-        if isinstance(message, StateMessage):
-            # The SDK writes the whole state after every child partition (each connection's
-            # employments), changed or not: an unchanged STATE tells a target nothing.
-            if line == self._last_state:
-                return
-            self._last_state = bytes(line)
-        self._buffer += line
+    def write_message(self, message: Message) -> None:
+        self._buffer += self.format_message(message)
         if not isinstance(message, RecordMessage) or len(self._buffer) >= FLUSH_BYTES:
             self.flush()
 
-    def hold_states(self, holder: str, hold: bool) -> None:
-        """While any holder holds, STATE messages wait; the last one goes out on release."""
-        if hold:
-            self._holders.add(holder)
-            return
-        self._holders.discard(holder)
-        if not self._holders and self._held is not None:
-            held, self._held = self._held, None
-            if held != self._last_state:
-                self._last_state = held
-                self._buffer += held
-                self.flush()
-
-    def repeat_next_state(self) -> None:
-        """Write the next STATE even if unchanged: the last line of a stopped run."""
-        self._last_state = None
-
     def flush(self) -> None:
-        try:
-            if self._buffer:
-                sys.stdout.buffer.write(self._buffer)
-                self._buffer.clear()
-            sys.stdout.flush()
-        except BrokenPipeError:
-            self._buffer.clear()
-            # Nothing can reach the target any more; point stdout at /dev/null so that
-            # the interpreter's last flush does not print a second error.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
-            raise RunStopped(
-                TARGET_GONE,
-                "The target stopped reading (the tap's stdout closed): stopping. Check the target's "
-                "own log for why; the next run resumes from the last STATE the target saved.",
-            ) from None
+        if not self._buffer:
+            return
+        with STOP.writing():
+            data, self._buffer = bytes(self._buffer), bytearray()
+            try:
+                _write_all(data)
+            except BrokenPipeError:
+                # Nothing can reach the target any more; point stdout at /dev/null so that
+                # the interpreter's last flush does not print a second error.
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+                raise RunStopped(
+                    TARGET_GONE,
+                    "The target stopped reading (the tap's stdout closed): stopping. Check the target's "
+                    "own log for why; the next run resumes from the last STATE the target saved.",
+                ) from None
+
+
+def _write_all(data: bytes) -> None:
+    """Every byte of ``data`` to stdout's file descriptor (after what others wrote to it)."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, io.UnsupportedOperation):  # stdout captured in memory (tests in-process)
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is not None:
+            buffer.write(data)
+        else:
+            sys.stdout.write(data.decode())
+        sys.stdout.flush()
+        return
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]

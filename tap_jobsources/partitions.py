@@ -26,12 +26,14 @@ from tap_jobsources.errors import FatalAPIError, SkipPartition
 from tap_jobsources.pagination import Page, PaginationError
 from tap_jobsources.reporting import ProgressLog, partition_label
 from tap_jobsources.resume import PartitionProgress, partition_key
+from tap_jobsources.signals import STOP, StopFlag
 
 if t.TYPE_CHECKING:
     from datetime import datetime
 
     from singer_sdk.helpers.types import Context
 
+    from tap_jobsources.checkpoint import Checkpoint
     from tap_jobsources.concurrency import Workers
     from tap_jobsources.resume import RunProgress
 
@@ -91,6 +93,14 @@ class PartitionReader(_Stream):
         return self.tap.run_progress
 
     @property
+    def checkpoint(self) -> Checkpoint:
+        return self.tap.checkpoint
+
+    @property
+    def stop(self) -> StopFlag:
+        return STOP
+
+    @property
     def workers(self) -> Workers:
         return self.tap.workers(self.provider)
 
@@ -99,7 +109,10 @@ class PartitionReader(_Stream):
         if progress.done:
             self.logger.info("%s: finished by the interrupted run, not read again.", self._label(context))
             return
-        self.write_finished_partitions_state()
+        # The partitions before this one are final (their bookmarks promoted): say so now,
+        # so a run stopped in this one resumes after them.
+        self.checkpoint.due()
+        self._keep_bookmark_from_moving_back(context)
         if self.prefetch_partitions:
             for upcoming in self._upcoming_partitions(context):
                 self.prefetch(upcoming)
@@ -111,7 +124,23 @@ class PartitionReader(_Stream):
         except SkipPartition as skip:  # the contract's "skip it with a warning"
             self.logger.warning(self.skip_partition_on[skip.status].format(**(context or {})))
         progress.finish()
-        self.tap.checkpoint()
+        self.checkpoint.due()
+
+    def _keep_bookmark_from_moving_back(self, context: Context | None) -> None:
+        """Start the partition's progress marker at its bookmark: the SDK promotes the largest
+        value emitted, which may be older than the bookmark when every row the API returned is
+        (a server-side filter on another clock). Emitted or not, the bookmark never moves back."""
+        if not self.replication_key:
+            return
+        state = self.get_context_state(context)
+        bookmark = state.get("replication_key_value")
+        if bookmark is None or "progress_markers" in state:
+            return
+        state["progress_markers"] = {
+            "Note": "Progress is not resumable if interrupted.",
+            "replication_key": self.replication_key,
+            "replication_key_value": bookmark,
+        }
 
     def start_of(self, context: Context | None) -> datetime | None:
         """The lower bound (bookmark or start_date) of a partition, read once per partition."""
@@ -141,9 +170,10 @@ class PartitionReader(_Stream):
                     progress.record_done(item.get("id"))
                     self.run.forget(children)
                     self.item_finished(item)
-                    self.tap.checkpoint()
+                    self.checkpoint.due()
+                self.stop.check()  # a record boundary: the state covers what is out
             progress.page_done(page.next_token, len(page.records))
-            self.tap.checkpoint()
+            self.checkpoint.due()
             report.page(len(page.records), self.page_total(page))
 
     def pages(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[Page]:
@@ -184,7 +214,8 @@ class PartitionReader(_Stream):
         ahead: Future | None = None if token is not None else self._prefetches.pop(partition_key(context), None)
         while not paginator.finished:
             if ahead is not None:
-                page = ahead.result()  # on_page ran on the worker
+                with self.stop.waiting():
+                    page = ahead.result()  # on_page ran on the worker
             else:
                 page = self.fetch_page(context, paginator.current_value)
                 self.on_page(page, context)

@@ -22,11 +22,24 @@ from __future__ import annotations
 import json
 import logging
 import typing as t
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tap_jobsources.dates import iso, parse_datetime
 
 SECTION = "resume"
+
+
+@dataclass(frozen=True)
+class StateSection:
+    """A section a provider keeps in the state beside the SDK's bookmarks.
+
+    ``usable(value, logger)`` returns what of an input state's section can be used (None:
+    none of it), with a WARNING for what is dropped: a section the tap cannot use is never
+    obeyed, and what is dropped is never written back."""
+
+    name: str
+    usable: t.Callable[[t.Any, logging.Logger], dict | None]
 
 
 def partition_key(context: t.Mapping | None) -> str:
@@ -85,8 +98,9 @@ class RunProgress:
         self._logger = logger
         now = now or datetime.now(UTC)
         section = state.get(SECTION)
-        if isinstance(section, dict) and self._usable(section, now, within_hours):
+        if section is not None and self._usable(section, now, within_hours):
             self.version = int(section["version"])
+            section["streams"] = _usable_streams(section["streams"], logger)
         else:
             self.version = version
             section = {"version": version, "streams": {}}
@@ -95,14 +109,17 @@ class RunProgress:
         self._section = section
         self._streams: dict[str, dict[str, dict]] = section["streams"]
 
-    def _usable(self, section: dict, now: datetime, within_hours: float) -> bool:
+    def _usable(self, section: t.Any, now: datetime, within_hours: float) -> bool:
         try:
             written = parse_datetime(section["written"])
-            int(section["version"])
-            if not isinstance(section["streams"], dict):
+            if not _is_int(section["version"]) or not isinstance(section["streams"], dict):
                 raise TypeError
-        except (KeyError, TypeError, ValueError):
-            self._logger.warning("The state's page progress is not of a shape this tap wrote: ignored.")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self._logger.warning(
+                "The state's '%s' section (page progress) is not of a shape this tap writes: ignored, "
+                "every partition is read from its bookmark.",
+                SECTION,
+            )
             return False
         age = now - written
         if age > timedelta(hours=within_hours):
@@ -139,3 +156,62 @@ class RunProgress:
     def complete(self) -> None:
         """The run finished: the next run reads everything afresh."""
         self._state.pop(SECTION, None)
+
+
+#: What an entry of a partition may hold, and of which types (``ids``: a listed partition's ids).
+_ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
+    "done": (bool,),
+    "page": (int, str, type(None)),
+    "items": (int,),
+    "after": (int, str),
+    "ids": (list,),
+}
+
+
+def _is_int(value: t.Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def entry_problem(entry: t.Any) -> str | None:
+    """Why a partition's entry cannot be used (None: it can)."""
+    if not isinstance(entry, dict):
+        return f"a {type(entry).__name__}, not an object"
+    for key, value in entry.items():
+        kinds = _ENTRY_FIELDS.get(key)
+        if kinds is None:
+            return f"an unknown field '{key}'"
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+            return f"'{key}' is {json.dumps(value)[:40]}"
+    if "items" in entry and entry["items"] < 0:
+        return "'items' is negative"
+    if "ids" in entry and not all(_is_int(i) or isinstance(i, str) for i in entry["ids"]):
+        return "'ids' holds something other than ids"
+    return None
+
+
+def _usable_streams(streams: dict, logger: logging.Logger) -> dict:
+    """The entries of the section that can be used; one WARNING for each that cannot."""
+    usable: dict[str, dict] = {}
+    for name, entries in streams.items():
+        if not isinstance(entries, dict):
+            logger.warning(
+                "The state's %s.streams.%s is a %s, not an object: ignored, read from its bookmark.",
+                SECTION,
+                name,
+                type(entries).__name__,
+            )
+            continue
+        usable[name] = {}
+        for key, entry in entries.items():
+            problem = entry_problem(entry)
+            if problem is None:
+                usable[name][key] = entry
+                continue
+            logger.warning(
+                "The state's page progress of %s [%s] is not of a shape this tap writes (%s): ignored, "
+                "that partition is read from its bookmark.",
+                name,
+                key or "whole stream",
+                problem,
+            )
+    return usable

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import typing as t
 from datetime import UTC, datetime
+from functools import partial
 
 from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import RecordMessage
+
+from tap_jobsources.signals import STOP
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
@@ -66,59 +69,30 @@ class CompatStream:
     def write_activate_version(self, version: int) -> None:
         self._write_activate_version_message(version)  # type: ignore[attr-defined]
 
-    # BATCH that scales: the SDK writes at least one file per child partition (each
-    # connection's employments: 7 files for 16 records). A child stream here gathers the
-    # records of many parent records, up to the batch size, into one file; while some are
-    # gathered and not yet in a file, STATE messages are held back (see output.py), so a
-    # STATE never claims records that no file holds.
+    # BATCH through the checkpoint (checkpoint.py): every stream, parent or child, gathers
+    # its records in a buffer the checkpoint owns, so that no STATE goes out while records
+    # wait for a file. The SDK would batch a parent's records where no one can see them
+    # (its STATEs then claimed them), and write a file per child partition.
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
     ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
-        records = self._sync_records(context, write_messages=False)  # type: ignore[attr-defined]
-        if not self.parent_stream_type:  # type: ignore[attr-defined]
-            for manifest in self._batcher(batch_config).get_batches(records=records):
-                yield batch_config.encoding, manifest
-            return
-        gathered = self._gathered
-        for record in records:
-            gathered.append(record)
-            if len(gathered) >= batch_config.batch_size:
-                manifest = self._write_gathered(batch_config)
-                yield batch_config.encoding, manifest
-        self.tap.hold_states(self.name, bool(gathered))  # type: ignore[attr-defined]
+        checkpoint = self.tap.checkpoint
+        buffer = checkpoint.buffer(self.name, batch_config.batch_size, partial(self._write_files, batch_config))  # type: ignore[attr-defined]
+        for record in self._sync_records(context, write_messages=False):  # type: ignore[attr-defined]
+            checkpoint.gathered(buffer, record)
+        # The checkpoint writes the files and their BATCH messages; the SDK has none to write.
+        yield from ()
 
-    def flush_batches(self) -> None:
-        """Write what a child stream has gathered (at the end of a run, complete or not)."""
-        batch_config = self.get_batch_config(self.config)  # type: ignore[attr-defined]
-        if batch_config and self._gathered:
-            manifest = self._write_gathered(batch_config)
-            self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)  # type: ignore[attr-defined]
+    def _write_files(self, batch_config: BatchConfig, records: list[dict]) -> None:
+        batcher = Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)  # type: ignore[attr-defined]
+        manifest = [uri for part in batcher.get_batches(records=iter(records)) for uri in part]
+        self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)  # type: ignore[attr-defined]
 
-    @property
-    def _gathered(self) -> list[dict]:
-        if "_gathered_records" not in self.__dict__:
-            self.__dict__["_gathered_records"] = []
-        return self.__dict__["_gathered_records"]
 
-    def _batcher(self, batch_config: BatchConfig) -> Batcher:
-        return Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)  # type: ignore[attr-defined]
-
-    def _write_gathered(self, batch_config: BatchConfig) -> list[str]:
-        manifest = [
-            uri for part in self._batcher(batch_config).get_batches(records=iter(self._gathered)) for uri in part
-        ]
-        self._gathered.clear()
-        self.tap.hold_states(self.name, False)  # type: ignore[attr-defined]
-        return manifest
-
-    # The SDK writes a partitioned stream's STATE only after its last partition. When a
-    # partition begins, the one before it is final: write it now, so that a killed run
-    # resumes after the partitions it finished.
-    def write_finished_partitions_state(self) -> None:
-        manager = self.state_manager  # type: ignore[attr-defined]
-        if self.partitions and not manager.is_flushed:  # type: ignore[attr-defined]
-            self.tap.state_writer.write_state(self.tap_state)  # type: ignore[attr-defined]
-            manager.is_flushed = True
+def install_state_writer(tap: t.Any, writer: t.Any) -> None:
+    """Make ``writer`` the tap's state writer: ``Tap.sync_all`` writes through the private
+    ``_state_writer``, streams through the public ``state_writer`` property that returns it."""
+    tap._state_writer = writer
 
 
 class CompatTap:
@@ -137,6 +111,11 @@ class CompatTap:
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)  # type: ignore[attr-defined]
         return errors
+
+    # The SDK answers SIGTERM and SIGINT with sys.exit(0) from wherever the main thread is;
+    # the tap's handlers (signals.py) stay in place instead.
+    def _setup_signal_handlers(self) -> None:
+        STOP.install()
 
     # ``Tap.sync_all`` is marked final, but it is the one place where a whole run can be
     # wrapped (the CLI calls it directly): the tap's own run goes around it.

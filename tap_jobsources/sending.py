@@ -21,6 +21,7 @@ from tap_jobsources.errors import (
     parse_retry_after,
 )
 from tap_jobsources.pagination import Page
+from tap_jobsources.signals import STOP
 
 if t.TYPE_CHECKING:
     from singer_sdk.streams.rest import HTTPRequest
@@ -53,7 +54,8 @@ class RequestSender(_Stream):
             headers=request.headers,
         )
         try:
-            return self._send_with_retries(prepared, extract or self.records_from)
+            with STOP.waiting():  # nothing is half done while a request is under way
+                return self._send_with_retries(prepared, extract or self.records_from)
         except retry.RETRIABLE as exc:
             raise FatalAPIError(self._gave_up_message(prepared, exc, self._max_attempts)) from None
 

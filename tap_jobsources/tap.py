@@ -12,20 +12,19 @@ import requests
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import TapCapabilities
-from singer_sdk.singerlib import StateMessage
 
-from tap_jobsources import redaction, resume, signals
+from tap_jobsources import redaction, resume
 from tap_jobsources.bindbee import streams as bindbee
+from tap_jobsources.checkpoint import Checkpoint
 from tap_jobsources.client import JobSourcesStream
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.errors import RunStopped
 from tap_jobsources.getro import streams as getro
-from tap_jobsources.getro.streams import GETRO_SECTION
 from tap_jobsources.output import BufferedMsgSpecWriter
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
-from tap_jobsources.resume import RunProgress
-from tap_jobsources.sdk_compat import CompatTap
+from tap_jobsources.resume import RunProgress, StateSection
+from tap_jobsources.sdk_compat import CompatTap, install_state_writer
 from tap_jobsources.settings import (
     config_errors,
     config_schema,
@@ -34,6 +33,7 @@ from tap_jobsources.settings import (
     secret_values,
     unknown_settings,
 )
+from tap_jobsources.signals import STOP
 from tap_jobsources.state_check import state_errors
 from tap_jobsources.trackjobchanges import streams as trackjobchanges
 
@@ -99,21 +99,29 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         super().load_state(state)
         own: dict[str, t.Any] = self.state  # type: ignore[assignment]  # the SDK types it as bookmarks only
         own.setdefault("bookmarks", {})
-        # The SDK keeps only "bookmarks": carry the tap's own sections over.
-        for section in (resume.SECTION, GETRO_SECTION):
-            if isinstance(state.get(section), dict):
-                own[section] = copy.deepcopy(state[section])
+        # The SDK keeps only "bookmarks": carry the tap's own sections over, each as its
+        # owner reads it (a section the tap cannot use is dropped with a warning, never obeyed).
+        if resume.SECTION in state:
+            own[resume.SECTION] = copy.deepcopy(state[resume.SECTION])
+        for section in self._state_sections():
+            if section.name in state:
+                value = section.usable(copy.deepcopy(state[section.name]), self.logger)
+                if value is not None:
+                    own[section.name] = value
         self.run_progress = RunProgress(
             own,
             version=self.initialized_at,
             within_hours=float(self.config.get("resume_within_hours", 24)),
             logger=self.logger,
         )
+        #: The one writer of every STATE (see checkpoint.py); the SDK writes through it too.
+        self.checkpoint = Checkpoint(self.message_writer, own, on_write=self.run_progress.touch)
+        install_state_writer(self, self.checkpoint)
 
-    def checkpoint(self) -> None:
-        """Write the state now (page progress changed); unchanged states are not repeated."""
-        self.run_progress.touch()
-        self.state_writer.write_state(self.state)
+    @staticmethod
+    def _state_sections() -> list[StateSection]:
+        """The state sections the providers' streams keep beside the SDK's bookmarks."""
+        return [s for classes in STREAMS.values() for cls in classes for s in getattr(cls, "state_sections", ())]
 
     def mark_incomplete(self, *stream_names: str) -> None:
         """These streams were not read whole this run: no ACTIVATE_VERSION for them."""
@@ -178,7 +186,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
             stream.set_table_version(self.run_progress.version)  # RECORD messages carry it
-        signals.stop_on_signals()
+        STOP.install()
         try:
             sync()
             if self._skipped:
@@ -187,17 +195,17 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                     1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above."
                 )
         except BaseException as exc:
-            self._end_streams()
+            self._log_summaries()
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
-            self._write_final_state()
+            self.checkpoint.final()
             if isinstance(exc, RunStopped):
                 self.logger.error(exc.message)
             raise
-        self._end_streams()
+        self._log_summaries()
         # The run is complete: the next one reads everything afresh.
         self.run_progress.complete()
-        self.state_writer.write_state(self.state)
+        self.checkpoint.final()
         # Only now is every full-table stream complete, in every partition: a target may
         # retire the rows this run did not see. A run that failed never gets here.
         for stream in versioned:
@@ -207,25 +215,10 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             stream.write_schema_once()
             stream.write_activate_version(self.run_progress.version)
 
-    def hold_states(self, stream_name: str, hold: bool) -> None:
-        """A stream has records gathered for a BATCH file (or no longer): see output.py."""
-        if isinstance(self.message_writer, BufferedMsgSpecWriter):
-            self.message_writer.hold_states(stream_name, hold)
-
-    def _end_streams(self) -> None:
-        """Whether the run completed or not: what child streams gathered goes into BATCH
-        files, and each stream's summary is logged."""
+    def _log_summaries(self) -> None:
         for stream in self.streams.values():
             if isinstance(stream, JobSourcesStream):
-                stream.flush_batches()
                 stream.stats.log_summary(self.logger)
-
-    def _write_final_state(self) -> None:
-        # Written even when unchanged (the SDK's state writer would skip it): a stopped
-        # run's last line is the STATE it resumes from.
-        if isinstance(self.message_writer, BufferedMsgSpecWriter):
-            self.message_writer.repeat_next_state()
-        self.message_writer.write_message(StateMessage(value=self.state))
 
     def _versioned_streams(self) -> list[JobSourcesStream]:
         if not self.config.get("emit_activate_version_messages"):
