@@ -101,6 +101,22 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     }
 
 
+def test_a_row_the_api_returns_is_emitted_even_if_modified_before_the_bookmark(tmp_path, sandbox, config):
+    """modified_after filters on when Bindbee synced a job, not on its modified_at: a job synced
+    again without a change comes back with an old modified_at, and the tap emits it."""
+    first = run_tap(tmp_path / "1", config)
+    assert first.returncode == 0, first.stderr
+    marks = bookmarks(first.state)
+    old = min(sandbox.bindbee.jobs["lever"], key=lambda j: instant(j["modified_at"]))
+    assert instant(old["modified_at"]) < marks["lever"]
+    sandbox.bindbee.resync("lever", old["id"], datetime.now(UTC))
+
+    second = run_tap(tmp_path / "2", config, state=first.state)
+    assert second.returncode == 0, second.stderr
+    assert ("lever", old["id"]) in {(r["connector"], r["id"]) for r in second.records["ats_jobs"]}
+    assert bookmarks(second.state) == marks  # emitted, and the bookmark did not move back
+
+
 def test_nothing_changed_costs_one_request_per_connector(tmp_path, sandbox, config):
     first = run_tap(tmp_path / "1", config)
     sandbox.clear_log()

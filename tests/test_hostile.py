@@ -347,3 +347,52 @@ def test_a_bindbee_422_of_any_shape_is_a_clear_message(tmp_path, sandbox, body):
     assert run.returncode != 0
     assert "Bindbee refused the request for connector 'greenhouse' on GET /bindbee/api/ats/v1/jobs (422)" in run.stderr
     assert "AttributeError" not in run.stderr
+
+
+# A state the tap cannot use is ignored, not obeyed -------------------------------------
+
+NOW = "2999-01-01T00:00:00.000Z"  # "written" in the future: never too old to resume
+BAD_RESUME = {
+    "section-a-list": ([{"page": 2}], "The state's 'resume' section"),
+    "streams-a-list": ({"version": 1, "written": NOW, "streams": []}, "The state's 'resume' section"),
+    "stream-a-list": ({"version": 1, "written": NOW, "streams": {"jobs": [1]}}, "resume.streams.jobs is a list"),
+    "page-a-list": (
+        {"version": 1, "written": NOW, "streams": {"jobs": {'{"network_id":101}': {"page": [2], "items": 4}}}},
+        "page progress of jobs",
+    ),
+    "items-text": (
+        {"version": 1, "written": NOW, "streams": {"ats_jobs": {'{"connector":"lever"}': {"page": "x", "items": "4"}}}},
+        "page progress of ats_jobs",
+    ),
+    "entry-text": (
+        {"version": 1, "written": NOW, "streams": {"connections": {"": "page 3"}}},
+        "page progress of connections",
+    ),
+    "version-text": ({"version": "one", "written": NOW, "streams": {}}, "The state's 'resume' section"),
+}
+
+
+@pytest.mark.parametrize("shape", list(BAD_RESUME))
+def test_page_progress_the_tap_cannot_use_is_ignored_with_a_warning(tmp_path, sandbox, shape):
+    """Each partition is read from its bookmark, the run is whole, nothing malformed is written back."""
+    from tests.expected import bindbee_records, getro_records, trackjobchanges_records
+
+    section, named = BAD_RESUME[shape]
+    config = {**sandbox.settings(), **FAST, "getro_page_size": 5}
+    state = {"bookmarks": {}, "resume": section, "getro": {"networks_read_whole": ["101"]}}
+    run = run_tap(tmp_path, config, state=state)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stderr
+    assert named in run.stderr, run.stderr[-3000:]
+    assert "The state's 'getro' section is not of a shape this tap writes: ignored." in run.stderr
+    expected = {
+        **{k: v for k, v in getro_records(sandbox.getro).items() if k != "job_details"},
+        "ats_jobs": bindbee_records(sandbox.bindbee),
+        **trackjobchanges_records(sandbox.trackjobchanges, None),
+    }
+    for stream, records in expected.items():
+        assert len(run.records[stream]) == len(records), stream
+    for written in run.states:
+        text = json.dumps(written)
+        assert "[2]" not in text and '"4"' not in text and "page 3" not in text and '"one"' not in text
+        assert written.get("getro", {}).get("networks_read_whole", {}) != ["101"]

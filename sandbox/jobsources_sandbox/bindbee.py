@@ -38,9 +38,16 @@ class BindbeeAPI:
             name: "bbct_" + hashlib.sha256(f"{name}/{seed}".encode()).hexdigest()[:24] for name in connectors
         }
         self.jobs: dict[str, list[dict]] = {}
+        # modified_after filters on when Bindbee synced a job, which is its modified_at
+        # unless a later sync touched it without changing it (resync).
+        self.synced_at: dict[tuple[str, str], datetime] = {}
         rng = random.Random(seed)
         for index, name in enumerate(connectors):
             self.jobs[name] = [self.make_job(rng, index, i) for i in range(20 * scale)]
+
+    def resync(self, connector: str, job_id: str, when: datetime) -> None:
+        """Bindbee synced this job again at ``when``; its modified_at stays as it was."""
+        self.synced_at[(connector, job_id)] = when
 
     @staticmethod
     def job_id(connector_index: int, i: int) -> str:
@@ -105,7 +112,7 @@ class BindbeeAPI:
             return Answer(422, {"detail": [{"loc": ["query", "page_size"], "msg": "ensure 1 <= page_size <= 100"}]})
         jobs = sorted(self.jobs[name], key=lambda j: j["id"])
         if after is not None:
-            jobs = [j for j in jobs if instant(j["modified_at"]) > after]
+            jobs = [j for j in jobs if self.synced_at.get((name, j["id"]), instant(j["modified_at"])) > after]
         items = []
         for job in jobs[offset : offset + page_size]:
             item = dict(job)

@@ -6,7 +6,7 @@ import typing as t
 from datetime import timedelta
 
 from tap_jobsources.bindbee.client import BindbeeStream
-from tap_jobsources.dates import iso, parse_datetime
+from tap_jobsources.dates import iso
 
 #: Fields the docs show as a string in one place and an array in another.
 LIST_FIELDS = ("departments", "offices", "hiring_managers", "recruiters", "job_posting_urls")
@@ -20,7 +20,7 @@ class AtsJobsStream(BindbeeStream):
     """Jobs of every connector, incremental on modified_at through modified_after.
 
     The API promises no order, so the SDK keeps progress markers and only moves a
-    connector's bookmark when its partition is complete.
+    connector's bookmark when its partition is complete; it never moves back.
     """
 
     name = "ats_jobs"
@@ -37,10 +37,9 @@ class AtsJobsStream(BindbeeStream):
         return params
 
     def transform(self, row: dict, context) -> dict | None:
-        start = self.partition_start
-        modified = row.get("modified_at")
-        if start is not None and modified and parse_datetime(modified) < start:
-            return None  # inside the overlap, older than the bookmark: already emitted
+        # Every row the API returns is emitted, even one modified before the bookmark:
+        # modified_after filters on when Bindbee synced it, another clock (at-least-once;
+        # the target upserts by key). The bookmark never moves back (partitions.py).
         for field in LIST_FIELDS:
             value = row.get(field)
             if isinstance(value, str):
