@@ -65,8 +65,20 @@ class Measured:
 class SandboxProcess:
     def __init__(self, workdir: Path, *options: str) -> None:
         self.config_path = workdir / f"sandbox{abs(hash(options))}.json"
+        counts_path = workdir / f"sandbox{abs(hash(options))}-counts.json"
         self.proc = subprocess.Popen(
-            [PY, "-m", "jobsources_sandbox.cli", "--port", "0", "--config-out", str(self.config_path), *options],
+            [
+                PY,
+                "-m",
+                "jobsources_sandbox.cli",
+                "--port",
+                "0",
+                "--counts-out",
+                str(counts_path),
+                "--config-out",
+                str(self.config_path),
+                *options,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -76,6 +88,8 @@ class SandboxProcess:
             time.sleep(0.1)
         time.sleep(0.1)
         self.settings = json.loads(self.config_path.read_text())
+        #: the emulator's own count of items, per list and partition (not what the tap emitted)
+        self.counts = json.loads(counts_path.read_text())
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -141,21 +155,42 @@ class Output:
     def total(self) -> int:
         return sum(self.counts.values())
 
-    def minimum_requests(self) -> dict[str, int]:
-        """Fewest requests that can read these records: per partition ceil(n / page), at least one."""
 
-        def per_partition(stream: str, partitions, page: int) -> int:
-            return sum(max(1, math.ceil(self.partitions[stream][p] / page)) for p in partitions)
+def minimum_requests(counts: dict) -> dict[str, int]:
+    """Fewest requests a whole read can cost, from the emulator's own counts (not from what the
+    tap emitted: a tap that drops records would lower its own bar): per partition
+    ceil(n / page), at least one."""
 
-        return {
-            "job_functions": 1,
-            "experience_levels": 1,
-            "networks": math.ceil(len(self.networks) / GETRO_PAGE) + len(self.networks),  # the list, then each detail
-            "ats_jobs": per_partition("ats_jobs", sorted(self.partitions["ats_jobs"]), BINDBEE_PAGE),
-            "connections": max(1, math.ceil(len(self.connections) / TJC_PAGE)),
-            "employments": per_partition("employments", self.connections, TJC_PAGE),
-            **{s: per_partition(s, self.networks, GETRO_PAGE) for s in ("companies", "jobs", "removed_jobs", "talent")},
-        }
+    def paged(sizes: dict[str, int], page: int) -> int:
+        return sum(max(1, math.ceil(n / page)) for n in sizes.values())
+
+    networks = counts["networks"]
+    hidden = {str(n) for n in counts["talent_hidden"]}
+    return {
+        "job_functions": 1,
+        "experience_levels": 1,
+        "networks": math.ceil(len(networks) / GETRO_PAGE) + len(networks),  # the list, then each detail
+        "ats_jobs": paged(counts["ats_jobs"], BINDBEE_PAGE),
+        "connections": max(1, math.ceil(counts["connections"] / TJC_PAGE)),
+        "employments": paged(counts["employments"], TJC_PAGE),
+        **{s: paged(counts[s], GETRO_PAGE) for s in ("companies", "jobs", "removed_jobs")},
+        "talent": paged({n: 0 if n in hidden else k for n, k in counts["talent"].items()}, GETRO_PAGE),
+    }
+
+
+def emulator_records(counts: dict) -> dict[str, int]:
+    """How many records a whole read must emit, per stream, from the emulator's counts."""
+    hidden = {str(n) for n in counts["talent_hidden"]}
+    return {
+        "job_functions": counts["job_functions"],
+        "experience_levels": counts["experience_levels"],
+        "networks": len(counts["networks"]),
+        "ats_jobs": sum(counts["ats_jobs"].values()),
+        "connections": counts["connections"],
+        "employments": sum(counts["employments"].values()),
+        **{s: sum(counts[s].values()) for s in ("companies", "jobs", "removed_jobs")},
+        "talent": sum(k for n, k in counts["talent"].items() if n not in hidden),
+    }
 
 
 def full_run(name: str, sandbox: SandboxProcess, workdir: Path) -> tuple[Measured, Output, Path]:
@@ -195,7 +230,8 @@ def main() -> int:
     try:
         run, output, config = full_run("full", big, workdir)
         total, state = output.total, output.state
-        made, least = run.requests_by_stream(), output.minimum_requests()
+        made, least = run.requests_by_stream(), minimum_requests(big.counts)
+        whole = emulator_records(big.counts)
 
         startup = Measured(
             [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))], workdir, "startup"
@@ -215,6 +251,8 @@ def main() -> int:
             )
             n = output.counts[stream]
             flag = "" if made[stream] == least.get(stream) else "  <- not the minimum"
+            if n != whole.get(stream, n):
+                flag += f"  <- the emulator holds {whole[stream]}"
             print(
                 f"{stream:<18}{n:>9}{made[stream]:>10}{least.get(stream, 0):>9}{alone.cpu:>8.2f}"
                 f"{n / alone.cpu:>11,.0f}{flag}"

@@ -2,9 +2,14 @@
 
 A provider's base stream (``getro/client.py`` ...) says where its list is, how it
 authenticates and what its errors mean; this class does the rest, the same way for
-all three, in parts small enough to read at once: reading a partition
-(``partitions.py``), sending and retrying (``sending.py``), the SDK's private hooks
-(``sdk_compat.py``), and here the record path and the errors a provider refines.
+all three, through collaborators it holds (typed objects, each testable with fakes):
+
+- ``runtime`` (``runtime.py``): the run's shared parts, handed over by the tap;
+- ``sender`` (``sending.py``): one request, paced, limited, retried, decoded;
+- ``reader`` (``partitions.py``): a partition's pages into records, resume, prefetch;
+- the checkpoint (``checkpoint.py``, through the runtime): every STATE.
+
+Here: the hooks a stream refines, the record path (shaping, keys) and the errors.
 """
 
 from __future__ import annotations
@@ -12,12 +17,10 @@ from __future__ import annotations
 import logging
 import sys
 import typing as t
-from concurrent.futures import Future
 from datetime import datetime
 from functools import cached_property
 
 import requests
-from singer_sdk import RESTStream
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -37,15 +40,17 @@ from tap_jobsources.errors import (
 from tap_jobsources.pagination import JobSourcesPaginator, Page
 from tap_jobsources.partitions import PartitionReader
 from tap_jobsources.sdk_compat import CompatStream
-from tap_jobsources.sending import RequestSender
+from tap_jobsources.sending import Extract, Sender, SendSettings, endpoint_of
 from tap_jobsources.shaping import InvalidKeyError, RecordShaper
 from tap_jobsources.stats import StreamStats
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
+    from singer_sdk.streams.rest import HTTPRequest
 
-    from tap_jobsources.pacing import Pacer
     from tap_jobsources.providers import Provider
+    from tap_jobsources.resume import PartitionProgress
+    from tap_jobsources.runtime import ProviderServices
 
 
 def describe_partition(context: Context | None) -> str:
@@ -65,17 +70,7 @@ class SinglePage(JobSourcesPaginator):
         return False
 
 
-class Unpaged:
-    """Mixin for an endpoint answered in one piece: no paging parameters, one request."""
-
-    def get_url_params(self, context, next_page_token) -> dict:
-        return {}
-
-    def make_paginator(self) -> JobSourcesPaginator:
-        return SinglePage()
-
-
-class JobSourcesStream(PartitionReader, RequestSender, CompatStream, RESTStream):
+class JobSourcesStream(CompatStream):
     """Base of every stream of the tap (through one base class per provider)."""
 
     #: The lower bound of the partition being read (bookmark or start_date), or None.
@@ -89,14 +84,99 @@ class JobSourcesStream(PartitionReader, RequestSender, CompatStream, RESTStream)
     #: Statuses on which the contract says to skip a partition, each with its warning
     #: (``{network_id}``-style fields are filled from the partition's context).
     skip_partition_on: t.ClassVar[dict[int, str]] = {}
+    #: An endpoint answered in one piece: no paging parameters, one request.
+    unpaged: t.ClassVar[bool] = False
+    #: A child stream whose first page its parent fetches ahead, record by record.
+    prefetched: t.ClassVar[bool] = False
+    #: Fetch the first page of the partitions that come next while this one is read.
+    prefetch_partitions: t.ClassVar[bool] = False
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._starts: dict[str, datetime | None] = {}  # partition -> its lower bound
-        self._prefetches: dict[str, Future] = {}  # partition -> its first page, fetched ahead
+    # Collaborators --------------------------------------------------------------
+
+    @cached_property
+    def services(self) -> ProviderServices:
+        return self.runtime.services(self.provider)
+
+    @property
+    def requests_session(self) -> requests.Session:
         # One session per provider, shared by its streams: connections are kept alive
         # from one stream to the next.
-        self._requests_session = self.tap.http_session(self.provider)
+        return self.services.session
+
+    @cached_property
+    def sender(self) -> Sender:
+        return Sender(
+            services=self.services,
+            stream_name=self.name,
+            logger=self.logger,
+            stats=self.stats,
+            check=self.validate_response,
+            records_key=self.records_key,
+            settings=SendSettings.from_config(self.config),
+        )
+
+    @cached_property
+    def reader(self) -> PartitionReader:
+        return PartitionReader(self, self.runtime, self.services)
+
+    # Reading (the reader calls these hooks) -------------------------------------
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        return self.reader.records(context)
+
+    def read_partition(self, context: Context | None, progress: PartitionProgress) -> t.Iterable[dict]:
+        """The raw items of one partition (a stream wraps it to skip a partition, say)."""
+        return self.reader.records_of(self.pages(context, progress), context, progress)
+
+    def pages(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[Page]:
+        """A partition's pages (a stream may list them itself: Getro networks)."""
+        return self.reader.pages(context, progress)
+
+    def page_source(self, context: Context | None, token: t.Any, items: int) -> t.Iterator[Page]:
+        """Pages from ``token`` on (a stream may read them ahead: Bindbee connectors)."""
+        return self.reader.page_source(context, token, items)
+
+    def expand(self, item: dict) -> dict:
+        """The record of a listed item (a stream may fetch its detail); runs only for
+        items that are emitted, never for those a resumed run passes over."""
+        return item
+
+    def admit(self, item: dict, context: Context | None) -> bool:
+        """Whether to read this item at all (False: neither emitted nor its children read)."""
+        return True
+
+    def item_finished(self, item: dict) -> None:
+        """The item was emitted and its children were read."""
+
+    def page_total(self, page: Page) -> int | None:
+        """How many items the whole partition holds, where the API says."""
+        return None
+
+    def start_of(self, context: Context | None) -> datetime | None:
+        """The lower bound (bookmark or start_date) of a partition, read once per partition."""
+        return self.reader.start_of(context)
+
+    # Sending --------------------------------------------------------------------
+
+    def fetch(self, request: HTTPRequest, extract: Extract | None = None) -> Page:
+        """Send one request (paced, retried) and return its parsed page; ``extract`` picks
+        the records (default: :meth:`records_from`)."""
+        prepared = self.build_prepared_request(
+            method=request.method, url=request.url, params=request.encode_params(), headers=request.headers
+        )
+        return self.sender.send(prepared, extract or self.records_from)
+
+    def fetch_one(self, request: HTTPRequest) -> list[dict]:
+        """The record of a detail endpoint (one object), counted in the request metrics."""
+        with self.get_http_request_counter() as counter:
+            try:
+                return self.fetch(request, extract=self.one_object).records
+            finally:
+                counter.increment()
+
+    @staticmethod
+    def _endpoint(request: requests.PreparedRequest | None) -> str:
+        return endpoint_of(request)
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -110,19 +190,14 @@ class JobSourcesStream(PartitionReader, RequestSender, CompatStream, RESTStream)
         return self.provider.base_url(self.config)
 
     @property
-    def timeout(self) -> float:  # type: ignore[override]
-        return float(self.config.get("request_timeout", 300))
-
-    @property
-    def pacer(self) -> Pacer:
-        return self.tap.pacer(self.provider)
-
-    @property
     def max_pages(self) -> int:
         return int(self.config.get("max_pages_per_partition", 10_000))
 
     def make_paginator(self) -> JobSourcesPaginator:
         return SinglePage()
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        return {}
 
     def log(self, message: str, *args: t.Any, level: int = logging.INFO, **kwargs: t.Any) -> None:
         # `--test` stops each stream at its record limit by raising: that is the test
@@ -174,7 +249,7 @@ class JobSourcesStream(PartitionReader, RequestSender, CompatStream, RESTStream)
             )
             raise InvalidRecordError(msg)
         self.logger.error("%s: skipped (on_invalid_primary_key is 'skip'; the run will end with an error).", text)
-        self.tap.note_skipped_record(self.name)
+        self.runtime.ledger.note_skipped_record(self.name)
 
     def transform(self, row: dict, context: Context | None) -> dict | None:
         """A stream's own reshaping of an API item (add keys, rename, filter); None drops it."""

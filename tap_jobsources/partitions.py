@@ -1,188 +1,150 @@
 """Reading a partition: where to start (resume), what to read ahead, what to report.
 
-``PartitionReader`` is the part of the base stream that turns a partition into
-records, page after page:
+:class:`PartitionReader` is an object each stream holds; it turns a partition into
+records, page after page, and is the only part that moves the run's page progress:
 
 - it starts where the interrupted run stopped (``resume.py``): a finished partition
   is not read again, an unfinished one from the page that was being read, and in a
   stream with children, records whose children had finished are passed over;
-- it writes the run's progress into the state after each page (and after each parent
-  record whose children finished), so a kill costs at most the page being read;
+- it moves the progress only after the records it covers were handed on, and tells the
+  checkpoint after each page (and after each parent record whose children finished), so
+  a kill costs at most the page being read; it checks the stop flag at each boundary;
 - where a provider allows requests at once, a child partition's first page (each
   connection's employments) and the next partitions' first pages are fetched ahead
   (``prefetch``), on the provider's workers: never more than one page of a partition,
   so a kill still repeats at most one request of each;
 - it logs progress for long partitions (``reporting.py``).
+
+What differs by stream (which items to read, an item's detail, a partition's total)
+are hooks on the stream (``JobSourcesStream``), which the reader calls.
 """
 
 from __future__ import annotations
 
 import typing as t
 from concurrent.futures import Future
+from datetime import UTC, datetime
 
 from singer_sdk.streams.rest import PageContext
 
+from tap_jobsources.dates import parse_datetime
 from tap_jobsources.errors import FatalAPIError, SkipPartition
 from tap_jobsources.pagination import Page, PaginationError
 from tap_jobsources.reporting import ProgressLog, partition_label
 from tap_jobsources.resume import PartitionProgress, partition_key
-from tap_jobsources.signals import STOP, StopFlag
+from tap_jobsources.sending import endpoint_of
 
 if t.TYPE_CHECKING:
-    from datetime import datetime
-
     from singer_sdk.helpers.types import Context
 
-    from tap_jobsources.checkpoint import Checkpoint
-    from tap_jobsources.concurrency import Workers
-    from tap_jobsources.resume import RunProgress
+    from tap_jobsources.client import JobSourcesStream
+    from tap_jobsources.runtime import ProviderServices, Runtime
 
 
-# A mixin of the base stream: to the type checker, anything the stream has.
-_Stream: t.Any = t.Any if t.TYPE_CHECKING else object
+class PartitionReader:
+    """Reads the partitions of one stream (see the module's docstring)."""
 
-
-class PartitionReader(_Stream):
-    """Mixin of ``JobSourcesStream``: see the module's docstring."""
-
-    #: A child stream whose first page its parent fetches ahead, record by record.
-    prefetched: t.ClassVar[bool] = False
-    #: Fetch the first page of the partitions that come next while this one is read.
-    prefetch_partitions: t.ClassVar[bool] = False
-
-    # Hooks a stream may refine ------------------------------------------------------
-
-    def read_partition(self, context: Context | None, progress: PartitionProgress) -> t.Iterable[dict]:
-        """The raw items of one partition (a stream wraps it to skip a partition, say)."""
-        return self.records_of(self.pages(context, progress), context, progress)
-
-    def expand(self, item: dict) -> dict:
-        """The record of a listed item (a stream may fetch its detail); runs only for
-        items that are emitted, never for those a resumed run passes over."""
-        return item
-
-    def admit(self, item: dict, context: Context | None) -> bool:
-        """Whether to read this item at all (False: neither emitted nor its children read)."""
-        return True
-
-    def item_finished(self, item: dict) -> None:
-        """The item was emitted and its children were read."""
-
-    def page_total(self, page: Page) -> int | None:
-        """How many items the whole partition holds, where the API says."""
-        return None
-
-    def on_page(self, page: Page, context: Context | None) -> None:
-        """A page arrived (maybe on a worker): let children fetch ahead, except for the records
-        an interrupted run finished (on the page it was reading: up to its ``after``)."""
-        children = self._prefetching_children
-        if not children:
-            return
-        records = page.records
-        after = self.run.peek(self.name, context).get("after")
-        if after is not None:
-            records = _after(records, after)
-        for child in children:
-            for record in records:
-                child.prefetch(self.get_child_context(record, context))
-
-    # The partition ------------------------------------------------------------------
+    def __init__(self, stream: JobSourcesStream, runtime: Runtime, services: ProviderServices) -> None:
+        self.stream = stream
+        self.run = runtime.progress
+        self.checkpoint = runtime.checkpoint
+        self.stop = runtime.stop
+        self.services = services
+        self._starts: dict[str, datetime | None] = {}  # partition -> its lower bound
+        self._prefetches: dict[str, Future] = {}  # partition -> its first page, fetched ahead
 
     @property
-    def run(self) -> RunProgress:
-        return self.tap.run_progress
+    def name(self) -> str:
+        return self.stream.name
 
-    @property
-    def checkpoint(self) -> Checkpoint:
-        return self.tap.checkpoint
-
-    @property
-    def stop(self) -> StopFlag:
-        return STOP
-
-    @property
-    def workers(self) -> Workers:
-        return self.tap.workers(self.provider)
-
-    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+    def records(self, context: Context | None) -> t.Iterator[dict]:
+        """The records of one partition (the stream's ``get_records``)."""
+        stream = self.stream
         progress = self.run.partition(self.name, context)
         if progress.done:
-            self.logger.info("%s: finished by the interrupted run, not read again.", self._label(context))
+            stream.logger.info("%s: finished by the interrupted run, not read again.", self._label(context))
             return
         # The partitions before this one are final (their bookmarks promoted): say so now,
         # so a run stopped in this one resumes after them.
         self.checkpoint.due()
         self._keep_bookmark_from_moving_back(context)
-        if self.prefetch_partitions:
-            for upcoming in self._upcoming_partitions(context):
+        if stream.prefetch_partitions:
+            for upcoming in self.upcoming_partitions(context):
                 self.prefetch(upcoming)
         # Fixed while a partition syncs (the SDK wrote it as the partition began): read it
         # once here rather than once per record.
-        self.partition_start = self.start_of(context)
+        stream.partition_start = self.start_of(context)
         try:
-            yield from self.read_partition(context, progress)
+            yield from stream.read_partition(context, progress)
         except SkipPartition as skip:  # the contract's "skip it with a warning"
-            self.logger.warning(self.skip_partition_on[skip.status].format(**(context or {})))
+            stream.logger.warning(stream.skip_partition_on[skip.status].format(**(context or {})))
         progress.finish()
         self.checkpoint.due()
 
     def _keep_bookmark_from_moving_back(self, context: Context | None) -> None:
         """Start the partition's progress marker at its bookmark: the SDK promotes the largest
         value emitted, which may be older than the bookmark when every row the API returned is
-        (a server-side filter on another clock). Emitted or not, the bookmark never moves back."""
-        if not self.replication_key:
+        (a server-side filter on another clock). Emitted or not, the bookmark never moves back.
+        (A bookmark in the future is left alone: the SDK caps what it promotes at the run's start,
+        and only promotes what was emitted.) Seeding the marker also spares the SDK's warning
+        that the stream is unsorted: the tap's own resume covers that."""
+        key = self.stream.replication_key
+        if not key:
             return
-        state = self.get_context_state(context)
+        state = self.stream.get_context_state(context)
+        if "progress_markers" in state:
+            return
+        markers: dict[str, t.Any] = {"Note": "Progress is not resumable if interrupted."}
         bookmark = state.get("replication_key_value")
-        if bookmark is None or "progress_markers" in state:
-            return
-        state["progress_markers"] = {
-            "Note": "Progress is not resumable if interrupted.",
-            "replication_key": self.replication_key,
-            "replication_key_value": bookmark,
-        }
+        if isinstance(bookmark, str) and _not_in_future(bookmark):
+            markers.update(replication_key=key, replication_key_value=bookmark)
+        state["progress_markers"] = markers
 
     def start_of(self, context: Context | None) -> datetime | None:
         """The lower bound (bookmark or start_date) of a partition, read once per partition."""
-        if not self.replication_key:
+        if not self.stream.replication_key:
             return None
         key = partition_key(context)
         if key not in self._starts:
-            self._starts[key] = self.get_starting_timestamp(context)
+            self._starts[key] = self.stream.get_starting_timestamp(context)
         return self._starts[key]
 
     def records_of(
         self, pages: t.Iterable[Page], context: Context | None, progress: PartitionProgress
     ) -> t.Iterator[dict]:
-        children = self._descendants
+        stream = self.stream
+        children = self.descendants
         skip_through = progress.after if children else None
-        report = ProgressLog(self.logger, self._label(context), every=self._progress_every, done_before=progress.items)
+        report = ProgressLog(
+            stream.logger, self._label(context), every=self._progress_every, done_before=progress.items
+        )
         for page in pages:
             items = page.records
             if skip_through is not None:
                 items = _after(items, skip_through)
                 skip_through = None
             for item in items:
-                if not self.admit(item, context):
+                if not stream.admit(item, context):
                     continue
-                yield self.expand(item)  # the SDK reads its children before it comes back
+                yield stream.expand(item)  # the SDK reads its children before it comes back
                 if children:
                     progress.record_done(item.get("id"))
                     self.run.forget(children)
-                    self.item_finished(item)
+                    stream.item_finished(item)
                     self.checkpoint.due()
                 self.stop.check()  # a record boundary: the state covers what is out
             progress.page_done(page.next_token, len(page.records))
             self.checkpoint.due()
-            report.page(len(page.records), self.page_total(page))
+            report.page(len(page.records), stream.page_total(page))
 
     def pages(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[Page]:
         """The pages of a partition, counted in the request metrics. A resumed partition
         starts at its saved page; if the API no longer accepts it (a cursor that expired),
         the partition is read again from its start (its bookmark has not moved)."""
-        with self.get_http_request_counter() as counter:
+        stream = self.stream
+        with stream.get_http_request_counter() as counter:
             counter.with_context(context)
-            source = self.page_source(context, progress.page, progress.items)
+            source = stream.page_source(context, progress.page, progress.items)
             resumed = progress.page is not None
             while True:
                 try:
@@ -191,13 +153,13 @@ class PartitionReader(_Stream):
                     counter.increment()  # a request that failed was made all the same
                     if not resumed or not isinstance(exc, FatalAPIError):
                         raise
-                    self.logger.warning(
+                    stream.logger.warning(
                         "%s: the saved page was refused (%s); reading the partition again from its start.",
                         self._label(context),
                         exc,
                     )
                     progress.restart()
-                    source, resumed = self.page_source(context, None, 0), False
+                    source, resumed = stream.page_source(context, None, 0), False
                     continue
                 if page is None:
                     return
@@ -208,7 +170,7 @@ class PartitionReader(_Stream):
     def page_source(self, context: Context | None, token: t.Any, items: int) -> t.Iterator[Page]:
         """Fetch pages from ``token`` (None: the first) on. Only a partition's first page
         is ever fetched ahead (``prefetch``), so a kill repeats at most one request of it."""
-        paginator = self.make_paginator()
+        paginator = self.stream.make_paginator()
         if token is not None:
             paginator.resume_at(token, items)
         ahead: Future | None = None if token is not None else self._prefetches.pop(partition_key(context), None)
@@ -222,15 +184,30 @@ class PartitionReader(_Stream):
             try:
                 paginator.advance(page)
             except PaginationError as exc:
-                msg = f"{self.provider.name} {self._endpoint(page.response.request)}: {exc}."
+                request = page.response.request if page.response is not None else None
+                msg = f"{self.stream.provider.name} {endpoint_of(request)}: {exc}."
                 raise FatalAPIError(msg) from None
             page.next_token = None if paginator.finished else paginator.current_value
             ahead = None
             yield page
 
     def fetch_page(self, context: Context | None, token: t.Any) -> Page:
-        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
-        return self.fetch(request)
+        request = self.stream.get_http_request(page=PageContext(stream_context=context, next_page_token=token))
+        return self.stream.fetch(request)
+
+    def on_page(self, page: Page, context: Context | None) -> None:
+        """A page arrived (maybe on a worker): let children fetch ahead, except for the records
+        an interrupted run finished (on the page it was reading: up to its ``after``)."""
+        children = self.prefetching_children
+        if not children:
+            return
+        records = page.records
+        after = self.run.peek(self.name, context).get("after")
+        if after is not None:
+            records = _after(records, after)
+        for child in children:
+            for record in records:
+                child.reader.prefetch(self.stream.get_child_context(record, context))
 
     def _fetch_and_notify(self, context: Context | None, token: t.Any) -> Page:
         page = self.fetch_page(context, token)
@@ -242,13 +219,13 @@ class PartitionReader(_Stream):
         key = partition_key(context)
         if key in self._prefetches or self.run.peek(self.name, context):
             return
-        first = self.make_paginator().current_value
-        self._prefetches[key] = self.workers.submit(self._fetch_and_notify, context, first)
+        first = self.stream.make_paginator().current_value
+        self._prefetches[key] = self.services.workers.submit(self._fetch_and_notify, context, first)
 
-    def _upcoming_partitions(self, context: Context | None) -> list[dict]:
+    def upcoming_partitions(self, context: Context | None) -> list[dict]:
         """The partitions after this one that may be read ahead (concurrency - 1 of them)."""
-        partitions = self.partitions or []
-        room = self.tap.concurrency(self.provider) - 1
+        partitions: list[t.Any] = list(self.stream.partitions or [])
+        room = self.services.concurrency - 1
         if context not in partitions or room < 1:
             return []
         after = partitions[partitions.index(context) + 1 :]
@@ -257,10 +234,10 @@ class PartitionReader(_Stream):
     # Bookkeeping --------------------------------------------------------------------
 
     @property
-    def _descendants(self) -> tuple[str, ...]:
+    def descendants(self) -> tuple[str, ...]:
         """Names of the selected streams below this one: their progress goes with each record."""
         found: list[str] = []
-        stack = [c for c in self.child_streams if c.selected or c.has_selected_descendents]
+        stack = [c for c in self.stream.child_streams if c.selected or c.has_selected_descendents]
         while stack:
             child = stack.pop()
             found.append(child.name)
@@ -268,19 +245,31 @@ class PartitionReader(_Stream):
         return tuple(found)
 
     @property
-    def _prefetching_children(self) -> list:
+    def prefetching_children(self) -> list[JobSourcesStream]:
+        from tap_jobsources.client import JobSourcesStream
+
         return [
             c
-            for c in self.child_streams
-            if c.prefetched and (c.selected or c.has_selected_descendents) and self.tap.concurrency(c.provider) > 1
+            for c in self.stream.child_streams
+            if isinstance(c, JobSourcesStream)
+            and c.prefetched
+            and (c.selected or c.has_selected_descendents)
+            and c.services.concurrency > 1
         ]
 
     @property
     def _progress_every(self) -> float:
-        return float(self.config.get("progress_interval_seconds", 30))
+        return float(self.stream.config.get("progress_interval_seconds", 30))
 
     def _label(self, context: Context | None) -> str:
         return partition_label(self.name, context)
+
+
+def _not_in_future(value: str) -> bool:
+    try:
+        return parse_datetime(value) <= datetime.now(UTC)
+    except ValueError:
+        return False
 
 
 def _after(items: list[dict], key: t.Any) -> list[dict]:

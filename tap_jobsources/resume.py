@@ -150,6 +150,14 @@ class RunProgress:
             if entries:
                 entries.clear()
 
+    def section(self, name: str) -> dict:
+        """A provider's own section of the state (made when missing): the state stays the
+        run's, and a provider keeps its bookkeeping there through this, not by reaching in."""
+        value = self._state.setdefault(name, {})
+        if not isinstance(value, dict):  # the tap dropped an unusable one when it loaded the state
+            value = self._state[name] = {}
+        return value
+
     def touch(self, now: datetime | None = None) -> None:
         self._section["written"] = iso(now or datetime.now(UTC))
 

@@ -12,6 +12,7 @@ import typing as t
 from datetime import UTC, datetime
 from functools import partial
 
+from singer_sdk import RESTStream
 from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import RecordMessage
@@ -22,24 +23,35 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
 
-    from tap_jobsources.tap import TapJobSources
+    from tap_jobsources.runtime import Runtime
 
 
-class CompatStream:
-    """Mixin of the base stream (before ``RESTStream`` in its bases)."""
+class RunHolder(t.Protocol):
+    """What a stream needs of its tap: the run's shared parts."""
+
+    runtime: Runtime
+
+
+class CompatStream(RESTStream):
+    """The SDK's REST stream, with the private hooks the tap needs (base of ``JobSourcesStream``)."""
 
     _schema_sent = False
 
     @property
-    def tap(self) -> TapJobSources:
-        """The tap this stream belongs to (its shared session, pacer, state writer)."""
-        return self._tap  # type: ignore[attr-defined]
+    def runtime(self) -> Runtime:
+        """The run's shared parts (services, progress, checkpoint, stop flag), from the tap."""
+        return t.cast(RunHolder, self._tap).runtime
+
+    @property
+    def plain_output(self) -> bool:
+        """Records go out as they are (see ``JobSourcesStream``)."""
+        return False
 
     # One SCHEMA per stream per run. The SDK sends it again for every child partition
     # (each network, each connection), and some targets flush a batch on every SCHEMA.
     def _write_schema_message(self) -> None:
         if not self._schema_sent:
-            super()._write_schema_message()  # type: ignore[misc]
+            super()._write_schema_message()
             self._schema_sent = True
 
     def write_schema_once(self) -> None:
@@ -51,11 +63,11 @@ class CompatStream:
     # types and applies stream maps; when every field is selected and no map or flattening
     # is set, all of that leaves an already shaped record as it is.
     def _generate_record_messages(self, record: dict) -> t.Generator[RecordMessage, None, None]:
-        if not self.plain_output:  # type: ignore[attr-defined]
-            yield from super()._generate_record_messages(record)  # type: ignore[misc]
+        if not self.plain_output:
+            yield from super()._generate_record_messages(record)
             return
         yield RecordMessage(
-            stream=self.name,  # type: ignore[attr-defined]
+            stream=self.name,
             record=record,
             version=self._stream_version,
             time_extracted=datetime.now(UTC),
@@ -67,7 +79,7 @@ class CompatStream:
         self._stream_version: int | None = version
 
     def write_activate_version(self, version: int) -> None:
-        self._write_activate_version_message(version)  # type: ignore[attr-defined]
+        self._write_activate_version_message(version)
 
     # BATCH through the checkpoint (checkpoint.py): every stream, parent or child, gathers
     # its records in a buffer the checkpoint owns, so that no STATE goes out while records
@@ -76,17 +88,17 @@ class CompatStream:
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
     ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
-        checkpoint = self.tap.checkpoint
-        buffer = checkpoint.buffer(self.name, batch_config.batch_size, partial(self._write_files, batch_config))  # type: ignore[attr-defined]
-        for record in self._sync_records(context, write_messages=False):  # type: ignore[attr-defined]
+        checkpoint = self.runtime.checkpoint
+        buffer = checkpoint.buffer(self.name, batch_config.batch_size, partial(self._write_files, batch_config))
+        for record in self._sync_records(context, write_messages=False):
             checkpoint.gathered(buffer, record)
         # The checkpoint writes the files and their BATCH messages; the SDK has none to write.
         yield from ()
 
     def _write_files(self, batch_config: BatchConfig, records: list[dict]) -> None:
-        batcher = Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)  # type: ignore[attr-defined]
+        batcher = Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)
         manifest = [uri for part in batcher.get_batches(records=iter(records)) for uri in part]
-        self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)  # type: ignore[attr-defined]
+        self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)
 
 
 def install_state_writer(tap: t.Any, writer: t.Any) -> None:

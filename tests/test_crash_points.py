@@ -105,7 +105,6 @@ def test_signals_at_random_moments_leave_whole_lines_and_a_state_that_resumes(tm
             before, after = delivered(messages), delivered(resumed.messages)
             got = {s: before.get(s, []) + after.get(s, []) for s in expected}
             assert not missing_or_wrong(got, expected), (n, delay, missing_or_wrong(got, expected))
-    print(
-        f"{signal.Signals(sig).name}: {stopped} of 12 runs (a whole run: {took:.1f} s) stopped part-way, each resumed to the whole data"
-    )
+    name = signal.Signals(sig).name
+    print(f"{name}: {stopped} of 12 runs stopped part-way (a whole run: {took:.1f} s), each resumed whole")
     assert stopped >= 8

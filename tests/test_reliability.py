@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -13,7 +12,6 @@ from tests.conftest import FAST
 from tests.expected import by_key, instant, latest
 from tests.helpers import (
     PRIMARY_KEYS,
-    TapRun,
     all_records,
     assert_no_duplicates,
     assert_records_match_schemas,
@@ -48,12 +46,8 @@ def catalog(tmp_path, config) -> dict:
     return select(discover(tmp_path / "discover", config), {"job_details": True})
 
 
-def canonical(run: TapRun) -> dict[str, dict]:
-    return {s: {json.dumps(r, sort_keys=True) for r in recs} for s, recs in run.records.items()}
-
-
-def test_fifteen_percent_faulty_requests_give_exactly_a_clean_syncs_records(tmp_path, sandbox, config, catalog):
-    clean = run_tap(tmp_path / "clean", config, catalog=catalog)
+def test_fifteen_percent_faulty_requests_give_exactly_the_emulators_data(tmp_path, sandbox, config, catalog):
+    clean = run_tap(tmp_path / "clean", config, catalog=catalog)  # only to count the requests a sync makes
     assert clean.returncode == 0, clean.stderr
     clean_requests = len(sandbox.log)
     sandbox.clear_log()
@@ -66,8 +60,9 @@ def test_fifteen_percent_faulty_requests_give_exactly_a_clean_syncs_records(tmp_
     faults = [r.fault for r in sandbox.log if r.fault]
     assert len(faults) >= 0.1 * clean_requests
     assert set(faults) >= {"500", "503", "429", "429-date", "reset", "truncated", "html", "slow"}
-    assert canonical(faulty) == canonical(clean)
+    expected = all_records(sandbox)
     for stream, fields in PRIMARY_KEYS.items():
+        assert by_key(faulty.records[stream], *fields) == by_key(expected[stream], *fields), stream
         assert_no_duplicates(faulty.records[stream], *fields)
     assert_records_match_schemas(faulty)
 

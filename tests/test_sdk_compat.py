@@ -26,7 +26,28 @@ PRIVATE_METHODS = {
     "_generate_record_messages": (Stream, ["record"]),
     "_write_activate_version_message": (Stream, ["full_table_version"]),
     "_validate_config": (PluginBase, ["raise_errors"]),
+    "_sync_records": (Stream, ["context", "write_messages"]),
+    "_write_batch_message": (Stream, ["encoding", "manifest"]),
+    "_setup_signal_handlers": (PluginBase, []),
 }
+
+
+def test_every_state_the_sdk_writes_goes_through_the_tap_state_writer():
+    """The checkpoint is the one writer of STATE only if the SDK writes through state_writer."""
+    from singer_sdk import Tap
+
+    assert "self._state_writer.write_state" in inspect.getsource(Tap.sync_all)
+    assert "self._tap.state_writer.write_state" in inspect.getsource(Stream._write_state_message)
+    assert "state_writer.write_state" in inspect.getsource(Tap._handle_termination)
+    for name, method in inspect.getmembers(Stream, inspect.isfunction):
+        source = inspect.getsource(method)
+        assert "StateMessage(" not in source, f"Stream.{name} writes a STATE itself"
+
+
+def test_the_compatibility_module_does_not_import_the_tap():
+    tree = ast.parse((ROOT / "tap_jobsources" / "sdk_compat.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "tap_jobsources.tap" not in imported and "tap_jobsources.client" not in imported
 
 
 def test_sync_all_is_still_the_one_entry_of_a_run():
@@ -71,6 +92,11 @@ def test_no_private_sdk_name_is_used_outside_the_compatibility_module():
         "_finished",
         "_page_count",
         "_util",
+        "_sync_records",
+        "_write_batch_message",
+        "_setup_signal_handlers",
+        "_state_writer",
+        "_requests_session",
     }
     offenders = []
     for path in (ROOT / "tap_jobsources").rglob("*.py"):

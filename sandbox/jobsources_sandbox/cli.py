@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         help="answer 429 to a request past this many in flight (default: no cap)",
     )
     parser.add_argument("--config-out", type=Path, help="also write the settings to this JSON file")
+    parser.add_argument(
+        "--counts-out", type=Path, help="also write how many items each list holds, per partition (JSON)"
+    )
     args = parser.parse_args(argv)
 
     sandbox = Sandbox(
@@ -54,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sandbox.start()
+    if args.counts_out:
+        args.counts_out.write_text(json.dumps(sandbox.counts()) + "\n")
     if args.config_out:  # written once the sandbox listens: a script may wait for the file
         args.config_out.write_text(text + "\n")
     print(text, flush=True)

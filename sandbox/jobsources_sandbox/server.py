@@ -96,6 +96,24 @@ class Sandbox:
 
         return tap_settings(self, *providers)
 
+    def counts(self) -> dict[str, t.Any]:
+        """How many items each list holds, per partition (TrackJobChanges: the account's default
+        group): what a whole read holds, and so the fewest requests it can cost."""
+        getro, tjc = self.getro, self.trackjobchanges
+        ids = [n["id"] for n in getro.networks]
+        connections = tjc.connections[next(iter(tjc.connections))]
+        lists = {name: getattr(getro, name) for name in ("companies", "jobs", "removed_jobs", "talent")}
+        return {
+            "job_functions": len(getro.job_functions),
+            "experience_levels": len(getro.experience_levels),
+            "networks": ids,
+            **{name: {str(n): len(items[n]) for n in ids} for name, items in lists.items()},
+            "talent_hidden": sorted(getro.hidden_talent),
+            "ats_jobs": {name: len(jobs) for name, jobs in self.bindbee.jobs.items()},
+            "connections": len(connections),
+            "employments": {str(c["id"]): len(tjc.employments[c["id"]]) for c in connections},
+        }
+
     def record_count(self) -> int:
         return sum(api.record_count() for api in self.apis.values())
 

@@ -74,18 +74,19 @@ class BindbeeStream(JobSourcesStream):
     def page_source(self, context, token, items) -> t.Iterator:
         """With bindbee_max_concurrency above 1, the next connectors are read on workers
         while this one is emitted; their records still come connector after connector."""
-        if self.tap.concurrency(self.provider) <= 1:
-            return super().page_source(context, token, items)
-        read = super().page_source
-        for upcoming in self._upcoming_partitions(context):
+        read = self.reader.page_source
+        if self.services.concurrency <= 1:
+            return read(context, token, items)
+        workers = self.services.workers
+        for upcoming in self.reader.upcoming_partitions(context):
             key = partition_key(upcoming)
             if key not in self._readers:
                 self.start_of(upcoming)  # read on this thread, before a worker needs it
-                self._readers[key] = PageReader(self.workers, partial(read, upcoming, None, 0), self.READ_AHEAD_PAGES)
-        reader = self._readers.pop(partition_key(context), None)
-        if reader is None or token is not None:
-            reader = PageReader(self.workers, partial(read, context, token, items), self.READ_AHEAD_PAGES)
-        return iter(reader)
+                self._readers[key] = PageReader(workers, partial(read, upcoming, None, 0), self.READ_AHEAD_PAGES)
+        ahead = self._readers.pop(partition_key(context), None)
+        if ahead is None or token is not None:
+            ahead = PageReader(workers, partial(read, context, token, items), self.READ_AHEAD_PAGES)
+        return iter(ahead)
 
     def make_paginator(self) -> BindbeeCursorPaginator:
         return BindbeeCursorPaginator(max_pages=self.max_pages)

@@ -39,9 +39,13 @@ class GetroStream(JobSourcesStream):
         return int(self.config.get("getro_page_size", 100))
 
     def make_paginator(self) -> JobSourcesPaginator:
+        if self.unpaged:
+            return super().make_paginator()
         return GetroPaginator(self.page_size, max_pages=self.max_pages)
 
     def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
+        if self.unpaged:
+            return {}
         return {"page": next_page_token, "per_page": self.page_size}
 
     def page_total(self, page) -> int | None:

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_jobsources.client import Unpaged
 from tap_jobsources.dates import iso, parse_datetime
 from tap_jobsources.errors import MalformedResponseError, NotFoundError, body_excerpt
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
@@ -47,10 +46,11 @@ if t.TYPE_CHECKING:
     import requests
 
 
-class _NameListStream(Unpaged, GetroStream):
+class _NameListStream(GetroStream):
     """A reference list the API returns as a bare JSON array of strings."""
 
     primary_keys = ("name",)
+    unpaged = True
 
     def records_from(self, payload: t.Any, response: requests.Response) -> list[dict]:
         if isinstance(payload, dict):  # tolerate the paged envelope too
@@ -103,7 +103,7 @@ class NetworksStream(GetroStream):
     def pages(self, context, progress) -> t.Iterator[Page]:
         ids = self.config.get("getro_network_ids") or progress.entry.get("ids")
         if ids is None:
-            ids = [item["id"] for page in super().pages(context, progress) for item in page.records]
+            ids = [item["id"] for page in self.reader.pages(context, progress) for item in page.records]
             progress.entry["ids"] = ids
         yield Page(response=None, payload=None, records=[{"id": nid} for nid in ids])
 
@@ -144,15 +144,14 @@ class NetworksStream(GetroStream):
             else "Reading it anyway: set getro_min_hours_between_syncs to skip it instead.",
         )
         if skip:
-            self.tap.mark_incomplete(self.name, *self._descendants)
+            self.runtime.ledger.mark_incomplete(self.name, *self.reader.descendants)
         return not skip
 
     def item_finished(self, item: dict) -> None:
         self._read_whole()[str(item["id"])] = iso(datetime.now(UTC))
 
     def _read_whole(self) -> dict:
-        state: dict[str, t.Any] = self.tap.state  # type: ignore[assignment]  # has the tap's own sections
-        return state.setdefault(GETRO_SECTION, {}).setdefault("networks_read_whole", {})
+        return self.runtime.progress.section(GETRO_SECTION).setdefault("networks_read_whole", {})
 
     def get_child_context(self, record: dict, context) -> dict:
         return {"network_id": record["id"]}
@@ -230,7 +229,7 @@ class TalentStream(GetroNetworkChildStream):
     }
 
 
-class JobDetailsStream(Unpaged, GetroNetworkChildStream):
+class JobDetailsStream(GetroNetworkChildStream):
     """One request per job, so only jobs whose description changed are asked for.
 
     The bookmark is per network (state_partitioning_keys), never per job, and is
@@ -240,6 +239,7 @@ class JobDetailsStream(Unpaged, GetroNetworkChildStream):
 
     name = "job_details"
     path = "/networks/{network_id}/jobs/{job_id}"
+    unpaged = True
     parent_stream_type = JobsStream
     replication_key = "description_last_updated_at"
     is_sorted = False

@@ -1,0 +1,300 @@
+"""The collaborators a stream holds, built and tested with fakes, without a tap process:
+the checkpoint (the one writer of STATE), the sender, the partition reader, the stop flag."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import typing as t
+
+import pytest
+import requests
+from singer_sdk.singerlib import Message, RecordMessage, StateMessage
+
+from tap_jobsources.checkpoint import Checkpoint
+from tap_jobsources.concurrency import AdaptiveLimit, Workers
+from tap_jobsources.errors import FatalAPIError, RetriableAPIError
+from tap_jobsources.pacing import Pacer
+from tap_jobsources.pagination import JobSourcesPaginator, Page
+from tap_jobsources.partitions import PartitionReader
+from tap_jobsources.providers import TRACKJOBCHANGES
+from tap_jobsources.resume import RunProgress
+from tap_jobsources.runtime import ProviderServices, Runtime
+from tap_jobsources.sending import Sender, SendSettings
+from tap_jobsources.signals import RunStopped, StopFlag
+from tap_jobsources.stats import StreamStats
+
+LOG = logging.getLogger("test")
+
+
+class Sink:
+    """A message writer that keeps what it was given, as lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict] = []
+
+    def write_message(self, message: Message) -> None:
+        self.lines.append(json.loads(json.dumps(message.to_dict())))
+
+    @property
+    def states(self) -> list[dict]:
+        return [m["value"] for m in self.lines if m["type"] == "STATE"]
+
+
+# The checkpoint -------------------------------------------------------------------------
+
+
+def test_a_state_waits_while_records_wait_for_a_file_and_follows_the_files():
+    sink, state = Sink(), {"bookmarks": {}}
+    files: list[list[dict]] = []
+    checkpoint = Checkpoint(sink, state)
+    buffer = checkpoint.buffer("jobs", 3, files.append)
+    checkpoint.gathered(buffer, {"id": 1})
+    state["bookmarks"]["jobs"] = {"page": 2}
+    checkpoint.due()  # a record waits for a file: held
+    assert sink.states == [] and checkpoint.held == 1
+    checkpoint.gathered(buffer, {"id": 2})
+    checkpoint.gathered(buffer, {"id": 3})  # full: the file, then the held STATE
+    assert files == [[{"id": 1}, {"id": 2}, {"id": 3}]]
+    assert sink.states == [{"bookmarks": {"jobs": {"page": 2}}}]
+
+
+def test_a_full_buffer_closes_every_streams_files_first():
+    sink, state = Sink(), {}
+    files: dict[str, list[list[dict]]] = {"a": [], "b": []}
+    checkpoint = Checkpoint(sink, state)
+    a = checkpoint.buffer("a", 2, files["a"].append)
+    b = checkpoint.buffer("b", 100, files["b"].append)
+    checkpoint.gathered(b, {"id": "b1"})
+    checkpoint.due()
+    checkpoint.gathered(a, {"id": "a1"})
+    checkpoint.gathered(a, {"id": "a2"})
+    assert files == {"a": [[{"id": "a1"}, {"id": "a2"}]], "b": [[{"id": "b1"}]]}
+    assert len(sink.states) == 1 and checkpoint.waiting == 0
+
+
+def test_repeated_states_are_written_once_but_the_final_one_always():
+    sink = Sink()
+    checkpoint = Checkpoint(sink, {"bookmarks": {"x": 1}})
+    checkpoint.due()
+    checkpoint.due()
+    checkpoint.write_state()  # what the SDK calls
+    assert len(sink.states) == 1
+    checkpoint.final()
+    assert len(sink.states) == 2  # a stopped run's last line is its STATE
+
+
+def test_the_final_state_closes_the_files_before_it():
+    sink, written = Sink(), []
+    checkpoint = Checkpoint(sink, {"v": 1})
+
+    def write(records: list[dict]) -> None:
+        written.append(records)
+        sink.write_message(RecordMessage(stream="batch-file", record={"n": len(records)}))
+
+    checkpoint.gathered(checkpoint.buffer("s", 10, write), {"id": 1})
+    checkpoint.final()
+    assert [m["type"] for m in sink.lines] == ["RECORD", "STATE"] and written == [[{"id": 1}]]
+
+
+# The sender -------------------------------------------------------------------------------
+
+
+class FakeSession:
+    """Answers with the canned responses in order, and counts the requests."""
+
+    def __init__(self, *answers: tuple[int, bytes]) -> None:
+        self.answers = list(answers)
+        self.sent = 0
+
+    def send(self, prepared: requests.PreparedRequest, timeout: float) -> requests.Response:
+        status, body = self.answers.pop(0)
+        self.sent += 1
+        response = requests.Response()
+        response.status_code, response._content, response.request = status, body, prepared
+        return response
+
+
+def services(session: t.Any, concurrency: int = 1) -> ProviderServices:
+    return ProviderServices(
+        provider=TRACKJOBCHANGES,
+        session=session,
+        pacer=Pacer(None),
+        limit=AdaptiveLimit(concurrency),
+        workers=Workers(concurrency, "test"),
+    )
+
+
+def check(response: requests.Response) -> None:
+    if response.status_code >= 500:
+        raise RetriableAPIError(f"server error {response.status_code}", response)
+    if response.status_code >= 400:
+        raise FatalAPIError(f"refused {response.status_code}")
+
+
+def sender(session: t.Any, attempts: int = 3) -> Sender:
+    return Sender(
+        services=services(session),
+        stream_name="connections",
+        logger=LOG,
+        stats=StreamStats("connections", "/connections"),
+        check=check,
+        records_key="data",
+        settings=SendSettings(max_attempts=attempts, backoff=0.001, timeout=1),
+        stop=StopFlag(),
+    )
+
+
+def prepared() -> requests.PreparedRequest:
+    return requests.Request("GET", "http://127.0.0.1:9/connections", params={"page": 1}).prepare()
+
+
+def extract(payload: t.Any, response: requests.Response) -> list[dict]:
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise RetriableAPIError("no list", response)
+    return payload["data"]
+
+
+def test_the_sender_retries_a_server_error_and_a_body_without_its_list():
+    session = FakeSession((503, b"busy"), (200, b'{"nothing": 1}'), (200, b'{"data": [{"id": 1}]}'))
+    page = sender(session).send(prepared(), extract)
+    assert page.records == [{"id": 1}] and session.sent == 3
+
+
+def test_the_sender_gives_up_with_a_message_naming_the_provider_and_endpoint():
+    session = FakeSession((500, b"x"), (500, b"x"))
+    with pytest.raises(FatalAPIError, match=r"TrackJobChanges GET /connections \(stream connections\).*2 attempts"):
+        sender(session, attempts=2).send(prepared(), extract)
+
+
+def test_the_sender_does_not_retry_a_refusal():
+    session = FakeSession((401, b"{}"), (200, b'{"data": []}'))
+    with pytest.raises(FatalAPIError, match="refused 401"):
+        sender(session).send(prepared(), extract)
+    assert session.sent == 1
+
+
+# The partition reader ---------------------------------------------------------------------
+
+
+class TwoPages(JobSourcesPaginator):
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    def has_more(self, page: Page) -> bool:
+        return page.payload["more"]
+
+    def get_next(self, page: Page) -> int:
+        return self.current_value + 1
+
+
+class FakeStream:
+    """What the reader asks of a stream, and no more: two pages of two records."""
+
+    name = "connections"
+    replication_key = None
+    child_streams: list = []
+    partitions = None
+    prefetch_partitions = False
+    skip_partition_on: dict = {}
+    config: dict = {}
+    logger = LOG
+    partition_start = None
+
+    def __init__(self) -> None:
+        self.fetched: list[int] = []
+
+    def make_paginator(self) -> TwoPages:
+        return TwoPages()
+
+    def get_http_request(self, *, page: t.Any) -> int:
+        return page.next_page_token
+
+    def fetch(self, token: int) -> Page:
+        self.fetched.append(token)
+        records = [{"id": token * 10 + i} for i in range(2)]
+        return Page(None, {"more": token < 2}, records)
+
+    def get_http_request_counter(self) -> t.Any:
+        from singer_sdk import metrics
+
+        return metrics.Counter(metrics.Metric.HTTP_REQUEST_COUNT, {})
+
+    def read_partition(self, context, progress):
+        return self.reader.records_of(self.reader.pages(context, progress), context, progress)
+
+    def page_source(self, context, token, items):
+        return self.reader.page_source(context, token, items)
+
+    def admit(self, item, context) -> bool:
+        return True
+
+    def expand(self, item: dict) -> dict:
+        return item
+
+    def page_total(self, page) -> None:
+        return None
+
+
+def reader_with(state: dict) -> tuple[PartitionReader, FakeStream, Sink, Runtime]:
+    sink = Sink()
+    progress = RunProgress(state, version=1, within_hours=24, logger=LOG)
+    runtime = Runtime({}, progress=progress, checkpoint=Checkpoint(sink, state), stop=StopFlag())
+    stream = FakeStream()
+    reader = PartitionReader(t.cast(t.Any, stream), runtime, services(FakeSession()))
+    stream.reader = reader  # type: ignore[attr-defined]
+    return reader, stream, sink, runtime
+
+
+def test_the_reader_moves_progress_only_after_a_pages_records_and_tells_the_checkpoint():
+    state: dict = {"bookmarks": {}}
+    reader, stream, sink, _ = reader_with(state)
+    seen = []
+    for record in reader.records(None):
+        seen.append(record["id"])
+        # While a record is out, no STATE yet claims its page.
+        assert all(s["resume"]["streams"]["connections"][""].get("items", 0) < len(seen) + 1 for s in sink.states)
+    assert seen == [10, 11, 20, 21] and stream.fetched == [1, 2]
+    pages = [s["resume"]["streams"]["connections"][""] for s in sink.states]
+    assert {"page": 2, "items": 2} in pages and pages[-1] == {"done": True}
+
+
+def test_the_reader_resumes_at_the_saved_page():
+    state = {
+        "bookmarks": {},
+        "resume": {"version": 1, "written": "2999-01-01T00:00:00Z", "streams": {"connections": {"": {"page": 2}}}},
+    }
+    reader, stream, _, _ = reader_with(state)
+    assert [r["id"] for r in reader.records(None)] == [20, 21] and stream.fetched == [2]
+
+
+def test_the_reader_stops_at_a_record_boundary_when_the_flag_is_set():
+    reader, stream, _, runtime = reader_with({"bookmarks": {}})
+    records = reader.records(None)
+    assert next(records)["id"] == 10
+    runtime.stop.signum = signal.SIGTERM
+    with pytest.raises(RunStopped) as stopped:
+        next(records)
+    assert stopped.value.code == 143 and stream.fetched == [1]
+
+
+# The stop flag ----------------------------------------------------------------------------
+
+
+def test_a_first_signal_only_sets_the_flag_outside_a_wait_and_stops_inside_one():
+    flag = StopFlag()
+    flag._handle(signal.SIGINT, None)  # not waiting: only the flag
+    assert flag.stopping
+    with pytest.raises(RunStopped) as stopped:
+        flag.check()
+    assert stopped.value.code == 130
+    waiting = StopFlag()
+    with pytest.raises(RunStopped), waiting.waiting():
+        waiting._handle(signal.SIGTERM, None)  # waiting: at once
+
+
+def test_a_state_message_is_what_the_checkpoint_writes():
+    sink = Sink()
+    Checkpoint(sink, {"a": 1}).final()
+    assert sink.lines == [StateMessage(value={"a": 1}).to_dict()]
