@@ -308,6 +308,7 @@ def main() -> int:
 
     latency_bound(args.medium_scale)
     resume_cost(args.medium_scale)
+    incremental_employments(args.medium_scale)
     if not args.skip_pacing:
         paced()
     return 0
@@ -424,6 +425,59 @@ def resume_cost(scale: int) -> None:
         f"{len(repeated)} asked again ({', '.join(sorted({k[0] for k in repeated})) or 'none'}); "
         f"state {len(json.dumps(state))} bytes."
     )
+
+
+def incremental_employments(scale: int) -> None:
+    """A second TrackJobChanges run after 5% of connections changed jobs, were re-checked or were
+    added: the employments pages it asks for, against the goal, in both list shapes; and whether
+    a target that upserts what both runs sent ends with the emulator's employments."""
+    sys.path.insert(0, str(HERE.parent))
+    from datetime import UTC, datetime, timedelta
+
+    from jobsources_sandbox import Sandbox
+
+    print(f"\nIncremental employments, scale {scale}: a second run after 5% of connections changed or were added")
+    for shape in ("detail", "docs"):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Sandbox(scale=scale * 4, trackjobchanges_options={"list_shape": shape}) as sandbox,
+        ):
+            api = sandbox.trackjobchanges
+            group = next(iter(api.connections))
+            config = write(Path(tmp) / "config.json", sandbox.settings("trackjobchanges"))
+            command = [*TAP, "--config", str(config)]
+            first = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            state = [json.loads(line)["value"] for line in first.splitlines() if line.startswith('{"type":"STATE"')][-1]
+            connections = list(api.connections[group])
+            touched = max(2, math.ceil(len(connections) * 0.05))
+            added = max(1, touched // 4)
+            when = datetime.now(UTC) + timedelta(minutes=1)
+            for i, connection in enumerate(connections[: touched - added]):
+                (api.change_job if i % 2 == 0 else api.recheck)(connection["id"], when)
+            for _ in range(added):
+                api.add_connection(group, when)
+            sandbox.clear_log()
+            state_path = write(Path(tmp) / "state.json", state)
+            second = subprocess.run([*command, "--state", str(state_path)], capture_output=True, text=True, check=True)
+            pages = sum(1 for r in sandbox.requests_to("trackjobchanges") if r.path.endswith("/employments"))
+            ended: dict = {}
+            for line in first.splitlines() + second.stdout.splitlines():
+                if line.startswith('{"type":"RECORD","stream":"employments"'):
+                    record = json.loads(line)["record"]
+                    ended[record["id"]] = record
+            expected = {e["id"]: e for c in api.connections[group] for e in api.employments[c["id"]]}
+            whole = set(ended) == set(expected) and all(
+                ended[k]["current"] == v["current"] and ended[k]["ended_at"] == v["ended_at"]
+                for k, v in expected.items()
+            )
+            changed = touched - added
+            goal = 1.1 * (changed + added) + 2
+            label = "list carries the fields" if shape == "detail" else "docs' list shape"
+            verdict = f"goal <= {goal:.1f}" if shape == "detail" else f"reads all {len(api.connections[group])}"
+            print(
+                f"  {label:<26}{len(api.connections[group]):>5} connections, {changed} changed + {added} new: "
+                f"{pages} employments pages ({verdict}); employments equal to the emulator: {'yes' if whole else 'NO'}"
+            )
 
 
 def paced() -> None:

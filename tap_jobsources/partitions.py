@@ -205,9 +205,10 @@ class PartitionReader:
         after = self.run.peek(self.name, context).get("after")
         if after is not None:
             records = _after(records, after)
-        for child in children:
-            for record in records:
-                child.reader.prefetch(self.stream.get_child_context(record, context))
+        for record in records:
+            for child_context in self.stream.generate_child_contexts(record, context):
+                for child in children:
+                    child.reader.prefetch(child_context)
 
     def _fetch_and_notify(self, context: Context | None, token: t.Any) -> Page:
         page = self.fetch_page(context, token)

@@ -173,6 +173,7 @@ _ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
     "items": (int,),
     "after": (int, str),
     "ids": (list,),
+    "started": (str,),  # when the interrupted run began reading the partition
 }
 
 

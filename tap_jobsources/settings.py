@@ -115,6 +115,15 @@ SETTINGS = th.PropertiesList(
         description="TrackJobChanges requests in flight at once (1: one after another): each connection's "
         "employments, and the next groups' first pages. Halved on a 429, then raised slowly again.",
     ),
+    th.Property(
+        "trackjobchanges_employments",
+        th.StringType(allowed_values=["changed", "all"]),
+        default="changed",
+        description="changed: read a connection's employments only when it is new since the last complete run "
+        "of its group or its employment_checked_at / new_job_flagged_at moved (always when the list does not "
+        "carry them); a run that skipped some sends no ACTIVATE_VERSION for employments. all: every "
+        "connection's (the weekly full DAG).",
+    ),
     # Shared HTTP behaviour
     th.Property(
         "request_timeout",

@@ -88,6 +88,7 @@ def bindbee_records(api, *, raw_data: bool = False, custom_fields: bool = False)
 def trackjobchanges_records(api, groups: list[str] | None) -> dict[str, list[dict]]:
     """connections (with group_id when groups are configured) and every connection's employments."""
     read = groups or [next(iter(api.connections))]
-    connections = [{**c, "group_id": g} if groups else dict(c) for g in read for c in api.connections[g]]
+    listed = [(g, api.listed(c)) for g in read for c in api.connections[g]]
+    connections = [{**c, "group_id": g} if groups else dict(c) for g, c in listed]
     employments = [dict(e) for c in connections for e in api.employments[c["id"]]]
     return {"connections": connections, "employments": employments}

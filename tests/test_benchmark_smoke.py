@@ -46,3 +46,12 @@ def test_benchmark_smoke_run_prints_its_figures():
     assert re.search(r"Peak RSS: \d+ MB at \d+ records, \d+ MB at \d+ records", out)
     assert re.search(r"all four\s+8\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+x\s+\d+\s+\d+\s+yes", out), out
     assert re.search(r"resumed from its last STATE it made \d+, of which \d+ asked again", out), out
+    fields = re.search(
+        r"list carries the fields\s+\d+ connections, (\d+) changed \+ (\d+) new: (\d+) employments pages "
+        r"\(goal <= [\d.]+\); employments equal to the emulator: yes",
+        out,
+    )
+    assert fields, out
+    changed, new, pages = map(int, fields.groups())
+    assert pages <= 1.1 * (changed + new) + 2
+    assert re.search(r"docs' list shape\s+(\d+) connections, .*: \1 employments pages .*emulator: yes", out), out

@@ -298,3 +298,18 @@ def test_a_state_message_is_what_the_checkpoint_writes():
     sink = Sink()
     Checkpoint(sink, {"a": 1}).final()
     assert sink.lines == [StateMessage(value={"a": 1}).to_dict()]
+
+
+def test_a_second_signal_ends_at_once_but_never_inside_a_line(monkeypatch):
+    from tap_jobsources import signals
+
+    exits: list[int] = []
+    monkeypatch.setattr(signals, "_hard_exit", exits.append)
+    flag = StopFlag()
+    flag._handle(signal.SIGTERM, None)
+    with flag.writing():
+        flag._handle(signal.SIGTERM, None)  # inside a write: it waits for the line to end
+        assert exits == []
+    assert exits == [143]
+    flag._handle(signal.SIGINT, None)  # outside a write: at once
+    assert exits == [143, 130]

@@ -18,6 +18,10 @@ would retire the rows of every other partition). The mapped tasks run with
 send it. To retire rows that vanished from a partitioned table, run the unpartitioned DAG
 `tap_jobsources_full` (one task per provider) now and then with deletes on.
 
+Employments: the mapped tasks read only the employments of connections that changed
+(`trackjobchanges_employments: changed`); `tap_jobsources_full`, weekly, reads every
+connection's (`all`).
+
 Environment: TAP_JOBSOURCES_PROJECT (the Meltano project; default: this repository),
 MELTANO_BIN (default `meltano`), TAP_JOBSOURCES_LOADER (default `target-postgres`),
 MELTANO_ENVIRONMENT (default: the project's default environment), TAP_JOBSOURCES_TASK_RETRIES
@@ -147,5 +151,9 @@ with DAG(
             bash_command=run(f"tap-jobsources-{extractor}"),
             append_env=True,
             pool=GETRO_POOL if extractor.startswith("getro") else "default_pool",
-            env={"MELTANO_RUN_STATE_ID_SUFFIX": f"{extractor}-full"},
+            # The weekly run reads every connection's employments (and so may retire rows).
+            env={
+                "MELTANO_RUN_STATE_ID_SUFFIX": f"{extractor}-full",
+                "TAP_JOBSOURCES_TRACKJOBCHANGES_EMPLOYMENTS": "all",
+            },
         )

@@ -41,6 +41,7 @@ class Sandbox:
         getro_options: dict | None = None,
         latency: float = 0.0,
         max_in_flight: int | None = None,
+        trackjobchanges_options: dict | None = None,
     ) -> None:
         self.latency = latency
         self.max_in_flight = max_in_flight
@@ -49,7 +50,7 @@ class Sandbox:
         self._flight_lock = threading.Lock()
         self.getro = GetroAPI(networks=networks, scale=scale, seed=seed, **(getro_options or {}))
         self.bindbee = BindbeeAPI(scale=scale, seed=seed + 1)
-        self.trackjobchanges = TrackJobChangesAPI(scale=scale, seed=seed + 2)
+        self.trackjobchanges = TrackJobChangesAPI(scale=scale, seed=seed + 2, **(trackjobchanges_options or {}))
         self.apis = {"getro": self.getro, "bindbee": self.bindbee, "trackjobchanges": self.trackjobchanges}
         self.routers = {name: api.routes() for name, api in self.apis.items()}
         self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}

@@ -26,7 +26,16 @@ class TrackJobChangesAPI:
     and each connection's employments (``employments[connection_id]``), ``per_page`` a page.
 
     The key is accepted in the ``key`` header or, as the docs also allow, the query string.
+
+    ``list_shape``: ``"detail"`` lists connections with every field of the detail view;
+    ``"docs"`` lists them as the docs' list example does, without ``employment_checked_at``,
+    ``new_job_flagged_at`` and ``has_new_title`` (the detail view, ``GET /connections/{id}``,
+    always has them). A job change (``change_job``) moves ``employment_checked_at`` and
+    ``new_job_flagged_at`` and adds a current employment; ``recheck`` moves only the first.
     """
+
+    #: Fields the docs' list example does not show on a connection.
+    DETAIL_ONLY = ("employment_checked_at", "new_job_flagged_at", "has_new_title")
 
     def __init__(
         self,
@@ -36,9 +45,12 @@ class TrackJobChangesAPI:
         api_key: str = "tjk_0b7e5f2c9d81a3e64f10",
         groups: tuple[str, ...] = ("grp-default", "grp-sales", "grp-alumni"),
         per_page: int = 10,
+        list_shape: str = "detail",
     ) -> None:
         self.api_key = api_key
         self.per_page = per_page
+        self.list_shape = list_shape
+        self._rng = random.Random(seed + 100)
         self.connections: dict[str, list[dict]] = {}
         self.employments: dict[int, list[dict]] = {}
         rng = random.Random(seed)
@@ -53,6 +65,52 @@ class TrackJobChangesAPI:
                     self.employments[next_id].append(self.make_employment(rng, next_employment, next_id))
                     next_employment += 1
                 next_id += 1
+        self._next_id, self._next_employment = next_id, next_employment
+
+    # Changes between runs -----------------------------------------------------------
+
+    def _connection(self, cid: int) -> dict:
+        return next(c for group in self.connections.values() for c in group if c["id"] == cid)
+
+    def change_job(self, cid: int, when: datetime) -> dict:
+        """The connection moved to a new company: its current employment ends, a new one starts."""
+        connection = self._connection(cid)
+        for employment in self.employments[cid]:
+            if employment["current"]:
+                employment.update(current=False, ended_at=when.date().isoformat())
+        new = self.make_employment(self._rng, self._next_employment, cid)
+        new.update(current=True, ended_at=None, started_at=when.date().isoformat())
+        self._next_employment += 1
+        self.employments[cid].append(new)
+        connection.update(
+            has_new_job=True,
+            new_job_flagged_at=stamp(when, cid),
+            employment_checked_at=stamp(when, cid + 1),
+            current_employment={**self.employment(self._rng, True), "company": new["company"]},
+        )
+        return new
+
+    def recheck(self, cid: int, when: datetime) -> None:
+        """TrackJobChanges looked at the connection again and found nothing new."""
+        self._connection(cid)["employment_checked_at"] = stamp(when, cid)
+
+    def add_connection(self, group: str, when: datetime) -> dict:
+        """A connection the account starts tracking now, with its employment history."""
+        cid = self._next_id
+        self._next_id += 1
+        connection = self.make_connection(self._rng, cid)
+        connection.update(created_at=stamp(when, cid), employment_checked_at=stamp(when, cid + 2))
+        connection["new_job_flagged_at"] = None
+        self.connections[group].append(connection)
+        self.employments[cid] = [self.make_employment(self._rng, self._next_employment, cid)]
+        self._next_employment += 1
+        return connection
+
+    def listed(self, connection: dict) -> dict:
+        """A connection as the list endpoint shows it (see ``list_shape``)."""
+        if self.list_shape == "docs":
+            return {k: v for k, v in connection.items() if k not in self.DETAIL_ONLY}
+        return connection
 
     @staticmethod
     def employment(rng: random.Random, current: bool) -> dict:
@@ -140,7 +198,8 @@ class TrackJobChangesAPI:
         group = self._group(request)
         if group is None:
             return Answer(404, {"status": "ERROR", "message": "Group not found."})
-        return self.paged(request, self.connections[group], "Loaded all connections.")
+        listed = [self.listed(c) for c in self.connections[group]]
+        return self.paged(request, listed, "Loaded all connections.")
 
     def _find(self, cid: str) -> dict | None:
         return next((c for group in self.connections.values() for c in group if str(c["id"]) == cid), None)
