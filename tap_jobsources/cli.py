@@ -11,6 +11,11 @@ from tap_jobsources.signals import STOP
 
 def main() -> None:
     STOP.install()
-    from tap_jobsources.tap import TapJobSources
+    try:
+        from tap_jobsources.tap import TapJobSources
 
-    TapJobSources.cli()
+        TapJobSources.cli()
+    finally:
+        # The run is over, its last line written. Python puts the default handlers back while
+        # it exits, and a signal then would kill the process without a word: ignore it instead.
+        STOP.ignore()

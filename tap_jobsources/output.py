@@ -13,8 +13,10 @@ import atexit
 import io
 import os
 import sys
+import time
+from datetime import UTC, datetime
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib import Message, RecordMessage
 
 from tap_jobsources.errors import RunStopped
@@ -31,7 +33,34 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._buffer = bytearray()
+        self._prefixes: dict[str, bytes] = {}
+        self._second = -1
+        self._suffixes: dict[int | None, bytes] = {}
         atexit.register(self.flush)
+
+    def write_record(self, stream: str, record: dict, version: int | None) -> None:
+        """A RECORD line, as the SDK's RecordMessage would write it, without building one: the
+        stream's part is encoded once, the record into the buffer, the time once a second."""
+        prefix = self._prefixes.get(stream)
+        if prefix is None:
+            prefix = self._prefixes[stream] = b'{"type":"RECORD","stream":' + encoder.encode(stream) + b',"record":'
+        buffer = self._buffer
+        buffer += prefix
+        encoder.encode_into(record, buffer, -1)
+        buffer += self._suffix(version)
+        if len(buffer) >= FLUSH_BYTES:
+            self.flush()
+
+    def _suffix(self, version: int | None) -> bytes:
+        second = int(time.time())
+        if second != self._second:
+            self._second, self._suffixes = second, {}
+        suffix = self._suffixes.get(version)
+        if suffix is None:
+            extracted = datetime.fromtimestamp(second, UTC).isoformat()
+            versioned = b"" if version is None else b',"version":' + str(version).encode()
+            suffix = self._suffixes[version] = versioned + b',"time_extracted":"' + extracted.encode() + b'"}\n'
+        return suffix
 
     def write_message(self, message: Message) -> None:
         self._buffer += self.format_message(message)

@@ -53,6 +53,12 @@ class StopFlag:
             for sig in _NAMES:
                 signal.signal(sig, self._handle)
 
+    def ignore(self) -> None:
+        """From now on SIGTERM and SIGINT change nothing (the run is over)."""
+        if threading.current_thread() is threading.main_thread():
+            for sig in _NAMES:
+                signal.signal(sig, signal.SIG_IGN)
+
     def _handle(self, signum: int, frame: object) -> None:
         if self.signum is not None:  # the second signal: end now, but not inside a line
             code = 128 + signum
