@@ -21,6 +21,7 @@ from datetime import datetime
 from functools import cached_property
 
 import requests
+from singer_sdk import Stream
 from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedException
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
@@ -265,9 +266,15 @@ class JobSourcesStream(CompatStream):
                     child.finalize_state_progress_markers()
         super().finalize_state_progress_markers(state)
 
+    @cached_property
+    def read_children(self) -> list[Stream]:
+        """The child streams this run reads (selected, or with a selected descendant)."""
+        return [c for c in self.child_streams if c.selected or c.has_selected_descendents]
+
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
-        if self.child_streams:  # without children, skip the SDK's per-record child plumbing
-            yield from super().generate_child_contexts(record, context)
+        if not self.read_children:  # without children, skip the SDK's per-record child plumbing
+            return ()
+        return super().generate_child_contexts(record, context)
 
     @cached_property
     def plain_output(self) -> bool:

@@ -15,6 +15,7 @@ would collide with other records in the warehouse, so it raises
 
 from __future__ import annotations
 
+import itertools
 import logging
 import typing as t
 from datetime import date, datetime
@@ -92,6 +93,65 @@ class InvalidKeyError(ValueError):
         super().__init__(f"primary key field {field} is {shown}")
 
 
+def _check(shape: _Shape) -> t.Callable[[t.Any], bool]:
+    """A test that a value needs nothing from ``RecordShaper._fit`` (no change, no warning)."""
+    types = shape.types
+    if not types:
+        return lambda value: True
+    if shape.plain:
+        return lambda value: type(value) in types
+    fmt = shape.fmt
+    if fmt is not None:
+        return lambda value: type(value) in types and (type(value) is not str or _parses(value, fmt))
+    if shape.props:
+        return _written(shape.props, types)
+    item = shape.items
+    assert item is not None
+    if item.plain:  # the types of a list's items, looked at in C
+        item_types = item.types
+        return lambda value: (
+            type(value) in types and (type(value) is not list or item_types.issuperset(map(type, value)))
+        )
+    check_item = _check(item)
+    return lambda value: type(value) in types and (type(value) is not list or all(map(check_item, value)))
+
+
+def _written(props: dict[str, _Shape], types: frozenset[type] | None, keys: tuple[str, ...] = ()) -> t.Callable:
+    """The test of an object's fields, written out for these fields. The fields of plain types
+    are tested in one pass in C (``map`` over the field names, each value's type looked up in
+    its allowed set; an absent field's stand-in is of type ``object``, allowed everywhere); the
+    others (dates, nested objects and lists) one by one in straight-line code.
+    ``types`` None: the record itself (unknown fields are the shaper's to drop, keys must be set)."""
+    plain = {name: shape for name, shape in props.items() if shape.plain and shape.types}
+    namespace: dict[str, t.Any] = {
+        "ABSENT": _MISSING,
+        "KNOWN": frozenset(props),
+        "TYPES": types,
+        "NAMES": tuple(plain),
+        "ALLOWED": tuple(shape.types | {object} for shape in plain.values()),
+        "allowed": frozenset.__contains__,
+        "absent": itertools.repeat(_MISSING),
+    }
+    lines = ["def fits(record):"]
+    if types is None:
+        lines.append("    if not record.keys() <= KNOWN: return False")
+    else:
+        lines.append("    if type(record) is not dict: return type(record) in TYPES")
+    lines.append("    get = record.get")
+    if plain:
+        lines.append("    if not all(map(allowed, ALLOWED, map(type, map(get, NAMES, absent)))): return False")
+    for i, (name, shape) in enumerate(props.items()):
+        if name in plain or not shape.types:
+            continue
+        namespace[f"C{i}"] = _check(shape)
+        lines.append(f"    v = get({name!r}, ABSENT)")
+        lines.append(f"    if v is not ABSENT and not C{i}(v): return False")
+    lines += [f"    if get({key!r}) is None: return False" for key in keys]
+    lines.append("    return True")
+    exec("\n".join(lines), namespace)  # noqa: S102 - built above from the schema's field names, repr'd
+    return namespace["fits"]
+
+
 class RecordShaper:
     """Fits records of one stream to its schema (see the module's docstring)."""
 
@@ -101,8 +161,11 @@ class RecordShaper:
         self.logger = logger
         self.keys = tuple(keys)
         self._warned: set[tuple[str, str]] = set()
+        self._fits = _written(self.root.props or {}, None, self.keys)
 
     def __call__(self, record: dict) -> dict:
+        if self._fits(record):  # nearly every record: nothing to change, nothing to say
+            return record
         keys = self.keys
         given = [record.get(k, _MISSING) for k in keys] if keys else None
         props = self.root.props or {}

@@ -178,11 +178,10 @@ class JobsStream(GetroNetworkChildStream):
     def generate_child_contexts(self, record: dict, context) -> t.Iterable[dict]:
         # Only job_details is a child: ask it which jobs it needs, so unchanged jobs
         # cost neither a request nor a child sync.
-        for child in self.child_streams:
-            if (child.selected or child.has_selected_descendents) and t.cast(JobDetailsStream, child).wants(
-                record, context
-            ):
-                yield {"network_id": context["network_id"], "job_id": record["id"]}
+        details = self.read_children
+        if details and t.cast(JobDetailsStream, details[0]).wants(record, context):
+            return ({"network_id": context["network_id"], "job_id": record["id"]},)
+        return ()
 
 
 class RemovedJobsStream(GetroNetworkChildStream):

@@ -120,11 +120,11 @@ class ConnectionsStream(TrackJobChangesStream):
 
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         if self.changed.wants(record, group_key(context)):
-            yield from super().generate_child_contexts(record, context)
-            return
+            return super().generate_child_contexts(record, context)
         # A run that skipped some connections' employments must not retire their rows.
         self._skipped.add(record.get("id"))
         self.runtime.ledger.mark_incomplete("employments")
+        return ()
 
     def read_partition(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[dict]:
         # The run of a group starts with its first page, even when resumed later.
