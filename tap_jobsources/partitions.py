@@ -24,6 +24,7 @@ from __future__ import annotations
 import typing as t
 from concurrent.futures import Future
 from datetime import UTC, datetime
+from functools import cached_property
 
 from singer_sdk.streams.rest import PageContext
 
@@ -234,7 +235,7 @@ class PartitionReader:
 
     # Bookkeeping --------------------------------------------------------------------
 
-    @property
+    @cached_property  # the selection is fixed for the run
     def descendants(self) -> tuple[str, ...]:
         """Names of the selected streams below this one: their progress goes with each record."""
         found: list[str] = []
@@ -245,17 +246,15 @@ class PartitionReader:
             stack.extend(c for c in child.child_streams if c.selected or c.has_selected_descendents)
         return tuple(found)
 
-    @property
+    @cached_property
     def prefetching_children(self) -> list[JobSourcesStream]:
-        from tap_jobsources.client import JobSourcesStream
+        """The children whose first pages this stream's pages fetch ahead."""
+        from tap_jobsources.client import JobSourcesStream  # (the stream's module imports this one)
 
         return [
             c
-            for c in self.stream.child_streams
-            if isinstance(c, JobSourcesStream)
-            and c.prefetched
-            and (c.selected or c.has_selected_descendents)
-            and c.services.concurrency > 1
+            for c in self.stream.read_children
+            if isinstance(c, JobSourcesStream) and c.prefetched and c.services.concurrency > 1
         ]
 
     @property

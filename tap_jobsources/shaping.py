@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import typing as t
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 NoneType = type(None)
 _PY_TYPES: dict[str, tuple[type, ...]] = {
@@ -46,6 +46,39 @@ class _Shape:
         self.items = _Shape(items) if isinstance(items, dict) and items.get("type") else None
         # A value of an allowed type needs no further look when nothing inside it is typed.
         self.plain = not (self.fmt or self.props or self.items)
+
+
+#: "2026-05-01T03-05:00" -> "2026-05-01T08": the UTC date and hour of a local one, by offset.
+_UTC_HOURS: dict[str, str] = {}
+
+
+def utc(value: str) -> str | None:
+    """A date-time in UTC with a ``Z``, the instant kept (None: not a date-time). Targets such as
+    target-postgres store a time without its offset, so ``02:40-05:00`` must leave as ``07:40Z``.
+    A value already in UTC with a ``Z`` comes back as the same object. Hot path: a whole-hour
+    offset only moves the date and hour, which are looked up, not computed, once seen."""
+    if value[4:5] != "-" or value[7:8] != "-":  # RFC 3339 wants the extended form
+        return None
+    try:
+        moment = datetime.fromisoformat(value)  # 3.11+: "Z" included
+    except ValueError:
+        return None
+    if value[-1] == "Z":
+        return value
+    if moment.tzinfo is None:  # no offset: the APIs mean UTC
+        return value + "Z"
+    tail = value[-6:]
+    if tail == "+00:00":
+        return value[:-6] + "Z"
+    if tail[0] in "+-" and tail[3:] == ":00" and value[13:14] == ":":
+        key = value[:13] + tail
+        hour = _UTC_HOURS.get(key)
+        if hour is None:
+            if len(_UTC_HOURS) > 100_000:
+                _UTC_HOURS.clear()
+            hour = _UTC_HOURS[key] = moment.astimezone(UTC).isoformat()[:13]
+        return hour + value[13:-6] + "Z"
+    return moment.astimezone(UTC).isoformat()[:-6] + "Z"  # ends "+00:00"
 
 
 def _parses(value: str, fmt: str) -> bool:
@@ -101,6 +134,8 @@ def _check(shape: _Shape) -> t.Callable[[t.Any], bool]:
     if shape.plain:
         return lambda value: type(value) in types
     fmt = shape.fmt
+    if fmt == "date-time":  # a time that is not in UTC yet needs the shaper
+        return lambda value: type(value) in types and (type(value) is not str or utc(value) is value)
     if fmt is not None:
         return lambda value: type(value) in types and (type(value) is not str or _parses(value, fmt))
     if shape.props:
@@ -140,11 +175,22 @@ def _written(props: dict[str, _Shape], types: frozenset[type] | None, keys: tupl
     lines.append("    get = record.get")
     if plain:
         lines.append("    if not all(map(allowed, ALLOWED, map(type, map(get, NAMES, absent)))): return False")
+    namespace["utc"] = utc
     for i, (name, shape) in enumerate(props.items()):
         if name in plain or not shape.types:
             continue
-        namespace[f"C{i}"] = _check(shape)
         lines.append(f"    v = get({name!r}, ABSENT)")
+        if shape.fmt == "date-time" and types is None:  # a record's own times: put in UTC here
+            namespace[f"T{i}"] = shape.types
+            lines += [
+                f"    if v is not ABSENT and type(v) not in T{i}: return False",
+                "    if type(v) is str:",
+                "        u = utc(v)",
+                "        if u is None: return False",
+                f"        if u is not v: record[{name!r}] = u",
+            ]
+            continue
+        namespace[f"C{i}"] = _check(shape)
         lines.append(f"    if v is not ABSENT and not C{i}(v): return False")
     lines += [f"    if get({key!r}) is None: return False" for key in keys]
     lines.append("    return True")
@@ -203,7 +249,13 @@ class RecordShaper:
                 return self._fit(converted, shape, path)
             self._warn(path, f"came as {kind.__name__}, which its schema does not allow: emitted as null")
             return None
-        if shape.fmt is not None:
+        if shape.fmt == "date-time":
+            if kind is str:
+                moment = utc(value)
+                if moment is None:
+                    self._warn(path, "is not a valid date-time: emitted as null")
+                return moment
+        elif shape.fmt is not None:
             if kind is str and not _parses(value, shape.fmt):
                 self._warn(path, f"is not a valid {shape.fmt}: emitted as null")
                 return None

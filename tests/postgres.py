@@ -69,7 +69,8 @@ class Cluster:
         import psycopg
 
         with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres") as con:
-            return con.execute(sql, params).fetchall()
+            cursor = con.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
 
 
 def pipeline_env(settings: dict, cluster: Cluster, schema: str, state_dir) -> dict[str, str]:

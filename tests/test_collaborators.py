@@ -195,6 +195,7 @@ class FakeStream:
     name = "connections"
     replication_key = None
     child_streams: list = []
+    read_children: list = []
     partitions = None
     prefetch_partitions = False
     skip_partition_on: dict = {}

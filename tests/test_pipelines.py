@@ -207,3 +207,29 @@ def test_a_failed_run_resumed_through_meltano_ends_as_one_clean_run(installed, p
         for table, count in expected_counts(sandbox).items():
             assert wh.live(table) == count, table
             assert not wh.deleted(table), table
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["records", "batch-files"])
+def test_a_time_with_an_offset_is_stored_at_its_instant_in_postgres(installed, postgres, tmp_path, batch):
+    """target-postgres keeps a timestamp without its zone: the tap sends every date-time in UTC,
+    so 02:40-05:00 is stored as 07:40 (from BATCH files too, which the target reads as text)."""
+    with Sandbox() as sandbox:
+        connections = sandbox.trackjobchanges.connections[next(iter(sandbox.trackjobchanges.connections))]
+        connection = connections[0]
+        connection["created_at"] = "2025-07-14T02:40:00-05:00"
+        settings = sandbox.settings("trackjobchanges")
+        if batch:
+            (tmp_path / "files").mkdir()
+            settings["batch_config"] = {
+                "encoding": {"format": "jsonl", "compression": "gzip"},
+                "storage": {"root": f"file://{tmp_path / 'files'}"},
+                "batch_size": 5,
+            }
+        schema = f"instants_{'batch' if batch else 'records'}"
+        env = pipeline_env(settings, postgres, schema, tmp_path / "state")
+        run = meltano(
+            "--environment", "sandbox", "run", "tap-jobsources-trackjobchanges", "target-postgres", env=env, check=False
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+    stored = postgres.query(f'select created_at from "{schema}"."connections" where id = %s', connection["id"])
+    assert stored[0][0] == datetime(2025, 7, 14, 7, 40), stored

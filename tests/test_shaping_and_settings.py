@@ -135,3 +135,34 @@ def test_config_errors_name_the_setting_and_never_a_secret(changes, named):
     errors = config_errors(config)
     assert any(named in e for e in errors), errors
     assert not any("tok" in e.replace("getro_api_token", "") for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2025-07-14T02:40:00-05:00", "2025-07-14T07:40:00Z"),
+        ("2025-07-14T09:40:00.250+02:00", "2025-07-14T07:40:00.250Z"),
+        ("2025-07-14T07:40:00+00:00", "2025-07-14T07:40:00Z"),
+        ("2025-07-14T07:40:00", "2025-07-14T07:40:00Z"),
+        ("2025-07-14T07:40:00.123Z", "2025-07-14T07:40:00.123Z"),
+    ],
+)
+def test_every_date_time_leaves_in_utc_with_its_instant(shaper, caplog, given, expected):
+    assert shaper({"id": 1, "created_at": given})["created_at"] == expected
+    assert not caplog.records  # a normal form, not a fault: nothing to warn about
+
+
+def test_a_nested_date_time_leaves_in_utc_too(caplog):
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "vouches": {
+                "type": ["array", "null"],
+                "items": {"type": "object", "properties": {"created_at": {"type": "string", "format": "date-time"}}},
+            },
+        },
+    }
+    shaper = RecordShaper("talent", schema, logging.getLogger("shaper-test"), keys=("id",))
+    record = shaper({"id": 1, "vouches": [{"created_at": "2025-01-01T01:00:00+01:00"}, {"created_at": "x"}]})
+    assert record["vouches"] == [{"created_at": "2025-01-01T00:00:00Z"}, {"created_at": None}]

@@ -35,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="answer 429 to a request past this many in flight (default: no cap)",
     )
+    parser.add_argument(
+        "--timestamps",
+        choices=["mixed", "docs"],
+        default="mixed",
+        help="mixed: every form the docs allow (Z, +00:00, other offsets); docs: UTC with Z only (default mixed)",
+    )
     parser.add_argument("--config-out", type=Path, help="also write the settings to this JSON file")
     parser.add_argument(
         "--counts-out", type=Path, help="also write how many items each list holds, per partition (JSON)"
@@ -49,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         getro_rate_limit=args.getro_rate_limit,
         latency=args.latency,
         max_in_flight=args.max_in_flight,
+        timestamps=args.timestamps,
     )
     settings = sandbox.settings()
     if not args.getro_rate_limit:

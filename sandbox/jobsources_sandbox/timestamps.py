@@ -7,10 +7,26 @@ offset, with milliseconds or without), and filters compare instants, never strin
 
 from __future__ import annotations
 
+import contextlib
+import typing as t
 from datetime import UTC, datetime, timedelta, timezone
 
 #: The forms used, in turn: Z with ms, Z, +00:00 with ms, -05:00, +02:00 with ms.
-_FORMS = (("Z", True, 0), ("Z", False, 0), ("+00:00", True, 0), ("-05:00", False, -5), ("+02:00", True, 2))
+MIXED = (("Z", True, 0), ("Z", False, 0), ("+00:00", True, 0), ("-05:00", False, -5), ("+02:00", True, 2))
+#: The one form every example in the three APIs' docs shows: UTC, Z, milliseconds.
+DOCS = (("Z", True, 0),)
+_FORMS = MIXED
+
+
+@contextlib.contextmanager
+def forms(which: tuple) -> t.Iterator[None]:
+    """Write the stamps made inside this block in these forms (data is made when an API is built)."""
+    global _FORMS
+    before, _FORMS = _FORMS, which
+    try:
+        yield
+    finally:
+        _FORMS = before
 
 
 def stamp(moment: datetime, variant: int = 0) -> str:
