@@ -56,6 +56,12 @@ def sandbox():
         yield sb
 
 
+def without_run_times(state: dict) -> dict:
+    """The state less when each group's employments were read (the time of each run)."""
+    read = state.get("trackjobchanges", {}).get("employments_read", {})
+    return {**state, "trackjobchanges": {"employments_read": sorted(read)}}
+
+
 def test_concurrent_runs_give_the_serial_runs_records_order_and_state(tmp_path, sandbox):
     serial = run_tap(tmp_path / "serial", settings(sandbox, 1))
     assert serial.returncode == 0, serial.stderr
@@ -65,7 +71,7 @@ def test_concurrent_runs_give_the_serial_runs_records_order_and_state(tmp_path, 
     assert concurrent.returncode == 0, concurrent.stderr
     assert 2 <= sandbox.peak_in_flight <= 8
     assert sequences(concurrent) == sequences(serial)
-    assert concurrent.state == serial.state
+    assert without_run_times(concurrent.state) == without_run_times(serial.state)
     assert max(len(str(s)) for s in concurrent.states) == max(len(str(s)) for s in serial.states)
     # A STATE never claims a partition whose records are not all out yet.
     seen = set()
