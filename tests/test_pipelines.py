@@ -76,6 +76,9 @@ def test_postgres_pipeline_brings_every_row_then_exactly_the_changes_and_deletes
             "retry_backoff_seconds": 0.05,
             "retry_max_attempts": 2,
             "emit_activate_version_messages": True,
+            # Every connection's employments, as the weekly full run reads them: only such a run
+            # may retire the employments of a connection that is gone.
+            "trackjobchanges_employments": "all",
         }
         env = pipeline_env(settings, postgres, "e2e", tmp_path / "state")
         wh = Warehouse(postgres, "e2e")
