@@ -39,7 +39,9 @@ def kind(name: str, spec: dict) -> str:
     if spec.get("enum"):
         return "options"
     if spec.get("format") == "date-time":
-        return "date_iso8601"
+        # Not date_iso8601: Meltano rewrites what it cannot read (2O26-01-01 became today), so a
+        # typo would pass as another date. As text, the tap sees it and refuses it by name.
+        return "string"
     if name in AS_TEXT or types[0] == "string":
         return "string"
     return {"integer": "integer", "number": "integer", "boolean": "boolean", "array": "array", "object": "object"}[
@@ -61,6 +63,8 @@ def settings(info: dict) -> list[dict]:
             row["options"] = [{"label": v, "value": v} for v in spec["enum"]]
         if spec.get("secret") or name == "bindbee_connectors":  # its tokens are secrets
             row["sensitive"] = True
+        if "default" in spec:  # what `meltano config list` shows, as --about has it
+            row["value"] = spec["default"]
         rows.append(row)
     return rows
 
@@ -81,6 +85,8 @@ def hub_definition(info: dict) -> dict:
             ["trackjobchanges_api_key"],
         ],
         "settings": settings(info),
+        # job_details costs a request per job: off unless a project selects it.
+        "select": ["*.*", "!job_details.*"],
     }
 
 
