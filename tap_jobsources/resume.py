@@ -42,6 +42,28 @@ class StateSection:
     usable: t.Callable[[t.Any, logging.Logger], dict | None]
 
 
+def times_by_key(name: str, field: str) -> StateSection:
+    """A section that keeps one date-time per key (a network, a group) under ``field``."""
+
+    def usable(value: t.Any, logger: logging.Logger) -> dict | None:
+        times = value.get(field) if isinstance(value, dict) else None
+        if not isinstance(times, dict):
+            logger.warning("The state's '%s' section is not of a shape this tap writes: ignored.", name)
+            return None
+        kept = {}
+        for key, when in times.items():
+            try:
+                parse_datetime(when)
+                kept[key] = when
+            except (TypeError, ValueError):
+                logger.warning(
+                    "The state's %s.%s.%s is %r, not a date-time: ignored.", name, field, key, str(when)[:40]
+                )
+        return {field: kept}
+
+    return StateSection(name, usable)
+
+
 def partition_key(context: t.Mapping | None) -> str:
     """A partition's name in the state: its context as compact JSON ("" for none)."""
     return json.dumps(dict(context), sort_keys=True, separators=(",", ":")) if context else ""

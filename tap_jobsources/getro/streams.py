@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import typing as t
 from datetime import UTC, datetime, timedelta
 
@@ -13,33 +12,12 @@ from tap_jobsources.errors import MalformedResponseError, NotFoundError, body_ex
 from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
 from tap_jobsources.getro.pagination import GetroTalentPaginator
 from tap_jobsources.pagination import Page
-from tap_jobsources.resume import StateSection
+from tap_jobsources.resume import times_by_key
 
 #: The state's section of Getro's own bookkeeping (when each network was last read whole).
 GETRO_SECTION = "getro"
 #: Getro: "do not make identical requests within this period".
 SIX_HOURS = 6
-
-
-def _usable_getro_section(value: t.Any, logger: logging.Logger) -> dict | None:
-    """The usable part of the state's ``getro`` section: network ids to date-times."""
-    read = value.get("networks_read_whole") if isinstance(value, dict) else None
-    if not isinstance(read, dict):
-        logger.warning("The state's '%s' section is not of a shape this tap writes: ignored.", GETRO_SECTION)
-        return None
-    usable = {}
-    for network, when in read.items():
-        try:
-            parse_datetime(when)
-            usable[network] = when
-        except (TypeError, ValueError):
-            logger.warning(
-                "The state's %s.networks_read_whole.%s is %r, not a date-time: ignored.",
-                GETRO_SECTION,
-                network,
-                str(when)[:40],
-            )
-    return {"networks_read_whole": usable}
 
 
 if t.TYPE_CHECKING:
@@ -98,7 +76,7 @@ class NetworksStream(GetroStream):
     name = "networks"
     path = "/networks"
     primary_keys = ("id",)
-    state_sections = (StateSection(GETRO_SECTION, _usable_getro_section),)
+    state_sections = (times_by_key(GETRO_SECTION, "networks_read_whole"),)
 
     def pages(self, context, progress) -> t.Iterator[Page]:
         ids = self.config.get("getro_network_ids") or progress.entry.get("ids")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import typing as t
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from tap_jobsources.dates import iso, parse_datetime
-from tap_jobsources.resume import StateSection
+from tap_jobsources.resume import times_by_key
 from tap_jobsources.trackjobchanges.client import TrackJobChangesStream
 
 if t.TYPE_CHECKING:
@@ -29,21 +28,6 @@ CHANGE_FIELDS = ("employment_checked_at", "new_job_flagged_at")
 def group_key(context: t.Mapping | None) -> str:
     """A group's name in the state ("" for the account's default group)."""
     return str((context or {}).get("group_id") or "")
-
-
-def _usable_section(value: t.Any, logger: logging.Logger) -> dict | None:
-    read = value.get("employments_read") if isinstance(value, dict) else None
-    if not isinstance(read, dict):
-        logger.warning("The state's '%s' section is not of a shape this tap writes: ignored.", SECTION)
-        return None
-    usable = {}
-    for group, when in read.items():
-        try:
-            parse_datetime(when)
-            usable[group] = when
-        except (TypeError, ValueError):
-            logger.warning("The state's %s.employments_read.%s is not a date-time: ignored.", SECTION, group)
-    return {"employments_read": usable}
 
 
 class ChangedConnections:
@@ -88,7 +72,7 @@ class ConnectionsStream(TrackJobChangesStream):
     path = "/connections"
     primary_keys = ("id",)
     prefetch_partitions = True  # the next groups' first pages, with concurrency above 1
-    state_sections = (StateSection(SECTION, _usable_section),)
+    state_sections = (times_by_key(SECTION, "employments_read"),)
 
     @property
     def partitions(self) -> list[dict] | None:
