@@ -57,10 +57,9 @@ class FileWriter(t.Protocol):
 class BatchBuffer:
     """Records of one stream gathered for a BATCH file; the checkpoint writes the files."""
 
-    __slots__ = ("name", "records", "size", "write_files")
+    __slots__ = ("records", "size", "write_files")
 
-    def __init__(self, name: str, size: int, write_files: FileWriter) -> None:
-        self.name = name
+    def __init__(self, size: int, write_files: FileWriter) -> None:
         self.size = max(1, size)
         self.records: list[dict] = []
         self.write_files = write_files
@@ -69,13 +68,11 @@ class BatchBuffer:
     def full(self) -> bool:
         return len(self.records) >= self.size
 
-    def close(self) -> int:
-        """Write what is gathered into files (and their BATCH message); the count written."""
-        if not self.records:
-            return 0
-        records, self.records = self.records, []
-        self.write_files(records)
-        return len(records)
+    def close(self) -> None:
+        """Write what is gathered into files (and their BATCH message)."""
+        if self.records:
+            records, self.records = self.records, []
+            self.write_files(records)
 
 
 class Checkpoint:
@@ -92,13 +89,12 @@ class Checkpoint:
         self._buffers: dict[str, BatchBuffer] = {}
         self._held = False
         self._last: bytes | None = None
-        self.written = 0  # STATE messages written (for tests and the summary)
         self.held = 0  # STATEs that fell due while records waited for a file
 
     # What the SDK calls (``Tap.state_writer``) -------------------------------------
 
     def write_state(self, state: t.Any = None) -> None:
-        """The SDK's state writer entry: a STATE falls due."""
+        """The SDK's state writer entry: a STATE falls due (the SDK passes the same live state)."""
         self.due()
 
     # The tap's own ------------------------------------------------------------------
@@ -106,7 +102,7 @@ class Checkpoint:
     def buffer(self, name: str, size: int, write_files: FileWriter) -> BatchBuffer:
         """The BATCH buffer of stream ``name`` (made once, then the same one)."""
         if name not in self._buffers:
-            self._buffers[name] = BatchBuffer(name, size, write_files)
+            self._buffers[name] = BatchBuffer(size, write_files)
         return self._buffers[name]
 
     def gathered(self, buffer: BatchBuffer, record: dict) -> None:
@@ -150,4 +146,3 @@ class Checkpoint:
         if self._on_write is not None:
             self._on_write()
         self._sink.write_message(StateMessage(value=self._state))
-        self.written += 1
