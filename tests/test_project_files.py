@@ -12,7 +12,7 @@ import yaml
 
 from tap_jobsources.providers import PROVIDERS
 from tap_jobsources.settings import config_schema
-from tests.helpers import TAP
+from tests.helpers import TAP, run_tap
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -132,3 +132,15 @@ def test_meltano_yml_and_the_hub_definition_match_about():
         "bindbee_connectors",
         "trackjobchanges_api_key",
     }
+
+
+@pytest.mark.e2e
+def test_the_sandbox_banner_counts_what_its_printed_settings_read(tmp_path):
+    from jobsources_sandbox import Sandbox
+    from jobsources_sandbox.cli import readable_records
+
+    with Sandbox() as sandbox:
+        settings = {**sandbox.settings(), "getro_requests_per_minute": 60_000}
+        run = run_tap(tmp_path, settings)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert sum(run.counts().values()) == readable_records(sandbox.counts())

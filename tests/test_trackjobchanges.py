@@ -115,3 +115,15 @@ def test_state_does_not_grow_with_connections(tmp_path):
             sizes[scale] = len(json.dumps(run.state))
             assert "partitions" not in run.state["bookmarks"].get("employments", {})
     assert sizes[1] == sizes[5]
+
+
+def test_a_stream_map_can_call_fake_with_faker_config(tmp_path, sandbox, config):
+    """faker_config is advertised: the [faker] extra makes `fake` work in a map expression."""
+    config.update(
+        faker_config={"seed": 7, "locale": "en_US"},
+        stream_maps={"connections": {"first_name": "fake.first_name()"}},
+    )
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    names = [r["first_name"] for r in run.records["connections"]]
+    assert names and not any(n.startswith("first") for n in names), names  # the emulator's are "first<id>"

@@ -12,6 +12,22 @@ from pathlib import Path
 from jobsources_sandbox.server import Sandbox
 
 
+def readable_records(counts: dict) -> int:
+    """Records a default sync with the printed settings reads (the default TrackJobChanges group,
+    no job_details, no talent of a network that hides it)."""
+    hidden = {str(n) for n in counts["talent_hidden"]}
+    return (
+        counts["job_functions"]
+        + counts["experience_levels"]
+        + len(counts["networks"])
+        + sum(sum(counts[s].values()) for s in ("companies", "jobs", "removed_jobs"))
+        + sum(n for network, n in counts["talent"].items() if network not in hidden)
+        + sum(counts["ats_jobs"].values())
+        + counts["connections"]
+        + sum(counts["employments"].values())
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="tap-jobsources-sandbox",
@@ -70,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         args.config_out.write_text(text + "\n")
     print(text, flush=True)
     print(
-        f"# tap-jobsources sandbox listening on {sandbox.url} ({sandbox.record_count()} records); Ctrl-C stops it.",
+        f"# tap-jobsources sandbox listening on {sandbox.url}: a sync with these settings reads "
+        f"{readable_records(sandbox.counts())} records (job_details not selected); Ctrl-C stops it.",
         file=sys.stderr,
         flush=True,
     )
