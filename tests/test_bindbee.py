@@ -206,3 +206,23 @@ def test_transient_failures_go_through_the_shared_retries(tmp_path, sandbox, con
     run = run_tap(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert len(run.records["ats_jobs"]) == 60
+
+
+def test_with_flattening_on_the_schema_and_the_records_agree(tmp_path, sandbox, config):
+    """custom_fields and raw_data have no fixed fields: flattened, they go as JSON text, in the
+    SCHEMA and in the records alike (they vanished from the SCHEMA while records carried them)."""
+    from tests.helpers import assert_records_match_schemas
+
+    config.update(
+        bindbee_include_custom_fields=True,
+        bindbee_include_raw_data=True,
+        flattening_enabled=True,
+        flattening_max_depth=3,
+    )
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    schema = next(m["schema"] for m in run.messages if m["type"] == "SCHEMA")
+    for record in run.records["ats_jobs"]:
+        assert set(record) <= set(schema["properties"]), set(record) - set(schema["properties"])
+    assert json.loads(run.records["ats_jobs"][0]["custom_fields"])
+    assert_records_match_schemas(run)
