@@ -145,3 +145,24 @@ def test_the_sandbox_banner_counts_what_its_printed_settings_read(tmp_path):
         run = run_tap(tmp_path, settings)
         assert run.returncode == 0, run.stderr[-2000:]
         assert sum(run.counts().values()) == readable_records(sandbox.counts())
+
+
+def undescribed(node: dict, where: str = "") -> list[str]:
+    """The fields of a schema, at any depth, that have no description."""
+    found = []
+    for name, spec in (node.get("properties") or {}).items():
+        if not spec.get("description"):
+            found.append(f"{where}{name}")
+        found += undescribed(spec, f"{where}{name}.")
+        if isinstance(spec.get("items"), dict):
+            found += undescribed(spec["items"], f"{where}{name}[].")
+    return found
+
+
+def test_every_field_has_a_description_and_the_data_dictionary_is_current():
+    for path in sorted((ROOT / "tap_jobsources").glob("*/schemas/*.json")):
+        assert not undescribed(json.loads(path.read_text())), path.name
+    check = subprocess.run(
+        [sys.executable, "scripts/make_data_dictionary.py", "--check"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
