@@ -74,7 +74,10 @@ class StopFlag:
         signum = self.signum or signal.SIGTERM
         name = _NAMES.get(signal.Signals(signum), str(signum))
         return RunStopped(
-            128 + signum, f"Interrupted by {name}: wrote a final STATE and stopped. The next run resumes from it."
+            128 + signum,
+            f"Interrupted by {name}: stopped at a record boundary and wrote a final STATE. The next run resumes "
+            "from the last STATE the target saved (under meltano run, the last one the target emitted before "
+            "Meltano stopped it too, which may be none: the run then starts over; see the README).",
         )
 
     def check(self) -> None:
