@@ -179,21 +179,6 @@ def minimum_requests(counts: dict) -> dict[str, int]:
     }
 
 
-def emulator_records(counts: dict) -> dict[str, int]:
-    """How many records a whole read must emit, per stream, from the emulator's counts."""
-    hidden = {str(n) for n in counts["talent_hidden"]}
-    return {
-        "job_functions": counts["job_functions"],
-        "experience_levels": counts["experience_levels"],
-        "networks": len(counts["networks"]),
-        "ats_jobs": sum(counts["ats_jobs"].values()),
-        "connections": counts["connections"],
-        "employments": sum(counts["employments"].values()),
-        **{s: sum(counts[s].values()) for s in ("companies", "jobs", "removed_jobs")},
-        "talent": sum(k for n, k in counts["talent"].items() if n not in hidden),
-    }
-
-
 def instructions(sandbox: SandboxProcess, network_id: int, workdir: Path, timestamps: str) -> None:
     """The record path in instructions (valgrind's callgrind), which, unlike CPU seconds, do not
     move with what else the machine is doing: the tap and the bare loop over one network's jobs
@@ -270,7 +255,9 @@ def main() -> int:
         run, output, config = full_run("full", big, workdir)
         total, state = output.total, output.state
         made, least = run.requests_by_stream(), minimum_requests(big.counts)
-        whole = emulator_records(big.counts)
+        from jobsources_sandbox.cli import records_by_stream
+
+        whole = records_by_stream(big.counts)  # what a whole read must emit, by the emulator's count
 
         startup = Measured(
             [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))], workdir, "startup"

@@ -71,7 +71,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         if not self._buffer:
             return
         with STOP.writing():
-            data, self._buffer = bytes(self._buffer), bytearray()
+            data, self._buffer = self._buffer, bytearray()  # handed over whole, not copied
             try:
                 _write_all(data)
             except BrokenPipeError:
@@ -87,7 +87,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 ) from None
 
 
-def _write_all(data: bytes) -> None:
+def _write_all(data: bytearray) -> None:
     """Every byte of ``data`` to stdout's file descriptor (after what others wrote to it)."""
     sys.stdout.flush()
     try:

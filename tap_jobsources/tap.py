@@ -134,7 +134,6 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
             stream.set_table_version(self.run_progress.version)  # RECORD messages carry it
-        STOP.install()
         try:
             sync()
             if skipped := self.runtime.ledger.skipped:

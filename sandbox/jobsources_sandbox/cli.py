@@ -12,20 +12,25 @@ from pathlib import Path
 from jobsources_sandbox.server import Sandbox
 
 
-def readable_records(counts: dict) -> int:
-    """Records a default sync with the printed settings reads (the default TrackJobChanges group,
-    no job_details, no talent of a network that hides it)."""
+def records_by_stream(counts: dict) -> dict[str, int]:
+    """Records a default sync with the printed settings reads, per stream (the default
+    TrackJobChanges group, no job_details, no talent of a network that hides it)."""
     hidden = {str(n) for n in counts["talent_hidden"]}
-    return (
-        counts["job_functions"]
-        + counts["experience_levels"]
-        + len(counts["networks"])
-        + sum(sum(counts[s].values()) for s in ("companies", "jobs", "removed_jobs"))
-        + sum(n for network, n in counts["talent"].items() if network not in hidden)
-        + sum(counts["ats_jobs"].values())
-        + counts["connections"]
-        + sum(counts["employments"].values())
-    )
+    return {
+        "job_functions": counts["job_functions"],
+        "experience_levels": counts["experience_levels"],
+        "networks": len(counts["networks"]),
+        **{s: sum(counts[s].values()) for s in ("companies", "jobs", "removed_jobs")},
+        "talent": sum(n for network, n in counts["talent"].items() if network not in hidden),
+        "ats_jobs": sum(counts["ats_jobs"].values()),
+        "connections": counts["connections"],
+        "employments": sum(counts["employments"].values()),
+    }
+
+
+def readable_records(counts: dict) -> int:
+    """All of :func:`records_by_stream`: what the banner counts."""
+    return sum(records_by_stream(counts).values())
 
 
 def main(argv: list[str] | None = None) -> int:
