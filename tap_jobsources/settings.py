@@ -177,6 +177,14 @@ SETTINGS = th.PropertiesList(
         default=10_000,
         description="Safety cap: more pages than this in one partition stops the run with an error.",
     ),
+    th.Property(
+        "schema_only",
+        th.BooleanType,
+        default=False,
+        description="Send each selected stream's SCHEMA and nothing else: no request, no record, no STATE. "
+        "Run it once before several partitions load at once, so that the target creates (or alters) "
+        "each table once instead of in several processes at the same moment (the Airflow DAG does).",
+    ),
 )
 
 

@@ -130,6 +130,9 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
     def run_sync(self, sync: t.Callable[[], None]) -> None:
         """One run around the SDK's own ``sync``: signals, the final STATE of a stopped
         run, and ACTIVATE_VERSION once the run is complete (see sdk_compat.CompatTap)."""
+        if self.config.get("schema_only"):
+            self._write_schemas_only()
+            return
         versioned = self._versioned_streams()
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
@@ -161,6 +164,17 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                 continue
             stream.write_schema_once()
             stream.write_activate_version(self.run_progress.version)
+
+    def _write_schemas_only(self) -> None:
+        # Children too (the SDK sends a child's SCHEMA only once its parent has records).
+        selected = [s for s in self.streams.values() if isinstance(s, JobSourcesStream) and s.selected]
+        for stream in selected:
+            stream.write_schema_once()
+        self.logger.info(
+            "schema_only: sent the SCHEMA of %d streams (%s); nothing was read and no STATE written.",
+            len(selected),
+            ", ".join(s.name for s in selected),
+        )
 
     def _log_summaries(self) -> None:
         for stream in self.streams.values():

@@ -91,3 +91,18 @@ def test_job_details_is_not_selected_by_default(tmp_path, getro_config):
     job_details = next(s for s in catalog["streams"] if s["tap_stream_id"] == "job_details")
     root = next(m for m in job_details["metadata"] if m["breadcrumb"] == [])
     assert root["metadata"].get("selected-by-default") is False
+
+
+def test_schema_only_sends_every_selected_schema_and_nothing_else(tmp_path, sandbox):
+    """What the DAG's create_tables runs: the target creates each table once, from SCHEMA alone,
+    children included (the SDK sends a child's SCHEMA only once its parent has records)."""
+    from tests.helpers import select
+
+    config = {**sandbox.settings(), "schema_only": True}
+    catalog = select(discover(tmp_path / "d", config), {"job_details": True, "talent": False})
+    run = run_tap(tmp_path, config, catalog=catalog, state={"bookmarks": {}})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [m["type"] for m in run.messages] == ["SCHEMA"] * len(run.messages)  # no RECORD, no STATE
+    expected = set().union(*PROVIDER_STREAMS.values()) - {"talent"}
+    assert sorted(m["stream"] for m in run.messages) == sorted(expected)
+    assert sandbox.log == []
