@@ -2,7 +2,7 @@
 # The test command: installs everything the tests need, runs the gates, then the tests.
 #   .venv          the tap, Meltano, pytest, ruff, mypy, and the sandbox (pip install -e ".[test]" -e ./sandbox)
 #   .venv-sdk055   the tap on the next singer-sdk (0.55), for its core tests
-#   .venv-airflow  Apache Airflow 3, apart (its pins clash with Meltano's), for the DAG tests
+#   .venv-airflow  Apache Airflow 3 with its [postgres] extra, apart (its pins clash with Meltano's), for the DAG tests
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
 # Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e").
 set -euo pipefail
@@ -18,11 +18,13 @@ AIRFLOW_VERSION="3.3.*"
 .venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
   -e . -e ./sandbox pytest pytest-timeout PyYAML
 
+# The [postgres] extra: the scheduler test keeps Airflow's metadata in PostgreSQL (psycopg2, asyncpg).
 if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
   rm -rf .venv-airflow
   "$PYTHON" -m venv .venv-airflow
-  .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow==${AIRFLOW_VERSION}"
 fi
+.venv-airflow/bin/python -c "import psycopg2, asyncpg" 2>/dev/null ||
+  .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres]==${AIRFLOW_VERSION}"
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -1,6 +1,6 @@
-"""The Airflow 3 DAG, in a real Airflow (its own virtualenv, .venv-airflow): it loads, and it runs
-with `airflow dags test` against the sandbox into a throwaway PostgreSQL, one mapped task per
-configured partition."""
+"""The Airflow 3 DAG, in a real Airflow (its own virtualenv, .venv-airflow): it loads with its tasks,
+pools and order, and under `airflow dags test` a provider with wrong credentials fails its own
+tasks only. The scheduler test (test_airflow_scheduler.py) runs it as production does."""
 
 from __future__ import annotations
 
@@ -13,16 +13,12 @@ import pytest
 
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano, sandbox_env
+from tests.airflow import AIRFLOW, AIRFLOW_PYTHON, DAG_FILE, airflow_env
 from tests.expected import getro_records, trackjobchanges_records
 from tests.helpers import all_records
 from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[1]
-AIRFLOW = ROOT / ".venv-airflow" / "bin" / "airflow"
-AIRFLOW_PYTHON = ROOT / ".venv-airflow" / "bin" / "python"
-DAG_FILE = ROOT / "orchestrate" / "dags" / "tap_jobsources.py"
 
 LOAD = """
 import json, sys
@@ -32,21 +28,9 @@ print(json.dumps({
     "errors": {k: str(v) for k, v in bag.import_errors.items()},
     "dags": {d: sorted(t.task_id for t in dag.tasks) for d, dag in bag.dags.items()},
     "pools": {t.task_id: t.pool for dag in bag.dags.values() for t in dag.tasks},
+    "upstream": {d: {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks} for d, dag in bag.dags.items()},
 }))
 """
-
-
-def airflow_env(home: Path, **extra: str) -> dict[str, str]:
-    return {
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
-        "TAP_JOBSOURCES_PROJECT": str(ROOT),
-        "MELTANO_BIN": str(ROOT / ".venv" / "bin" / "meltano"),
-        "PATH": "/usr/bin:/bin",
-        "TAP_JOBSOURCES_TASK_RETRIES": "0",  # a failed task fails the test run at once
-        **extra,
-    }
 
 
 def test_the_dag_uses_airflow_3_and_loads_with_its_tasks(tmp_path):
@@ -74,6 +58,7 @@ def test_the_dag_uses_airflow_3_and_loads_with_its_tasks(tmp_path):
             "bindbee_connector",
             "trackjobchanges_group",
             "getro_reference_lists",
+            "create_tables",
         ]
     )
     assert set(result["dags"]["tap_jobsources_full"]) == {
@@ -81,7 +66,15 @@ def test_the_dag_uses_airflow_3_and_loads_with_its_tasks(tmp_path):
         "extract_getro_lists",
         "extract_bindbee",
         "extract_trackjobchanges",
+        "create_tables",
     }
+    # Every task that loads waits for create_tables: the tables exist before tasks load side by side.
+    loaders = {
+        "tap_jobsources": ["getro_network", "bindbee_connector", "trackjobchanges_group", "getro_reference_lists"],
+        "tap_jobsources_full": [t for t in result["dags"]["tap_jobsources_full"] if t.startswith("extract_")],
+    }
+    for dag, tasks in loaders.items():
+        assert all("create_tables" in result["upstream"][dag][t] for t in tasks), result["upstream"][dag]
     # Every task that reads Getro shares one account quota.
     readers = {"getro_network", "getro_reference_lists", "extract_getro", "extract_getro_lists"}
     assert {t: p for t, p in result["pools"].items() if t in readers} == dict.fromkeys(readers, "tap_jobsources_getro")
@@ -156,24 +149,6 @@ def expected_rows(sandbox: Sandbox) -> dict[str, int]:
 
 def rows(postgres: Cluster, schema: str, table: str) -> int:
     return postgres.query(f'select count(*) from "{schema}"."{table}"')[0][0]
-
-
-@pytest.mark.timeout(900)
-def test_dags_test_runs_one_task_per_partition_into_postgres(tmp_path, installed, postgres):
-    with Sandbox() as sandbox:
-        states = run_dag(tmp_path, sandbox, postgres, "dag_all")
-        mapped = {
-            task: sum(1 for (t, i) in states if t == task and i >= 0)
-            for task in ("getro_network", "bindbee_connector", "trackjobchanges_group")
-        }
-        assert mapped == {"getro_network": 3, "bindbee_connector": 3, "trackjobchanges_group": 3}
-        assert set(states.values()) == {"success"}, states
-        for table, count in expected_rows(sandbox).items():
-            assert rows(postgres, "dag_all", table) == count, table
-        # Each partition has a state id of its own.
-        ids = sorted(p.name for p in (tmp_path / "state").iterdir())
-        assert "dev:tap-jobsources-getro-to-target-postgres:getro-101" in ids
-        assert "dev:tap-jobsources-bindbee-to-target-postgres:bindbee-lever" in ids
 
 
 @pytest.mark.timeout(900)

@@ -2,10 +2,18 @@
 
 `partitions` reads the configured Getro networks, Bindbee connector names and TrackJobChanges
 groups (`meltano config`; only ids and names leave it, never a credential), and each becomes
-a mapped task: a `meltano run` of that provider's extractor limited to that partition through a
+a mapped task: a `meltano el` of that provider's extractor limited to that partition through a
 `TAP_JOBSOURCES_*` variable (`getro_network_ids`, `bindbee_connector_names`,
-`trackjobchanges_group_ids`), with its own state id (`MELTANO_RUN_STATE_ID_SUFFIX`). A failing
-partition fails its own task only. With no networks (or groups) configured, one task reads them all.
+`trackjobchanges_group_ids`), with a state id of its own. A failing partition fails its own task
+only. With no networks (or groups) configured, one task reads them all.
+
+Side by side: mapped tasks of one extractor run at once, so each is a `meltano el` (a folder of
+its own under `.meltano/run/elt/`; parallel `meltano run`s of one plugin share
+`.meltano/run/<plugin>/` and delete each other's catalog) with an explicit `--state-id`, the id
+`meltano run` would give it: `<environment>:<extractor>-to-<loader>:<partition>`, so existing
+state carries over. Before them, `create_tables` sends every stream's SCHEMA alone
+(`schema_only`), one extractor after another, so the loader creates or alters each table once,
+not in four processes at the same moment (target-postgres fails on that).
 
 Getro's limit is per account: every Getro task takes a slot of the pool `tap_jobsources_getro`
 (created with `airflow pools set tap_jobsources_getro 1 "Getro API quota"`). With S slots, set
@@ -24,7 +32,7 @@ connection's (`all`).
 
 Environment: TAP_JOBSOURCES_PROJECT (the Meltano project; default: this repository),
 MELTANO_BIN (default `meltano`), TAP_JOBSOURCES_LOADER (default `target-postgres`),
-MELTANO_ENVIRONMENT (default: the project's default environment), TAP_JOBSOURCES_TASK_RETRIES
+MELTANO_ENVIRONMENT (default: the project's `default_environment`), TAP_JOBSOURCES_TASK_RETRIES
 (default 2, 15 minutes apart).
 """
 
@@ -37,15 +45,33 @@ import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import yaml
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, task
 
 PROJECT = os.environ.get("TAP_JOBSOURCES_PROJECT", str(Path(__file__).resolve().parents[2]))
 MELTANO = os.environ.get("MELTANO_BIN", "meltano")
 LOADER = os.environ.get("TAP_JOBSOURCES_LOADER", "target-postgres")
-ENVIRONMENT = os.environ.get("MELTANO_ENVIRONMENT")
 GETRO_POOL = "tap_jobsources_getro"
 NO_DELETES = {"TAP_JOBSOURCES_EMIT_ACTIVATE_VERSION_MESSAGES": "false"}
+GETRO, GETRO_LISTS, BINDBEE, TRACKJOBCHANGES = EXTRACTORS = (
+    "tap-jobsources-getro",
+    "tap-jobsources-getro-lists",
+    "tap-jobsources-bindbee",
+    "tap-jobsources-trackjobchanges",
+)
+
+
+def default_environment(project: str) -> str | None:
+    """The project's `default_environment` (what Meltano uses when none is named)."""
+    try:
+        found = yaml.safe_load((Path(project) / "meltano.yml").read_text())
+    except (OSError, yaml.YAMLError):
+        return None
+    return found.get("default_environment") if isinstance(found, dict) else None
+
+
+ENVIRONMENT = os.environ.get("MELTANO_ENVIRONMENT") or default_environment(PROJECT)
 
 
 def meltano(*args: str) -> str:
@@ -53,13 +79,28 @@ def meltano(*args: str) -> str:
     return f"cd {shlex.quote(PROJECT)} && {shlex.quote(MELTANO)} {environment}{' '.join(map(shlex.quote, args))}"
 
 
-def run(extractor: str) -> str:
-    return meltano("run", extractor, LOADER)
+def state_id(extractor: str, partition: str) -> str:
+    """The id `meltano run` gives a run with MELTANO_RUN_STATE_ID_SUFFIX=<partition>."""
+    pair = f"{extractor}-to-{LOADER}:{partition}"
+    return f"{ENVIRONMENT}:{pair}" if ENVIRONMENT else pair
 
 
-def partition_env(suffix: str, **settings: object) -> dict[str, str]:
+def el(extractor: str) -> str:
+    """One partition's run; its state id comes from the task's environment."""
+    return meltano("el", extractor, LOADER) + ' --state-id "$JOBSOURCES_STATE_ID"'
+
+
+def partition_env(extractor: str, partition: str, **settings: object) -> dict[str, str]:
     env = {f"TAP_JOBSOURCES_{k.upper()}": json.dumps(v) for k, v in settings.items()}
-    return {**env, **NO_DELETES, "MELTANO_RUN_STATE_ID_SUFFIX": suffix}
+    return {**env, **NO_DELETES, "JOBSOURCES_STATE_ID": state_id(extractor, partition)}
+
+
+def create_tables() -> BashOperator:
+    """Every table created (or altered) once, before the tasks that load into it run side by side."""
+    command = " && ".join(meltano("el", e, LOADER, "--state-id", state_id(e, "tables")) for e in EXTRACTORS)
+    return BashOperator(
+        task_id="create_tables", bash_command=command, append_env=True, env={"TAP_JOBSOURCES_SCHEMA_ONLY": "true"}
+    )
 
 
 # A failed task is tried again later (the tap resumes it from its last STATE).
@@ -98,16 +139,16 @@ with DAG(
         getro = config.get("getro_api_token") and config.get("getro_email")
         return {
             "getro": [
-                partition_env(f"getro-{n}", getro_network_ids=[n]) if n else partition_env("getro-all")
+                partition_env(GETRO, f"getro-{n}", getro_network_ids=[n]) if n else partition_env(GETRO, "getro-all")
                 for n in networks
             ]
             if getro
             else [],
-            "bindbee": [partition_env(f"bindbee-{c}", bindbee_connector_names=[c]) for c in connectors],
+            "bindbee": [partition_env(BINDBEE, f"bindbee-{c}", bindbee_connector_names=[c]) for c in connectors],
             "trackjobchanges": [
-                partition_env(f"trackjobchanges-{g}", trackjobchanges_group_ids=[g])
+                partition_env(TRACKJOBCHANGES, f"trackjobchanges-{g}", trackjobchanges_group_ids=[g])
                 if g
-                else partition_env("trackjobchanges-default")
+                else partition_env(TRACKJOBCHANGES, "trackjobchanges-default")
                 for g in groups
             ]
             if config.get("trackjobchanges_api_key")
@@ -120,23 +161,27 @@ with DAG(
         return found[provider]
 
     found = partitions()
-    BashOperator.partial(
-        task_id="getro_network", bash_command=run("tap-jobsources-getro"), append_env=True, pool=GETRO_POOL
-    ).expand(env=of.override(task_id="getro_networks")(found, "getro"))
-    BashOperator.partial(
-        task_id="bindbee_connector", bash_command=run("tap-jobsources-bindbee"), append_env=True
-    ).expand(env=of.override(task_id="bindbee_connectors")(found, "bindbee"))
-    BashOperator.partial(
-        task_id="trackjobchanges_group", bash_command=run("tap-jobsources-trackjobchanges"), append_env=True
-    ).expand(env=of.override(task_id="trackjobchanges_groups")(found, "trackjobchanges"))
-    # Account-wide reference lists: one task reads them whole (and may send ACTIVATE_VERSION).
-    BashOperator(
-        task_id="getro_reference_lists",
-        bash_command=run("tap-jobsources-getro-lists"),
-        append_env=True,
-        pool=GETRO_POOL,
-        env={"MELTANO_RUN_STATE_ID_SUFFIX": "getro-lists"},
-    )
+    tables = create_tables()
+    extract = [
+        BashOperator.partial(task_id="getro_network", bash_command=el(GETRO), append_env=True, pool=GETRO_POOL).expand(
+            env=of.override(task_id="getro_networks")(found, "getro")
+        ),
+        BashOperator.partial(task_id="bindbee_connector", bash_command=el(BINDBEE), append_env=True).expand(
+            env=of.override(task_id="bindbee_connectors")(found, "bindbee")
+        ),
+        BashOperator.partial(task_id="trackjobchanges_group", bash_command=el(TRACKJOBCHANGES), append_env=True).expand(
+            env=of.override(task_id="trackjobchanges_groups")(found, "trackjobchanges")
+        ),
+        # Account-wide reference lists: one task reads them whole (and may send ACTIVATE_VERSION).
+        BashOperator(
+            task_id="getro_reference_lists",
+            bash_command=el(GETRO_LISTS),
+            append_env=True,
+            pool=GETRO_POOL,
+            env={"JOBSOURCES_STATE_ID": state_id(GETRO_LISTS, "getro-lists")},
+        ),
+    ]
+    tables >> extract
 
 
 with DAG(
@@ -145,15 +190,17 @@ with DAG(
     schedule="@weekly",
     **COMMON,
 ) as full_dag:
-    for extractor in ("getro", "getro-lists", "bindbee", "trackjobchanges"):
-        BashOperator(
-            task_id=f"extract_{extractor.replace('-', '_')}",
-            bash_command=run(f"tap-jobsources-{extractor}"),
+    tables = create_tables()
+    for extractor in EXTRACTORS:
+        name = extractor.removeprefix("tap-jobsources-")
+        tables >> BashOperator(
+            task_id=f"extract_{name.replace('-', '_')}",
+            bash_command=el(extractor),
             append_env=True,
-            pool=GETRO_POOL if extractor.startswith("getro") else "default_pool",
+            pool=GETRO_POOL if name.startswith("getro") else "default_pool",
             # The weekly run reads every connection's employments (and so may retire rows).
             env={
-                "MELTANO_RUN_STATE_ID_SUFFIX": f"{extractor}-full",
+                "JOBSOURCES_STATE_ID": state_id(extractor, f"{name}-full"),
                 "TAP_JOBSOURCES_TRACKJOBCHANGES_EMPLOYMENTS": "all",
             },
         )
