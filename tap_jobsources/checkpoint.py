@@ -145,4 +145,8 @@ class Checkpoint:
         self._last = seen
         if self._on_write is not None:
             self._on_write()
-        self._sink.write_message(StateMessage(value=self._state))
+        write_state = getattr(self._sink, "write_state", None)
+        if write_state is not None:  # the tap's writer: encoded as it is, not copied first
+            write_state(self._state)
+        else:
+            self._sink.write_message(StateMessage(value=self._state))

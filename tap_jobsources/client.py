@@ -146,6 +146,12 @@ class JobSourcesStream(CompatStream):
         """Whether to read this item at all (False: neither emitted nor its children read)."""
         return True
 
+    @cached_property
+    def emits_items_as_listed(self) -> bool:
+        """Neither ``admit`` nor ``expand`` is a stream's own: the reader skips calling them."""
+        cls = type(self)
+        return cls.admit is JobSourcesStream.admit and cls.expand is JobSourcesStream.expand
+
     def item_finished(self, item: dict) -> None:
         """The item was emitted and its children were read."""
 

@@ -47,7 +47,9 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         buffer = self._buffer
         buffer += prefix
         encoder.encode_into(record, buffer, -1)
-        buffer += self._suffix(version)
+        # The suffix (version, time_extracted) changes once a second: looked up, not rebuilt.
+        suffix = self._suffixes.get(version) if int(time.time()) == self._second else None
+        buffer += suffix or self._suffix(version)
         if len(buffer) >= FLUSH_BYTES:
             self.flush()
 
@@ -61,6 +63,14 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             versioned = b"" if version is None else b',"version":' + str(version).encode()
             suffix = self._suffixes[version] = versioned + b',"time_extracted":"' + extracted.encode() + b'"}\n'
         return suffix
+
+    def write_state(self, value: dict) -> None:
+        """A STATE line, as the SDK's StateMessage would write it, without the deep copy its
+        encoder makes of the state first (one STATE a page makes that copy add up)."""
+        self._buffer += b'{"type":"STATE","value":'
+        encoder.encode_into(value, self._buffer, -1)
+        self._buffer += b"}\n"
+        self.flush()
 
     def write_message(self, message: Message) -> None:
         self._buffer += self.format_message(message)

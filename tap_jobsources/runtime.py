@@ -20,6 +20,8 @@ import requests
 
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.pacing import Pacer
+from tap_jobsources.redaction import Secrets
+from tap_jobsources.settings import provider_secret_values
 
 if t.TYPE_CHECKING:
     from tap_jobsources.checkpoint import Checkpoint
@@ -37,6 +39,8 @@ class ProviderServices:
     pacer: Pacer
     limit: AdaptiveLimit
     workers: Workers
+    #: What its servers were sent, so all they could echo back (sending.py scans bodies for it).
+    secrets: Secrets
 
     @property
     def concurrency(self) -> int:
@@ -61,6 +65,7 @@ class ProviderServices:
             pacer=Pacer(config.get(f"{provider.key}_requests_per_minute")),
             limit=AdaptiveLimit(concurrency),
             workers=Workers(concurrency, f"{provider.key}-worker"),
+            secrets=Secrets(provider_secret_values(config, provider)),
         )
 
 

@@ -145,14 +145,15 @@ class Sender:
             raise MalformedResponseError(msg, response) from None
         if tolerant:
             payload = self._cleaner(payload)
-        if redaction.ACTIVE.in_body(content):
+        # A server can echo only what it was sent: its provider's secrets, not every one.
+        if self.services.secrets.in_body(content):
             # A server that echoes the request's headers into its data: mask, never emit.
             self.logger.warning(
                 "%s echoed a credential in its answer on %s: masked in the records.",
                 self.provider.name,
                 endpoint_of(response.request),
             )
-            payload = redaction.ACTIVE.scrub(payload)
+            payload = redaction.ACTIVE.scrub(self.services.secrets.scrub(payload))
         return payload
 
     # Messages ------------------------------------------------------------------

@@ -175,20 +175,34 @@ def _written(props: dict[str, _Shape], types: frozenset[type] | None, keys: tupl
     lines.append("    get = record.get")
     if plain:
         lines.append("    if not all(map(allowed, ALLOWED, map(type, map(get, NAMES, absent)))): return False")
-    namespace["utc"] = utc
+    namespace["utc"], namespace["parse"] = utc, datetime.fromisoformat
     for i, (name, shape) in enumerate(props.items()):
         if name in plain or not shape.types:
             continue
         lines.append(f"    v = get({name!r}, ABSENT)")
         if shape.fmt == "date-time" and types is None:  # a record's own times: put in UTC here
             namespace[f"T{i}"] = shape.types
+            # Already in UTC with a Z (the docs' form): parsed to check it, and kept as it is.
             lines += [
                 f"    if v is not ABSENT and type(v) not in T{i}: return False",
                 "    if type(v) is str:",
-                "        u = utc(v)",
-                "        if u is None: return False",
-                f"        if u is not v: record[{name!r}] = u",
+                '        if v[-1:] == "Z" and v[4:5] == "-" and v[7:8] == "-":',
+                "            try: parse(v)",
+                "            except ValueError: return False",
+                "        else:",
+                "            u = utc(v)",
+                "            if u is None: return False",
+                f"            if u is not v: record[{name!r}] = u",
             ]
+            continue
+        item = shape.items
+        if item is not None and item.plain and not shape.props and not shape.fmt:
+            # A list of plain items (tags, locations): its test written inline, not called.
+            namespace[f"T{i}"], namespace[f"I{i}"] = shape.types, item.types
+            lines.append(
+                f"    if v is not ABSENT and (type(v) not in T{i} or "
+                f"(type(v) is list and not I{i}.issuperset(map(type, v)))): return False"
+            )
             continue
         namespace[f"C{i}"] = _check(shape)
         lines.append(f"    if v is not ABSENT and not C{i}(v): return False")

@@ -19,6 +19,7 @@ from tap_jobsources.pacing import Pacer
 from tap_jobsources.pagination import JobSourcesPaginator, Page
 from tap_jobsources.partitions import PartitionReader
 from tap_jobsources.providers import TRACKJOBCHANGES
+from tap_jobsources.redaction import Secrets
 from tap_jobsources.resume import RunProgress
 from tap_jobsources.runtime import ProviderServices, Runtime
 from tap_jobsources.sending import Sender, SendSettings
@@ -116,6 +117,9 @@ class FakeSession:
         return response
 
 
+KEY = "tjk_secret_for_the_sender_test_0001"
+
+
 def services(session: t.Any, concurrency: int = 1) -> ProviderServices:
     return ProviderServices(
         provider=TRACKJOBCHANGES,
@@ -123,6 +127,7 @@ def services(session: t.Any, concurrency: int = 1) -> ProviderServices:
         pacer=Pacer(None),
         limit=AdaptiveLimit(concurrency),
         workers=Workers(concurrency, "test"),
+        secrets=Secrets([KEY]),
     )
 
 
@@ -175,6 +180,13 @@ def test_the_sender_does_not_retry_a_refusal():
     assert session.sent == 1
 
 
+def test_the_sender_masks_its_providers_secret_echoed_in_a_body(caplog):
+    echoed = json.dumps({"data": [{"id": 1, "note": f"key={KEY}"}]}).encode()
+    page = sender(FakeSession((200, echoed))).send(prepared(), extract)
+    assert KEY not in json.dumps(page.records) and page.records[0]["id"] == 1
+    assert "echoed a credential" in caplog.text and KEY not in caplog.text
+
+
 # The partition reader ---------------------------------------------------------------------
 
 
@@ -198,6 +210,7 @@ class FakeStream:
     read_children: list = []
     partitions = None
     prefetch_partitions = False
+    emits_items_as_listed = True
     skip_partition_on: dict = {}
     config: dict = {}
     logger = LOG
@@ -227,12 +240,6 @@ class FakeStream:
 
     def page_source(self, context, token, items):
         return self.reader.page_source(context, token, items)
-
-    def admit(self, item, context) -> bool:
-        return True
-
-    def expand(self, item: dict) -> dict:
-        return item
 
     def page_total(self, page) -> None:
         return None
@@ -314,3 +321,15 @@ def test_a_second_signal_ends_at_once_but_never_inside_a_line(monkeypatch):
     assert exits == [143]
     flag._handle(signal.SIGINT, None)  # outside a write: at once
     assert exits == [143, 130]
+
+
+def test_the_writers_state_line_is_the_sdks_byte_for_byte(capfd):
+    from singer_sdk.singerlib import StateMessage
+
+    from tap_jobsources.output import BufferedMsgSpecWriter
+
+    value = {"bookmarks": {"jobs": {"partitions": [{"context": {"network_id": 1}, "x": "é", "n": None}]}}}
+    writer = BufferedMsgSpecWriter()
+    expected = bytes(writer.format_message(StateMessage(value=value)))
+    Checkpoint(writer, value).final()  # the checkpoint writes through write_state
+    assert capfd.readouterr().out.encode() == expected
