@@ -214,6 +214,49 @@ def instructions(sandbox: SandboxProcess, network_id: int, workdir: Path, timest
     )
 
 
+def baselines(sandbox: SandboxProcess, network_ids: list, config: Path, workdir: Path, repeat: int, forms: str) -> None:
+    """CPU per record over the Getro jobs pages: the tap, a stock SDK stream and a bare loop
+    (requests, parse, one json.dumps per record), best of ``repeat`` runs each."""
+    jobs = sum(sandbox.counts["jobs"][str(n)] for n in network_ids)
+    base_config = write(
+        workdir / "baseline-config.json",
+        {
+            **{k: sandbox.settings[k] for k in ("getro_api_url", "getro_email", "getro_api_token")},
+            "network_ids": network_ids,
+        },
+    )
+
+    def best(command: list[str], name: str) -> float:  # least CPU of a few runs: the least disturbed
+        return min(Measured(command, workdir, f"{name}-{i}").cpu for i in range(repeat))
+
+    jobs_catalog = str(catalog_for(config, {"jobs"}, workdir))
+    ours = best([*TAP, "--config", str(config), "--catalog", jobs_catalog], "jobs")
+    startup_cpu = best(
+        [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))], "startup"
+    )
+    bare = best([PY, str(HERE / "bare_loop.py"), str(base_config)], "bare")
+    bare_startup = best([PY, "-c", "import json, sys, requests"], "bare-startup")
+    stock = best([PY, str(HERE / "stock_tap.py"), "--config", str(base_config)], "stock")
+    stock_startup = best([PY, "-c", "import singer_sdk, requests"], "stock-startup")
+    print(
+        f"\nGetro jobs pages, times in {forms}, {jobs} records, best of {repeat} runs: CPU per record "
+        "(all of the process | less its start-up)"
+    )
+    rows = [
+        ("tap-jobsources", ours, startup_cpu),
+        ("stock SDK stream", stock, stock_startup),
+        ("bare loop", bare, bare_startup),
+    ]
+    for label, cpu, start in rows:
+        print(f"  {label:<18}{cpu / jobs * 1e6:>8.1f} us | {(cpu - start) / jobs * 1e6:>6.1f} us")
+    net = lambda cpu, start: (cpu - start) / jobs  # noqa: E731
+    print(
+        f"  tap / bare loop:  {ours / bare:.2f}x | {net(ours, startup_cpu) / net(bare, bare_startup):.2f}x"
+        "   (goal <= 1.05x less start-up; CPU seconds move with the machine's load: see the instructions below)"
+    )
+    print(f"  tap / stock SDK:  {ours / stock:.2f}x | {net(ours, startup_cpu) / net(stock, stock_startup):.2f}x")
+
+
 def full_run(name: str, sandbox: SandboxProcess, workdir: Path) -> tuple[Measured, Output, Path]:
     config = write(workdir / f"{name}-config.json", {**sandbox.settings, **LIFTED})
     run = Measured([*TAP, "--config", str(config), "--catalog", str(catalog_for(config, None, workdir))], workdir, name)
@@ -284,47 +327,19 @@ def main() -> int:
                 f"{n / alone.cpu:>11,.0f}{flag}"
             )
 
-        # Baselines over the same Getro jobs pages.
-        jobs, network_ids = output.counts["jobs"], output.networks
-        base_config = write(
-            workdir / "baseline-config.json",
-            {
-                **{k: big.settings[k] for k in ("getro_api_url", "getro_email", "getro_api_token")},
-                "network_ids": network_ids,
-            },
+        # Baselines over the same Getro jobs pages, in the emulator's mix of time forms, then
+        # in the docs' form (UTC, Z), where the tap has no time to convert.
+        baselines(big, output.networks, config, workdir, args.repeat, "the emulator's mixed forms")
+        docs = SandboxProcess(
+            workdir, "--scale", str(args.scale), "--networks", str(args.networks), "--timestamps", "docs"
         )
-
-        def best(command: list[str], name: str) -> float:  # least CPU of a few runs: the least disturbed
-            return min(Measured(command, workdir, f"{name}-{i}").cpu for i in range(args.repeat))
-
-        jobs_catalog = str(catalog_for(config, {"jobs"}, workdir))
-        ours = best([*TAP, "--config", str(config), "--catalog", jobs_catalog], "jobs")
-        startup_cpu = best(
-            [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, set(), workdir))], "startup"
-        )
-        bare = best([PY, str(HERE / "bare_loop.py"), str(base_config)], "bare")
-        bare_startup = best([PY, "-c", "import json, sys, requests"], "bare-startup")
-        stock = best([PY, str(HERE / "stock_tap.py"), "--config", str(base_config)], "stock")
-        stock_startup = best([PY, "-c", "import singer_sdk, requests"], "stock-startup")
-        print(
-            f"\nGetro jobs pages, {jobs} records, best of {args.repeat} runs: CPU per record "
-            "(all of the process | less its start-up)"
-        )
-        rows = [
-            ("tap-jobsources", ours, startup_cpu),
-            ("stock SDK stream", stock, stock_startup),
-            ("bare loop", bare, bare_startup),
-        ]
-        for label, cpu, start in rows:
-            print(f"  {label:<18}{cpu / jobs * 1e6:>8.1f} us | {(cpu - start) / jobs * 1e6:>6.1f} us")
-        net = lambda cpu, start: (cpu - start) / jobs  # noqa: E731
-        print(
-            f"  tap / bare loop:  {ours / bare:.2f}x | {net(ours, startup_cpu) / net(bare, bare_startup):.2f}x"
-            f"   (goal <= 1.05x; CPU seconds move with the machine's load: see the instructions below)"
-        )
-        print(f"  tap / stock SDK:  {ours / stock:.2f}x | {net(ours, startup_cpu) / net(stock, stock_startup):.2f}x")
+        try:
+            docs_config = write(workdir / "docs-config.json", {**docs.settings, **LIFTED})
+            baselines(docs, docs.counts["networks"], docs_config, workdir, args.repeat, "the docs' form (UTC, Z)")
+        finally:
+            docs.stop()
         if shutil.which("valgrind") and not args.skip_instructions:
-            instructions(big, network_ids[0], workdir, "the emulator's mixed forms (Z, +00:00, other offsets)")
+            instructions(big, output.networks[0], workdir, "the emulator's mixed forms (Z, +00:00, other offsets)")
             docs = SandboxProcess(workdir, "--scale", str(args.scale), "--networks", "1", "--timestamps", "docs")
             try:
                 instructions(docs, docs.counts["networks"][0], workdir, "the docs' form (UTC, Z)")
