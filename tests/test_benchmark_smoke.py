@@ -29,6 +29,8 @@ def test_benchmark_smoke_run_prints_its_figures():
             "--skip-pacing",
             "--medium-scale",
             "1",
+            "--repeat",
+            "1",
         ],
         cwd=ROOT,
         capture_output=True,
