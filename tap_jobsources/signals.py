@@ -76,8 +76,9 @@ class StopFlag:
         return RunStopped(
             128 + signum,
             f"Interrupted by {name}: stopped at a record boundary and wrote a final STATE. The next run resumes "
-            "from the last STATE the target saved (under meltano run, the last one the target emitted before "
-            "Meltano stopped it too, which may be none: the run then starts over; see the README).",
+            "from the last STATE the target saved. Under Meltano that is this STATE only when the tap alone was "
+            "signalled; a signal to Meltano or to its whole process group (a scheduler's timeout) stops the "
+            "target too, and Meltano then keeps no state: the next run starts over (see the README).",
         )
 
     def check(self) -> None:

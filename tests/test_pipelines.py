@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,17 @@ from tests.postgres import Cluster, pipeline_env
 pytestmark = pytest.mark.e2e
 
 TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})  # what a default catalog loads
+
+
+def getro_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
+    """The primary keys of what tap-jobsources-getro loads (networks and what lies under them)."""
+    from tests.expected import getro_records
+
+    records = getro_records(sandbox.getro)
+    return {
+        table: sorted(tuple(r[f] for f in PRIMARY_KEYS[table]) for r in records[table])
+        for table in ("networks", "companies", "jobs", "removed_jobs", "talent")
+    }
 
 
 def expected_counts(sandbox: Sandbox) -> dict[str, int]:
@@ -236,3 +248,46 @@ def test_a_time_with_an_offset_is_stored_at_its_instant_in_postgres(installed, p
         assert run.returncode == 0, run.stderr[-3000:]
     stored = postgres.query(f'select created_at from "{schema}"."connections" where id = %s', connection["id"])
     assert stored[0][0] == datetime(2025, 7, 14, 7, 40), stored
+
+
+def test_sigterm_to_the_tap_under_meltano_run_keeps_its_state_and_the_next_run_resumes(installed, postgres, tmp_path):
+    """What the README says a stopped run keeps: the tap signalled alone ends with a final STATE
+    that the target emits and Meltano saves; the next run resumes from that page and the tables
+    end equal to the emulator's data."""
+    import os
+    import signal
+    import time
+
+    with Sandbox(scale=2) as sandbox:
+        settings = {**sandbox.settings("getro"), "getro_requests_per_minute": 240, "getro_page_size": 5}
+        env = pipeline_env(settings, postgres, "stopped", tmp_path / "state")
+        executable = str(Path(sys.executable).with_name("meltano"))
+        run = subprocess.Popen(
+            [executable, "run", "tap-jobsources-getro", "target-postgres"],
+            cwd=PROJECT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while len(sandbox.requests_to("getro", "/networks/102/")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        children = subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True, text=True).stdout.split()
+        (tap,) = [p for p in children if "tap-jobsources" in Path(f"/proc/{p}/cmdline").read_text()]
+        os.kill(int(tap), signal.SIGTERM)
+        _, stderr = run.communicate(timeout=120)
+        assert run.returncode != 0 and "Interrupted by SIGTERM" in stderr, stderr[-3000:]
+        saved = meltano("state", "get", "dev:tap-jobsources-getro-to-target-postgres", env=env)
+        assert '"resume"' in saved.stdout, saved.stdout  # the tap's final STATE, page progress included
+        before = len(sandbox.log)
+
+        second = meltano("run", "tap-jobsources-getro", "target-postgres", env=env, check=False)
+        assert second.returncode == 0, second.stderr[-3000:]
+        # Resumed, not started over: the network finished before the signal is not read again.
+        assert not [r for r in sandbox.log[before:] if r.path.startswith("/networks/101/")]
+        expected = getro_keys(sandbox)
+        for table, keys in expected.items():
+            columns = ", ".join(PRIMARY_KEYS[table])
+            stored = sorted(postgres.query(f'select {columns} from "stopped"."{table}"'))
+            assert stored == keys, table
