@@ -64,6 +64,8 @@ class Scheduler:
             "AIRFLOW__API__SECRET_KEY": secrets.token_hex(16),
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            # Only the runs a test triggers, whatever the hour (the DAG's cron would add its own).
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         }
         self.processes: list[subprocess.Popen] = []
 
