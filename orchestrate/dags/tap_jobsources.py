@@ -95,9 +95,10 @@ def partition_env(extractor: str, partition: str, **settings: object) -> dict[st
     return {**env, **NO_DELETES, "JOBSOURCES_STATE_ID": state_id(extractor, partition)}
 
 
-def create_tables() -> BashOperator:
-    """Every table created (or altered) once, before the tasks that load into it run side by side."""
-    command = " && ".join(meltano("el", e, LOADER, "--state-id", state_id(e, "tables")) for e in EXTRACTORS)
+def create_tables(partition: str) -> BashOperator:
+    """Every table created (or altered) once, before the tasks that load into it run side by side.
+    Each DAG has its own id for it: Meltano refuses a job whose id is already running."""
+    command = " && ".join(meltano("el", e, LOADER, "--state-id", state_id(e, partition)) for e in EXTRACTORS)
     return BashOperator(
         task_id="create_tables", bash_command=command, append_env=True, env={"TAP_JOBSOURCES_SCHEMA_ONLY": "true"}
     )
@@ -161,7 +162,7 @@ with DAG(
         return found[provider]
 
     found = partitions()
-    tables = create_tables()
+    tables = create_tables("tables")
     extract = [
         BashOperator.partial(task_id="getro_network", bash_command=el(GETRO), append_env=True, pool=GETRO_POOL).expand(
             env=of.override(task_id="getro_networks")(found, "getro")
@@ -190,7 +191,7 @@ with DAG(
     schedule="@weekly",
     **COMMON,
 ) as full_dag:
-    tables = create_tables()
+    tables = create_tables("tables-full")
     for extractor in EXTRACTORS:
         name = extractor.removeprefix("tap-jobsources-")
         tables >> BashOperator(
