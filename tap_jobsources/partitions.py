@@ -142,7 +142,10 @@ class PartitionReader:
                     self.checkpoint.due()
                 stop.check()  # a record boundary: the state covers what is out
             progress.page_done(page.next_token, len(page.records))
-            self.checkpoint.due()
+            if page.next_token is not None:
+                self.checkpoint.due()
+            # After the last page the next STATE is the partition's "done" (``records``): one that
+            # said "no next page" would read, to a resumed run, as "from the start".
             report.page(len(page.records), stream.page_total(page))
 
     def pages(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[Page]:

@@ -140,8 +140,10 @@ PRIMARY_KEYS = {
 }
 
 
-def run_until_killed(tmp_path, config, catalog, kill_when) -> TapRun:
-    """Start the tap, SIGKILL it as soon as ``kill_when(message)`` says so, return what it wrote."""
+def run_until_killed(tmp_path, config, catalog, kill_when, *, drain: bool = False) -> TapRun:
+    """Start the tap, SIGKILL it as soon as ``kill_when(message)`` says so, return what it wrote.
+    ``drain``: also every whole line it wrote before the kill landed (what a target reading all of
+    its input sees; the tap may run some pages past the line that triggered the kill)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "config.json").write_text(json.dumps(config))
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
@@ -160,6 +162,11 @@ def run_until_killed(tmp_path, config, catalog, kill_when) -> TapRun:
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(timeout=30)
+    if drain:
+        for line in proc.stdout:
+            if not line.endswith("\n"):
+                break  # cut by the kill: a target would not get past it either
+            messages.append(json.loads(line))
     proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL, "the tap finished before it could be killed"
     return TapRun(proc.returncode, "", "", messages)

@@ -100,7 +100,8 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
     clean_requests = len(sandbox.log)
     sandbox.clear_log()
 
-    killed = run_until_killed(tmp_path / "killed", config, catalog, KILL_POINTS[point])
+    # The repeats are counted from the last STATE the tap wrote, as a target reading it all has it.
+    killed = run_until_killed(tmp_path / "killed", config, catalog, KILL_POINTS[point], drain=True)
     killed_log = list(sandbox.log)
     sandbox.clear_log()
     state = killed.states[-1]
@@ -119,7 +120,8 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
     assert not [r for r in sandbox.log if r.path.endswith("/employments") and int(r.path.split("/")[2]) in finished]
     # At most one request again per interrupted partition; finished partitions not at all.
     repeated = repeats_per_partition(sandbox, killed_log, sandbox.log)
-    assert repeated and max(repeated.values()) == 1, repeated
+    assert max(repeated.values(), default=0) <= 1, repeated
+    assert sandbox.log  # the kill left the resumed run something to read
     answered = [r for r in killed_log if r.status == 200]
     assert len(sandbox.log) <= clean_requests - len(answered) + sum(repeated.values())
     for stream in ("job_functions", "experience_levels", "connections"):
