@@ -34,6 +34,20 @@ def airflow_env(home: Path, **extra: str) -> dict[str, str]:
     }
 
 
+def dag_settings(sandbox, **overrides: object) -> dict:
+    """The tap's settings the DAG tests run with: the sandbox's three providers, three networks,
+    every TrackJobChanges group, no pacing, quick retries."""
+    return {
+        **sandbox.settings(),
+        "getro_requests_per_minute": 60000,
+        "retry_backoff_seconds": 0.05,
+        "retry_max_attempts": 2,
+        "getro_network_ids": [101, 102, 103],
+        "trackjobchanges_group_ids": list(sandbox.trackjobchanges.connections),
+        **overrides,
+    }
+
+
 @dataclass
 class TaskInstance:
     task_id: str

@@ -94,6 +94,17 @@ def keys(records: list[dict], *fields: str) -> list[tuple]:
     return [tuple(r[f] for f in fields) for r in records]
 
 
+def table_keys(table: str, records: list[dict]) -> list[tuple]:
+    """A table's primary keys, sorted (a list: a key present twice shows)."""
+    return sorted(keys(records, *PRIMARY_KEYS[table]))
+
+
+def stored_keys(cluster, schema: str, table: str) -> list[tuple]:
+    """The primary keys of a table a target loaded into PostgreSQL, sorted."""
+    columns = ", ".join(f'"{c}"' for c in PRIMARY_KEYS[table])
+    return sorted(cluster.query(f'select {columns} from "{schema}"."{table}"'))
+
+
 def assert_no_duplicates(records: list[dict], *fields: str) -> None:
     found = Counter(keys(records, *fields))
     dupes = {k: n for k, n in found.items() if n > 1}

@@ -13,7 +13,7 @@ import pytest
 
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano, sandbox_env
-from tests.airflow import AIRFLOW, AIRFLOW_PYTHON, DAG_FILE, airflow_env
+from tests.airflow import AIRFLOW, AIRFLOW_PYTHON, DAG_FILE, airflow_env, dag_settings
 from tests.expected import getro_records, trackjobchanges_records
 from tests.helpers import all_records
 from tests.postgres import Cluster, pipeline_env
@@ -95,16 +95,7 @@ def installed():
 
 def run_dag(home: Path, sandbox: Sandbox, postgres: Cluster, schema: str, **overrides) -> dict[tuple[str, int], str]:
     """`airflow dags test tap_jobsources` with the sandbox's settings; the state of each task instance."""
-    settings = {
-        **sandbox.settings(),
-        "getro_requests_per_minute": 60000,
-        "retry_backoff_seconds": 0.05,
-        "retry_max_attempts": 2,
-        "getro_network_ids": [101, 102, 103],
-        "trackjobchanges_group_ids": list(sandbox.trackjobchanges.connections),
-        **overrides,
-    }
-    env = pipeline_env(settings, postgres, schema, home / "state")
+    env = pipeline_env(dag_settings(sandbox, **overrides), postgres, schema, home / "state")
     env.update(airflow_env(home, PATH=env.get("PATH", "/usr/bin:/bin")))
     subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     subprocess.run(

@@ -13,9 +13,9 @@ import pytest
 
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano, sandbox_env
-from tests.airflow import Scheduler, TaskInstance
+from tests.airflow import Scheduler, TaskInstance, dag_settings
 from tests.expected import bindbee_records, getro_records, trackjobchanges_records
-from tests.helpers import PRIMARY_KEYS
+from tests.helpers import stored_keys, table_keys
 from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
@@ -47,17 +47,12 @@ def expected_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
         **trackjobchanges_records(sandbox.trackjobchanges, groups),
     }
     records.pop("job_details")
-    return {table: sorted(tuple(r[f] for f in PRIMARY_KEYS[table]) for r in rows) for table, rows in records.items()}
-
-
-def stored_keys(postgres: Cluster, table: str) -> list[tuple]:
-    columns = ", ".join(f'"{c}"' for c in PRIMARY_KEYS[table])
-    return sorted(postgres.query(f'select {columns} from "{SCHEMA}"."{table}"'))
+    return {table: table_keys(table, rows) for table, rows in records.items()}
 
 
 def assert_warehouse_is_the_emulator(postgres: Cluster, sandbox: Sandbox) -> None:
     for table, keys in expected_keys(sandbox).items():
-        assert stored_keys(postgres, table) == keys, table  # every row, none twice
+        assert stored_keys(postgres, SCHEMA, table) == keys, table  # every row, none twice
 
 
 def overlap(a: TaskInstance, b: TaskInstance) -> bool:
@@ -99,16 +94,8 @@ def run(airflow: Scheduler, run_id: str) -> list[TaskInstance]:
 @pytest.mark.timeout(1200)
 def test_the_dag_runs_twice_under_a_real_scheduler_with_tasks_side_by_side(tmp_path, installed, postgres):
     with Sandbox() as sandbox:
-        settings = {
-            **sandbox.settings(),
-            "getro_requests_per_minute": 60000,
-            "retry_backoff_seconds": 0.05,
-            "retry_max_attempts": 2,
-            "getro_network_ids": [101, 102, 103],
-            "trackjobchanges_group_ids": list(sandbox.trackjobchanges.connections),
-        }
         state_dir = tmp_path / "state"
-        env = pipeline_env(settings, postgres, SCHEMA, state_dir)
+        env = pipeline_env(dag_settings(sandbox), postgres, SCHEMA, state_dir)
         (tmp_path / "airflow").mkdir()
         airflow = Scheduler(tmp_path / "airflow", postgres, env, parallelism=8).start()
         try:

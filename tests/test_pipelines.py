@@ -13,7 +13,7 @@ import pytest
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
 from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
-from tests.helpers import PRIMARY_KEYS, all_records
+from tests.helpers import PRIMARY_KEYS, all_records, stored_keys, table_keys
 from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +27,7 @@ def getro_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
 
     records = getro_records(sandbox.getro)
     return {
-        table: sorted(tuple(r[f] for f in PRIMARY_KEYS[table]) for r in records[table])
+        table: table_keys(table, records[table])
         for table in ("networks", "companies", "jobs", "removed_jobs", "talent")
     }
 
@@ -286,8 +286,5 @@ def test_sigterm_to_the_tap_under_meltano_run_keeps_its_state_and_the_next_run_r
         assert second.returncode == 0, second.stderr[-3000:]
         # Resumed, not started over: the network finished before the signal is not read again.
         assert not [r for r in sandbox.log[before:] if r.path.startswith("/networks/101/")]
-        expected = getro_keys(sandbox)
-        for table, keys in expected.items():
-            columns = ", ".join(PRIMARY_KEYS[table])
-            stored = sorted(postgres.query(f'select {columns} from "stopped"."{table}"'))
-            assert stored == keys, table
+        for table, keys in getro_keys(sandbox).items():
+            assert stored_keys(postgres, "stopped", table) == keys, table
