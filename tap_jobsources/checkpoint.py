@@ -84,6 +84,8 @@ class Checkpoint:
 
     def __init__(self, sink: MessageSink, state: dict, *, on_write: t.Callable[[], None] | None = None) -> None:
         self._sink = sink
+        # The tap's writer encodes a STATE as it is (``write_state``); any other sink gets a message.
+        self._write_state: t.Callable[[dict], None] | None = getattr(sink, "write_state", None)
         self._state = state
         self._on_write = on_write
         self._buffers: dict[str, BatchBuffer] = {}
@@ -145,8 +147,7 @@ class Checkpoint:
         self._last = seen
         if self._on_write is not None:
             self._on_write()
-        write_state = getattr(self._sink, "write_state", None)
-        if write_state is not None:  # the tap's writer: encoded as it is, not copied first
-            write_state(self._state)
+        if self._write_state is not None:
+            self._write_state(self._state)
         else:
             self._sink.write_message(StateMessage(value=self._state))

@@ -131,16 +131,17 @@ class PartitionReader:
                 for item in items:
                     yield item
                     stop.check()  # a record boundary: the state covers what is out
-            for item in () if plain else items:
-                if not stream.admit(item, context):
-                    continue
-                yield stream.expand(item)  # the SDK reads its children before it comes back
-                if children:
-                    progress.record_done(item.get("id"))
-                    self.run.forget(children)
-                    stream.item_finished(item)
-                    self.checkpoint.due()
-                stop.check()  # a record boundary: the state covers what is out
+            else:
+                for item in items:
+                    if not stream.admit(item, context):
+                        continue
+                    yield stream.expand(item)  # the SDK reads its children before it comes back
+                    if children:
+                        progress.record_done(item.get("id"))
+                        self.run.forget(children)
+                        stream.item_finished(item)
+                        self.checkpoint.due()
+                    stop.check()
             progress.page_done(page.next_token, len(page.records))
             if page.next_token is not None:
                 self.checkpoint.due()
@@ -249,11 +250,11 @@ class PartitionReader:
     def descendants(self) -> tuple[str, ...]:
         """Names of the selected streams below this one: their progress goes with each record."""
         found: list[str] = []
-        stack = [c for c in self.stream.child_streams if c.selected or c.has_selected_descendents]
+        stack = list(self.stream.read_children)
         while stack:
             child = stack.pop()
             found.append(child.name)
-            stack.extend(c for c in child.child_streams if c.selected or c.has_selected_descendents)
+            stack.extend(t.cast("JobSourcesStream", child).read_children)
         return tuple(found)
 
     @cached_property

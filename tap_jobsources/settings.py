@@ -388,7 +388,8 @@ def _connector_errors(connectors: list) -> list[str]:
 
 
 def provider_secret_values(config: t.Mapping[str, t.Any], provider) -> list[str]:
-    """The secrets one provider is sent: its key, and for Bindbee its connectors' tokens."""
+    """The secrets one provider is sent: its key, and for Bindbee its connectors' tokens, as text
+    whatever type they came as (a validation error may print a number)."""
     values = [config.get(name) for name in provider.secrets]
     if provider is BINDBEE:
         values += [c.get("token") for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
@@ -396,8 +397,5 @@ def provider_secret_values(config: t.Mapping[str, t.Any], provider) -> list[str]
 
 
 def secret_values(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Every secret in a config: provider keys and Bindbee connector tokens, as text
-    whatever type they came as (a validation error may print a number)."""
-    values = [config.get(name) for provider in PROVIDERS for name in provider.secrets]
-    values += [c.get("token") for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
-    return [str(v) for v in values if v is not None and v != ""]
+    """Every secret in a config: every provider's (see ``provider_secret_values``)."""
+    return [value for provider in PROVIDERS for value in provider_secret_values(config, provider)]
