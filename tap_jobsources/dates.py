@@ -1,14 +1,24 @@
-"""Timestamps as the three APIs write them (ISO 8601, often with a trailing Z)."""
+"""Timestamps as the three APIs write them (ISO 8601, often with a trailing Z).
+
+A date-time that cannot be moved to UTC (``9999-12-31T23:30:00-05:00`` is past year 9999 in UTC)
+is a bad value like any other: the parsers here raise ``ValueError`` for it, never ``OverflowError``.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def parse_datetime(value: str) -> datetime:
-    """An aware datetime; one without an offset is taken as UTC."""
+    """An aware datetime in UTC; one without an offset is taken as UTC. ``ValueError`` when it is
+    not a date-time or its instant has no UTC form."""
     parsed = datetime.fromisoformat(value)  # Python 3.11+ reads "Z"
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} has no UTC form (out of range)") from None
 
 
 def iso(moment: datetime) -> str:
@@ -22,4 +32,35 @@ def canonical(value: str) -> str:
     The SDK compares replication-key values as strings: across mixed forms (``Z``,
     ``+02:00``, with or without fractions) the largest string is not the latest time.
     """
-    return parse_datetime(value).astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return parse_datetime(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Watermark:
+    """The newest of a server's own times seen in one read, made into the next read's cut-off: the
+    cut-off compares with that server's times, so it is made of them, never of the tap's clock."""
+
+    __slots__ = ("newest",)
+
+    def __init__(self) -> None:
+        self.newest: datetime | None = None
+
+    def see(self, *values: object) -> None:
+        for value in values:
+            if not isinstance(value, str):
+                continue
+            try:
+                moment = parse_datetime(value)
+            except ValueError:
+                continue
+            if self.newest is None or moment > self.newest:
+                self.newest = moment
+
+    def cutoff(self, *, began: datetime, now: datetime, margin: timedelta) -> datetime | None:
+        """The newest time seen, less how long the read took (a change made while it ran, to an item
+        already passed, is stamped no earlier than the read's start) and a margin (None: none seen)."""
+        if self.newest is None:
+            return None
+        try:
+            return self.newest - max(now - began, timedelta(0)) - margin
+        except OverflowError:
+            return None

@@ -3,9 +3,9 @@
 - :class:`ProviderServices`: per provider and process, the HTTP session (kept-alive
   connections across streams), the pacer (requests per minute), the adaptive limit on
   requests in flight and the worker threads that fetch ahead.
-- :class:`Runtime`: those services, the run's page progress, the checkpoint (the one
-  writer of STATE), the stop flag, and what the run learned on the way (streams not read
-  whole, records skipped).
+- :class:`Runtime`: the typed settings, those services, the run's state (``state.RunState``), the
+  checkpoint (the one writer of STATE), the stop flag, and what the run learned on the way
+  (streams not read whole, records skipped).
 
 A stream holds these as typed objects; nothing here knows a provider by name.
 """
@@ -21,13 +21,13 @@ import requests
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.redaction import Secrets
-from tap_jobsources.settings import provider_secret_values
 
 if t.TYPE_CHECKING:
     from tap_jobsources.checkpoint import Checkpoint
-    from tap_jobsources.providers import Provider
-    from tap_jobsources.resume import RunProgress
+    from tap_jobsources.plugin import Provider, ProviderOptions
+    from tap_jobsources.settings import Settings
     from tap_jobsources.signals import StopFlag
+    from tap_jobsources.state import RunState
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class ProviderServices:
     """What a provider's streams share in one process."""
 
     provider: Provider
+    options: ProviderOptions
     session: requests.Session
     pacer: Pacer
     limit: AdaptiveLimit
@@ -47,25 +48,25 @@ class ProviderServices:
         return self.limit.ceiling
 
     @classmethod
-    def build(cls, provider: Provider, config: t.Mapping[str, t.Any]) -> ProviderServices:
-        # Getro has no such setting: its limit is per account, so it stays at 1.
-        concurrency = max(1, int(config.get(f"{provider.key}_max_concurrency") or 1))
+    def build(cls, provider: Provider, options: ProviderOptions) -> ProviderServices:
+        concurrency = max(1, options.max_concurrency)
         session = requests.Session()
         # requests looks proxies (and .netrc) up in the environment on every request,
         # which costs more than parsing a page. Look once: a provider is one host.
         session.trust_env = False
-        session.proxies.update(requests.utils.get_environ_proxies(provider.base_url(config)))
+        session.proxies.update(requests.utils.get_environ_proxies(options.api_url))
         # One kept-alive connection per request in flight (requests keeps 10 by default).
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, concurrency))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         return cls(
             provider=provider,
+            options=options,
             session=session,
-            pacer=Pacer(config.get(f"{provider.key}_requests_per_minute")),
+            pacer=Pacer(options.requests_per_minute),
             limit=AdaptiveLimit(concurrency),
             workers=Workers(concurrency, f"{provider.key}-worker"),
-            secrets=Secrets(provider_secret_values(config, provider)),
+            secrets=Secrets(options.secrets),
         )
 
 
@@ -73,11 +74,13 @@ class ProviderServices:
 class RunLedger:
     """What the run learned on the way, for its end."""
 
-    incomplete: set[str] = field(default_factory=set)  # streams that must not send ACTIVATE_VERSION
+    #: Streams that must not send ACTIVATE_VERSION, each with why (a partition skipped or unproven).
+    incomplete: dict[str, list[str]] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)  # records skipped, by stream
 
-    def mark_incomplete(self, *stream_names: str) -> None:
-        self.incomplete.update(stream_names)
+    def mark_incomplete(self, reason: str, *stream_names: str) -> None:
+        for name in stream_names:
+            self.incomplete.setdefault(name, []).append(reason)
 
     def note_skipped_record(self, stream_name: str) -> None:
         self.skipped[stream_name] += 1
@@ -86,16 +89,9 @@ class RunLedger:
 class Runtime:
     """The run's shared parts (see the module's docstring)."""
 
-    def __init__(
-        self,
-        config: t.Mapping[str, t.Any],
-        *,
-        progress: RunProgress,
-        checkpoint: Checkpoint,
-        stop: StopFlag,
-    ) -> None:
-        self.config = config
-        self.progress = progress
+    def __init__(self, settings: Settings, *, state: RunState, checkpoint: Checkpoint, stop: StopFlag) -> None:
+        self.settings = settings
+        self.state = state
         self.checkpoint = checkpoint
         self.stop = stop
         self.ledger = RunLedger()
@@ -104,5 +100,6 @@ class Runtime:
     def services(self, provider: Provider) -> ProviderServices:
         """The one set of services of ``provider`` in this process."""
         if provider.key not in self._services:
-            self._services[provider.key] = ProviderServices.build(provider, self.config)
+            options = self.settings.providers[provider.key]
+            self._services[provider.key] = ProviderServices.build(provider, options)
         return self._services[provider.key]

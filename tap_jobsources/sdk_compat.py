@@ -12,7 +12,7 @@ import typing as t
 from datetime import UTC, datetime
 from functools import cached_property, partial
 
-from singer_sdk import RESTStream
+from singer_sdk import Stream
 from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.singerlib import RecordMessage
@@ -32,8 +32,8 @@ class RunHolder(t.Protocol):
     runtime: Runtime
 
 
-class CompatStream(RESTStream):
-    """The SDK's REST stream, with the private hooks the tap needs (base of ``JobSourcesStream``)."""
+class CompatStream(Stream):
+    """The SDK's stream, with the private hooks the tap needs (base of ``JobSourcesStream``)."""
 
     _schema_sent = False
 
@@ -113,6 +113,126 @@ class CompatStream(RESTStream):
         batcher = Batcher(tap_name=self.tap_name, stream_name=self.name, batch_config=batch_config)
         manifest = [uri for part in batcher.get_batches(records=iter(records)) for uri in part]
         self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)
+
+    # Bookmarks are promoted by the tap, capped at the run's start (``state.RunState``): the SDK's own
+    # promotion, at the end of a partition and of a run, has no cap for a stream with partitions.
+    def bookmark_cap(self) -> str | None:
+        """The latest value a bookmark may take (None: no cap)."""
+        return None
+
+    def _finalize_state(self, state: dict | None = None) -> None:
+        promote(state if state is not None else self.stream_state, self.bookmark_cap())
+
+    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
+        if state:
+            promote(state, self.bookmark_cap())
+        else:
+            # Into every child that is read, selected or not (a selected grandchild of an unselected
+            # child, networks -> jobs -> job_details, would keep its markers for ever).
+            for child in self.child_streams:
+                if child.selected or child.has_selected_descendents:
+                    child.finalize_state_progress_markers()
+            if not self.selected:
+                return
+            for part in partition_states(self):
+                promote(part, self.bookmark_cap())
+        self._write_state_message()
+
+
+# The SDK's names inside a stream's (or partition's) state.
+_BOOKMARK = "replication_key_value"
+_KEY = "replication_key"
+_MARKERS = "progress_markers"
+_SIGNPOST = "replication_key_signpost"
+_STARTING = "starting_replication_value"
+_NOTE = "Note"
+
+
+def bookmark(part_state: dict) -> t.Any:
+    """A stream's or partition's bookmark as the state holds it (None: none)."""
+    return part_state.get(_BOOKMARK)
+
+
+def canonical_value(moment: datetime) -> str:
+    """A date-time as the tap writes replication values (fixed width, UTC, Z)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def seed_progress(part_state: dict, replication_key: str) -> None:
+    """Start a partition's progress markers at its bookmark, so the promoted value never moves
+    back (the SDK promotes the largest value emitted). Also spares the SDK's warning that the
+    stream is unsorted: the tap's own page progress covers that."""
+    if _MARKERS in part_state:
+        return
+    markers: dict[str, t.Any] = {_NOTE: "Progress is not resumable if interrupted."}
+    value = part_state.get(_BOOKMARK)
+    if isinstance(value, str):
+        markers.update({_KEY: replication_key, _BOOKMARK: value})
+    part_state[_MARKERS] = markers
+
+
+def promote(part_state: dict, cap: str | None) -> None:
+    """Make a partition's progress its bookmark: the later of the two, never later than ``cap``."""
+    part_state.pop(_SIGNPOST, None)
+    part_state.pop(_STARTING, None)
+    markers = part_state.pop(_MARKERS, None)
+    if isinstance(markers, dict) and _KEY in markers:
+        part_state[_KEY] = markers[_KEY]
+        part_state[_BOOKMARK] = _later(part_state.get(_BOOKMARK), markers.get(_BOOKMARK))
+    value = part_state.get(_BOOKMARK)
+    if cap is not None and isinstance(value, str) and _instant(value) > _instant(cap):
+        part_state[_BOOKMARK] = cap
+
+
+def drop_progress(part_state: dict) -> None:
+    """Forget a partition's progress: its bookmark stays as it was."""
+    for key in (_MARKERS, _SIGNPOST, _STARTING):
+        part_state.pop(key, None)
+
+
+def _instant(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _later(a: t.Any, b: t.Any) -> t.Any:
+    if not isinstance(a, str):
+        return b
+    if not isinstance(b, str):
+        return a
+    return b if _instant(b) > _instant(a) else a
+
+
+def partition_states(stream: Stream) -> list[dict]:
+    """A stream's state and each of its partitions' states."""
+    whole = stream.stream_state
+    parts = whole.get("partitions")
+    return [whole, *(p for p in parts if isinstance(p, dict))] if isinstance(parts, list) else [whole]
+
+
+def state_is_per(stream: Stream, context: t.Mapping | None) -> bool:
+    """The stream keeps one state entry per partition of this context (not coarser)."""
+    keys = stream.state_partitioning_keys
+    return keys is None or set(keys) == set(context or {})
+
+
+def state_is_coarser(stream: Stream, context: t.Mapping | None) -> bool:
+    """A descendant keeps its state per exactly this context's keys (job_details per network)."""
+    keys = stream.state_partitioning_keys
+    return keys is not None and bool(keys) and set(keys) == set(context or {})
+
+
+def set_aside(state: dict, known: t.Collection[str]) -> dict:
+    """Take the bookmarks of streams this tap does not read out of ``state`` (to be written back once,
+    in the final STATE): each would otherwise travel in every STATE of the run."""
+    bookmarks = state.get("bookmarks")
+    if not isinstance(bookmarks, dict):
+        return {}
+    foreign = {name: bookmarks.pop(name) for name in list(bookmarks) if name not in known}
+    return foreign
 
 
 def install_state_writer(tap: t.Any, writer: t.Any) -> None:

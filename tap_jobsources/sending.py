@@ -26,7 +26,7 @@ from tap_jobsources.errors import (
     body_excerpt,
     parse_retry_after,
 )
-from tap_jobsources.pagination import Page
+from tap_jobsources.paging import Page
 from tap_jobsources.signals import STOP, StopFlag
 
 if t.TYPE_CHECKING:
@@ -110,7 +110,7 @@ class Sender:
         response = self._send_within_limit(prepared)
         self.check(response)
         payload = self.decode(response)
-        return Page(response, payload, extract(payload, response))
+        return Page(extract(payload, response), response=response, payload=payload)
 
     def _send_within_limit(self, prepared: requests.PreparedRequest) -> requests.Response:
         """Send within the provider's adaptive limit on requests in flight. A 429 to a request

@@ -1,135 +1,46 @@
-"""The tap's settings: their JSON Schema, and the checks JSON Schema cannot express.
+"""The tap's settings: their JSON Schema, the checks JSON Schema cannot express, and
+:class:`Settings`, the typed view read once after validation (nothing else reads a setting by name).
 
-Every problem found here stops the tap before its first request, with a message
-that names the setting to fix.
+The settings shared by every provider are declared here; each provider declares its own in its
+package (``plugin.Provider.properties``). Every problem found stops the tap before its first
+request, with a message that names the setting to fix (never a secret's value).
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import json
+import math
 import typing as t
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
 from urllib.parse import urlparse
 
 from singer_sdk import typing as th
 
 from tap_jobsources.dates import parse_datetime
-from tap_jobsources.providers import BINDBEE, GETRO, PROVIDERS, TRACKJOBCHANGES
+from tap_jobsources.plugin import Provider, ProviderOptions, providers, setting
 
+T = t.TypeVar("T", bound=ProviderOptions)
 
-def _page_size(provider) -> th.Property:
-    return th.Property(
-        provider.page_size_setting,
-        th.IntegerType(minimum=1, maximum=100),
-        default=100,
-        description=f"Items per page asked of {provider.name} (1 to 100).",
-    )
-
-
-def _api_url(provider) -> th.Property:
-    return th.Property(
-        provider.url_setting,
-        th.StringType,
-        default=provider.default_url,
-        description=f"Base URL of the {provider.name} API (point it at the sandbox to try the tap).",
-    )
-
-
-SETTINGS = th.PropertiesList(
+#: The settings every provider shares (start_date first in tables; the others after the providers').
+START = th.PropertiesList(
     th.Property(
         "start_date",
         th.DateTimeType,
         description="Lower bound for incremental streams that have no state yet. Empty: full history.",
     ),
-    # Getro
-    th.Property("getro_email", th.StringType, description="Getro user email, sent as X-User-Email."),
-    th.Property("getro_api_token", th.StringType, secret=True, description="Getro API key, sent as X-User-Token."),
-    _api_url(GETRO),
-    th.Property(
-        "getro_network_ids",
-        th.ArrayType(th.IntegerType),
-        description="Getro networks to extract. Empty: every network GET /networks lists.",
-    ),
-    th.Property(
-        "getro_requests_per_minute",
-        th.NumberType(exclusive_minimum=0),
-        default=30,
-        description="Ceiling for all Getro requests of one tap process, evenly spaced.",
-    ),
-    _page_size(GETRO),
-    th.Property(
-        "getro_min_hours_between_syncs",
-        th.NumberType(minimum=0),
-        description="Getro asks that the same request not be repeated within 6 hours. The tap always "
-        "says when a network was read whole less than 6 hours ago; with this set, it skips a network "
-        "read whole less than this many hours ago instead (and sends no ACTIVATE_VERSION for its streams).",
-    ),
-    # Bindbee
-    th.Property("bindbee_api_key", th.StringType, secret=True, description="Bindbee API key (Authorization: Bearer)."),
-    th.Property(
-        "bindbee_connectors",
-        th.ArrayType(
-            th.ObjectType(
-                th.Property("name", th.StringType, required=True, description="Your label for the connector."),
-                th.Property("token", th.StringType, required=True, secret=True, description="x-connector-token."),
-            )
-        ),
-        description="Bindbee connectors, one partition each: {name, token}. Only the name reaches records and state.",
-    ),
-    th.Property(
-        "bindbee_connector_names",
-        th.ArrayType(th.StringType),
-        description="Read only these connectors of bindbee_connectors, by name (one orchestrator task per "
-        "connector, say). Empty: all of them.",
-    ),
-    _api_url(BINDBEE),
-    _page_size(BINDBEE),
-    th.Property("bindbee_include_raw_data", th.BooleanType, default=False, description="Ask Bindbee for raw_data."),
-    th.Property(
-        "bindbee_include_custom_fields", th.BooleanType, default=False, description="Ask Bindbee for custom_fields."
-    ),
-    th.Property(
-        "bindbee_max_concurrency",
-        th.IntegerType(minimum=1, maximum=16),
-        default=1,
-        description="Connectors read at once (1: one after another). Above 1, the next connectors are "
-        "read ahead while one is emitted; a killed run then also repeats the pages read ahead.",
-    ),
-    # TrackJobChanges
-    th.Property(
-        "trackjobchanges_api_key",
-        th.StringType,
-        secret=True,
-        description="TrackJobChanges API key, sent in the `key` header (never in the URL).",
-    ),
-    _api_url(TRACKJOBCHANGES),
-    th.Property(
-        "trackjobchanges_group_ids",
-        th.ArrayType(th.StringType),
-        description="TrackJobChanges groups, one partition each. Empty: the account's default group.",
-    ),
-    th.Property(
-        "trackjobchanges_max_concurrency",
-        th.IntegerType(minimum=1, maximum=32),
-        default=4,
-        description="TrackJobChanges requests in flight at once (1: one after another): each connection's "
-        "employments, and the next groups' first pages. Halved on a 429, then raised slowly again.",
-    ),
-    th.Property(
-        "trackjobchanges_employments",
-        th.StringType(allowed_values=["changed", "all"]),
-        default="changed",
-        description="changed: read a connection's employments only when it is new since the last complete run "
-        "of its group or its employment_checked_at / new_job_flagged_at moved (always when the list does not "
-        "carry them); a run that skipped some sends no ACTIVATE_VERSION for employments. all: every "
-        "connection's (the weekly full DAG).",
-    ),
-    # Shared HTTP behaviour
+)
+SHARED = th.PropertiesList(
     th.Property(
         "request_timeout",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=86_400),
         default=300,
-        description="Seconds to wait for an answer before the request is retried.",
+        description="Seconds one answer may take, body included (a body that trickles in counts too); "
+        "then the request is retried like any timeout.",
     ),
     th.Property(
         "retry_max_attempts",
@@ -139,27 +50,35 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "retry_backoff_seconds",
-        th.NumberType(minimum=0),
+        th.NumberType(minimum=0, maximum=3_600),
         default=1,
         description="First retry wait; it doubles on each retry (with jitter), up to 60 s.",
+    ),
+    th.Property(
+        "max_response_mb",
+        th.NumberType(exclusive_minimum=0, maximum=65_536),
+        default=256,
+        description="Largest answer body, in MB once decompressed, the tap reads; a larger one stops the run "
+        "with an error naming the endpoint (a server sending a compressed bomb, say).",
     ),
     th.Property(
         "emit_activate_version_messages",
         th.BooleanType,
         default=False,
         description="Send ACTIVATE_VERSION for full-table streams once a run completes, so targets "
-        "can mark rows that vanished from the source as deleted.",
+        "can mark rows that vanished from the source as deleted. A stream any of whose partitions was "
+        "skipped or could not be proven complete gets none that run.",
     ),
     th.Property(
         "resume_within_hours",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=87_600),
         default=24,
         description="A run resumed from an interrupted run's STATE goes on from the page it stopped at, "
         "if that STATE is younger than this; an older one's page progress is ignored (bookmarks still apply).",
     ),
     th.Property(
         "progress_interval_seconds",
-        th.NumberType(exclusive_minimum=0),
+        th.NumberType(exclusive_minimum=0, maximum=86_400),
         default=30,
         description="A partition that takes more than a few pages logs its progress at most this often.",
     ),
@@ -173,7 +92,7 @@ SETTINGS = th.PropertiesList(
     ),
     th.Property(
         "max_pages_per_partition",
-        th.IntegerType(minimum=1),
+        th.IntegerType(minimum=1, maximum=10_000_000),
         default=10_000,
         description="Safety cap: more pages than this in one partition stops the run with an error.",
     ),
@@ -192,6 +111,7 @@ _WORDS = {
     "api": "API",
     "url": "URL",
     "ids": "IDs",
+    "mb": "MB",
     "getro": "Getro",
     "bindbee": "Bindbee",
     "trackjobchanges": "TrackJobChanges",
@@ -207,14 +127,20 @@ def label(name: str) -> str:
 def config_schema() -> dict:
     """A fresh copy of the settings' JSON Schema (the SDK adds its own settings to the one it gets),
     each setting with a label (``title``)."""
-    schema = SETTINGS.to_dict()
+    properties = th.PropertiesList(*START.wrapped.values())
+    for provider in providers():
+        properties.wrapped.update(provider.properties.wrapped)
+    properties.wrapped.update(SHARED.wrapped)
+    schema = properties.to_dict()
     for name, spec in schema["properties"].items():
         spec.setdefault("title", label(name))
     return schema
 
 
-#: setting name -> its JSON schema, for reading values given as text
-_SPECS = config_schema()["properties"]
+@cache
+def _specs() -> dict[str, dict]:
+    """setting name -> its JSON schema, for reading values given as text"""
+    return config_schema()["properties"]
 
 
 def _kinds(spec: dict) -> list[str]:
@@ -222,38 +148,49 @@ def _kinds(spec: dict) -> list[str]:
     return [kinds] if isinstance(kinds, str) else list(kinds)
 
 
+# Reading raw values as their types ---------------------------------------------------------
+
+
 def normalize(config: dict[str, t.Any]) -> list[str]:
-    """Read what arrives as text (environment variables, Meltano's string kind) as the
-    setting's type: numbers, booleans, and lists as JSON or comma-separated. Duplicate
-    network ids are dropped. Returns what it changed worth telling the user."""
-    notes: list[str] = []
-    for name, spec in _SPECS.items():
-        value = config.get(name)
+    """Read what arrives as text (environment variables, Meltano's string kind) or as a Decimal (the
+    SDK decodes numbers in a JSON config file so) as the setting's type: numbers, booleans, and lists
+    as JSON or comma-separated. Returns what it changed worth telling the user."""
+    for name, spec in _specs().items():
+        if name not in config:
+            continue
         kinds = _kinds(spec)
         if "array" in kinds:
-            value = config[name] = _as_list(value, spec.get("items") or {})
-        elif isinstance(value, str):
-            config[name] = _scalar(value, kinds)
-    ids = config.get("getro_network_ids")
-    if isinstance(ids, list) and len(set(map(repr, ids))) < len(ids):
-        unique = list(dict.fromkeys(ids))
-        notes.append(f"getro_network_ids lists some networks more than once: reading {unique} once each.")
-        config["getro_network_ids"] = unique
+            config[name] = _as_list(config[name], spec.get("items") or {})
+        else:
+            config[name] = _scalar(config[name], kinds)
+    notes: list[str] = []
+    for provider in providers():
+        notes += provider.normalize(config)
     return notes
 
 
-def _scalar(text: str, kinds: list[str]) -> t.Any:
-    stripped = text.strip()
+def _scalar(value: t.Any, kinds: list[str]) -> t.Any:
+    if isinstance(value, Decimal):
+        # A number in a JSON config file; float() of a huge one is inf, which the checks refuse.
+        if "integer" in kinds and value == value.to_integral_value() and value.is_finite():
+            return int(value)
+        return float(value)
+    if isinstance(value, float) and "integer" in kinds and value.is_integer():
+        return int(value)
+    if not isinstance(value, str):
+        return value
+    stripped = value.strip()
     try:
-        if "integer" in kinds and stripped.lstrip("-").isdigit():
+        if "integer" in kinds and stripped.lstrip("-+").isdigit():
             return int(stripped)
-        if "number" in kinds:
-            return float(stripped)
+        if "number" in kinds or "integer" in kinds:
+            number = float(stripped)
+            return int(number) if "integer" in kinds and number.is_integer() else number
     except ValueError:
-        return text  # left as it is: validation names the setting
-    if "boolean" in kinds and stripped.lower() in ("true", "false"):
-        return stripped.lower() == "true"
-    return text
+        return value  # left as it is: validation names the setting
+    if "boolean" in kinds and stripped.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return stripped.lower() in ("true", "1", "yes")
+    return value
 
 
 def _as_list(value: t.Any, items: dict) -> t.Any:
@@ -267,7 +204,7 @@ def _as_list(value: t.Any, items: dict) -> t.Any:
         else:
             value = [part.strip() for part in text.split(",") if part.strip()]
     if isinstance(value, list) and "object" not in _kinds(items):
-        value = [_scalar(v, _kinds(items)) if isinstance(v, str) else v for v in value]
+        value = [_scalar(v, _kinds(items)) for v in value]
     return value
 
 
@@ -275,7 +212,7 @@ def env_lists(environ: t.Mapping[str, str], prefix: str) -> dict[str, str]:
     """Environment variables of list settings rewritten as JSON, for the SDK's reader
     (it takes only JSON for a list of numbers): ``101,102`` becomes ``[101,102]``."""
     fixed = {}
-    for name, spec in _SPECS.items():
+    for name, spec in _specs().items():
         var = prefix + name.upper()
         raw = environ.get(var)
         if "array" in _kinds(spec) and raw is not None and not raw.strip().startswith("["):
@@ -294,14 +231,14 @@ def unknown_settings(config: t.Mapping[str, t.Any], known: t.Iterable[str]) -> l
     return notes
 
 
+# Checks --------------------------------------------------------------------------------------
+
+
 def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     """What is wrong with a config beyond its JSON Schema, one message per setting."""
     errors: list[str] = []
-    enabled = []
-    for provider in PROVIDERS:
-        if not provider.enabled(config):
-            continue
-        enabled.append(provider)
+    enabled = [p for p in providers() if p.enabled(config)]
+    for provider in enabled:
         missing = [name for name in provider.credentials if not config.get(name)]
         if missing:
             errors.append(
@@ -309,23 +246,17 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
                 f"or unset {' and '.join(n for n in provider.credentials if n not in missing)}."
             )
         url = config.get(provider.url_setting)
-        if url is not None and not _is_http_url(url):
+        if url is not None and not is_http_url(url):
             errors.append(
-                f"{provider.url_setting} is not a valid http(s) URL: {url!r}. Example: {provider.default_url}"
+                f"{provider.url_setting} is not a valid http(s) URL: {hide_userinfo(str(url))[:120]!r}. "
+                f"Example: {provider.default_url}"
             )
+        errors += provider.checks(config)
     if not enabled:
-        errors.append(
-            "No provider is configured. Set getro_email and getro_api_token, "
-            "or bindbee_api_key and bindbee_connectors, or trackjobchanges_api_key."
-        )
-    errors.extend(_connector_errors(config.get("bindbee_connectors") or []))
-    wanted = config.get("bindbee_connector_names") or []
-    named = {c.get("name") for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)}
-    if unknown := [n for n in wanted if n not in named]:
-        errors.append(
-            f"bindbee_connector_names names connectors that bindbee_connectors lacks: {', '.join(map(str, unknown))}."
-        )
-    errors.extend(_secret_errors(config))
+        hints = " or ".join(" and ".join(p.credentials) for p in providers())
+        errors.append(f"No provider is configured. Set {hints}.")
+    errors += _secret_errors(config, enabled)
+    errors += _number_errors(config)
     start = config.get("start_date")
     if start is not None and not is_datetime(start):
         errors.append(
@@ -334,8 +265,33 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     return errors
 
 
+def config_warnings(config: t.Mapping[str, t.Any]) -> list[str]:
+    """What is allowed but worth a warning: credentials that would cross a network in clear."""
+    notes = []
+    for provider in providers():
+        url = config.get(provider.url_setting)
+        if provider.enabled(config) and isinstance(url, str) and is_http_url(url) and _plain_to_a_remote_host(url):
+            notes.append(
+                f"{provider.url_setting} is a plain http:// URL to {urlparse(url).hostname}: {provider.name}'s "
+                "credentials would cross the network unencrypted. Use https:// unless this is a local test server."
+            )
+    return notes
+
+
+def _plain_to_a_remote_host(url: str) -> bool:
+    parsed = urlparse(url)
+    host = parsed.hostname or ""
+    if parsed.scheme != "http" or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
 def is_datetime(value: t.Any) -> bool:
-    """An ISO 8601 date or date-time in the extended form (2026-01-01, 2026-01-01T00:00:00Z)."""
+    """An ISO 8601 date or date-time in the extended form (2026-01-01, 2026-01-01T00:00:00Z), whose
+    instant has a UTC form."""
     if not isinstance(value, str) or value[4:5] != "-" or value[7:8] != "-":
         return False
     try:
@@ -345,26 +301,38 @@ def is_datetime(value: t.Any) -> bool:
     return True
 
 
-def _secret_errors(config: t.Mapping[str, t.Any]) -> list[str]:
-    # A header value cannot hold a line break, and the HTTP library's complaint about one
-    # prints the value whole: refuse it here, naming the setting and never the value.
+def _secret_errors(config: t.Mapping[str, t.Any], enabled: list[Provider]) -> list[str]:
+    # A header value cannot hold a line break or a character outside Latin-1, and the HTTP library's
+    # complaint about one prints the value whole: refuse it here, naming the setting, never the value.
     errors = []
-    named = [(name, config.get(name)) for p in PROVIDERS for name in (*p.credentials, *p.secrets)]
-    named += [
-        (f"the token of bindbee_connectors[{i}]", c.get("token"))
-        for i, c in enumerate(config.get("bindbee_connectors") or [])
-        if isinstance(c, dict)
-    ]
-    for name, value in dict(named).items():
-        if isinstance(value, str) and (value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value)):
-            errors.append(
-                f"{name} has white space or a line break in it (a copy-paste or a file's final newline?): "
-                "remove it. The value is not shown."
-            )
+    for provider in enabled:
+        for name, value in provider.named_secrets(config):
+            if not isinstance(value, str):
+                continue
+            if value != value.strip() or any(ch.isspace() or ord(ch) < 32 for ch in value):
+                errors.append(
+                    f"{name} has white space or a line break in it (a copy-paste or a file's final newline?): "
+                    "remove it. The value is not shown."
+                )
+            elif any(ord(ch) > 255 for ch in value):
+                errors.append(
+                    f"{name} has a character an HTTP header cannot carry (outside Latin-1: a copy-paste that "
+                    "turned a quote or a dash into a typographic one?): check it. The value is not shown."
+                )
     return errors
 
 
-def _is_http_url(url: t.Any) -> bool:
+def _number_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """JSON Schema lets NaN through every bound; infinity only past a maximum. Name them here."""
+    errors = []
+    for name, spec in _specs().items():
+        value = config.get(name)
+        if {"number", "integer"} & set(_kinds(spec)) and isinstance(value, float) and not math.isfinite(value):
+            errors.append(f"{name} is {value}, not a finite number.")
+    return errors
+
+
+def is_http_url(url: t.Any) -> bool:
     if not isinstance(url, str):
         return False
     parsed = urlparse(url)
@@ -375,27 +343,73 @@ def _is_http_url(url: t.Any) -> bool:
     return parsed.scheme in {"http", "https"} and bool(parsed.hostname) and not any(ch.isspace() for ch in url)
 
 
-def _connector_errors(connectors: list) -> list[str]:
-    errors = []
-    names = [c.get("name") for c in connectors if isinstance(c, dict)]
-    for i, connector in enumerate(connectors):
-        if not isinstance(connector, dict) or not connector.get("name") or not connector.get("token"):
-            errors.append(f"bindbee_connectors[{i}] needs both a non-empty name and a token.")
-    duplicates = sorted({n for n in names if n and names.count(n) > 1})
-    if duplicates:
-        errors.append(f"bindbee_connectors names must be unique (they key records and state): {', '.join(duplicates)}.")
-    return errors
-
-
-def provider_secret_values(config: t.Mapping[str, t.Any], provider) -> list[str]:
-    """The secrets one provider is sent: its key, and for Bindbee its connectors' tokens, as text
-    whatever type they came as (a validation error may print a number)."""
-    values = [config.get(name) for name in provider.secrets]
-    if provider is BINDBEE:
-        values += [c.get("token") for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
-    return [str(v) for v in values if v is not None and v != ""]
+def hide_userinfo(url: str) -> str:
+    """``https://user:password@host/x`` -> ``https://****@host/x``: a URL as a message may show it."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "****@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{authority}{slash}{path}"
 
 
 def secret_values(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Every secret in a config: every provider's (see ``provider_secret_values``)."""
-    return [value for provider in PROVIDERS for value in provider_secret_values(config, provider)]
+    """Every secret in a config: every provider's, and the password of any URL with user info."""
+    values = [value for provider in providers() for value in provider.secret_values(config)]
+    for provider in providers():
+        url = config.get(provider.url_setting)
+        if isinstance(url, str):
+            parsed = urlparse(url)
+            values += [v for v in (parsed.password,) if v]
+    return values
+
+
+# The typed view --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the tap reads, typed, read once from a validated config."""
+
+    start_date: datetime | None
+    request_timeout: float
+    retry_max_attempts: int
+    retry_backoff_seconds: float
+    max_response_bytes: int
+    emit_activate_version_messages: bool
+    resume_within_hours: float
+    progress_interval_seconds: float
+    on_invalid_primary_key: str
+    max_pages_per_partition: int
+    schema_only: bool
+    user_agent: str | None
+    #: The enabled providers' own settings, by provider key.
+    providers: t.Mapping[str, ProviderOptions]
+
+    def of(self, kind: type[T]) -> T:
+        """The settings of one provider, typed (``settings.of(GetroOptions)``)."""
+        return next(o for o in self.providers.values() if isinstance(o, kind))
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> Settings:
+        def get(name: str) -> t.Any:
+            return setting(config, SHARED, name)
+
+        start = config.get("start_date")
+        options = {p.key: p.options(config) for p in providers() if p.enabled(config)}
+        return cls(
+            start_date=parse_datetime(start) if start else None,
+            request_timeout=float(get("request_timeout")),
+            retry_max_attempts=int(get("retry_max_attempts")),
+            retry_backoff_seconds=float(get("retry_backoff_seconds")),
+            max_response_bytes=int(float(get("max_response_mb")) * 1024 * 1024),
+            emit_activate_version_messages=bool(get("emit_activate_version_messages")),
+            resume_within_hours=float(get("resume_within_hours")),
+            progress_interval_seconds=float(get("progress_interval_seconds")),
+            on_invalid_primary_key=str(get("on_invalid_primary_key")),
+            max_pages_per_partition=int(get("max_pages_per_partition")),
+            schema_only=bool(get("schema_only")),
+            user_agent=config.get("user_agent"),
+            providers=options,
+        )

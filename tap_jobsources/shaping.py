@@ -70,15 +70,18 @@ def utc(value: str) -> str | None:
     tail = value[-6:]
     if tail == "+00:00":
         return value[:-6] + "Z"
-    if tail[0] in "+-" and tail[3:] == ":00" and value[13:14] == ":":
-        key = value[:13] + tail
-        hour = _UTC_HOURS.get(key)
-        if hour is None:
-            if len(_UTC_HOURS) > 100_000:
-                _UTC_HOURS.clear()
-            hour = _UTC_HOURS[key] = moment.astimezone(UTC).isoformat()[:13]
-        return hour + value[13:-6] + "Z"
-    return moment.astimezone(UTC).isoformat()[:-6] + "Z"  # ends "+00:00"
+    try:
+        if tail[0] in "+-" and tail[3:] == ":00" and value[13:14] == ":":
+            key = value[:13] + tail
+            hour = _UTC_HOURS.get(key)
+            if hour is None:
+                if len(_UTC_HOURS) > 100_000:
+                    _UTC_HOURS.clear()
+                hour = _UTC_HOURS[key] = moment.astimezone(UTC).isoformat()[:13]
+            return hour + value[13:-6] + "Z"
+        return moment.astimezone(UTC).isoformat()[:-6] + "Z"  # ends "+00:00"
+    except OverflowError:  # 9999-12-31T23:30:00-05:00: past year 9999 in UTC, a bad value
+        return None
 
 
 def _parses(value: str, fmt: str) -> bool:

@@ -1,53 +1,39 @@
-"""tap-jobsources: settings, validation and the stream list of each enabled provider."""
+"""tap-jobsources: the providers' settings and streams, wired together, and the run around the SDK's."""
 
 from __future__ import annotations
 
 import copy
 import os
 import typing as t
+from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import PurePath
 
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import TapCapabilities
 
-from tap_jobsources import redaction, resume
-from tap_jobsources.bindbee import streams as bindbee
+from tap_jobsources import redaction
 from tap_jobsources.checkpoint import Checkpoint
-from tap_jobsources.client import JobSourcesStream
 from tap_jobsources.errors import RunStopped
-from tap_jobsources.getro import streams as getro
 from tap_jobsources.output import BufferedMsgSpecWriter
-from tap_jobsources.providers import BINDBEE, GETRO, TRACKJOBCHANGES, Provider
-from tap_jobsources.resume import RunProgress, StateSection
+from tap_jobsources.plugin import providers
 from tap_jobsources.runtime import Runtime
 from tap_jobsources.sdk_compat import CompatTap, install_state_writer
 from tap_jobsources.settings import (
+    Settings,
     config_errors,
     config_schema,
+    config_warnings,
     env_lists,
     normalize,
     secret_values,
     unknown_settings,
 )
 from tap_jobsources.signals import STOP
+from tap_jobsources.state import RunState
 from tap_jobsources.state_check import state_errors
-from tap_jobsources.trackjobchanges import streams as trackjobchanges
-
-STREAMS: dict[Provider, list[type[Stream]]] = {
-    GETRO: [
-        getro.JobFunctionsStream,
-        getro.ExperienceLevelsStream,
-        getro.NetworksStream,
-        getro.CompaniesStream,
-        getro.JobsStream,
-        getro.JobDetailsStream,
-        getro.RemovedJobsStream,
-        getro.TalentStream,
-    ],
-    BINDBEE: [bindbee.AtsJobsStream],
-    TRACKJOBCHANGES: [trackjobchanges.ConnectionsStream, trackjobchanges.EmploymentsStream],
-}
+from tap_jobsources.stream import JobSourcesStream
 
 
 class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is final: see sdk_compat
@@ -71,7 +57,8 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             raise ConfigValidationError("State validation failed", errors=state_errors(state))
         super().__init__(*args, **kwargs)
         redaction.install(secret_values(self.config))
-        for note in self._notes + unknown_settings(self.config, self.config_jsonschema["properties"]):
+        notes = self._notes + unknown_settings(self.config, self.config_jsonschema["properties"])
+        for note in notes + config_warnings(self.config):
             self.logger.warning(note)
         self._warn_unknown_catalog_streams()
 
@@ -84,37 +71,35 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         secrets = redaction.Secrets(secret_values(config))
         return [secrets.mask(e) for e in errors]
 
+    @cached_property
+    def settings(self) -> Settings:
+        """Every setting, typed, read once (after validation)."""
+        return Settings.from_config(self.config)
+
     def load_state(self, state: dict[str, t.Any]) -> None:
         if errors := state_errors(state):
             raise ConfigValidationError("State validation failed", errors=errors)
         super().load_state(state)
         own: dict[str, t.Any] = self.state  # type: ignore[assignment]  # the SDK types it as bookmarks only
-        own.setdefault("bookmarks", {})
-        # The SDK keeps only "bookmarks": carry the tap's own sections over, each as its
-        # owner reads it (a section the tap cannot use is dropped with a warning, never obeyed).
-        if resume.SECTION in state:
-            own[resume.SECTION] = copy.deepcopy(state[resume.SECTION])
-        for section in self._state_sections():
-            if section.name in state:
-                value = section.usable(copy.deepcopy(state[section.name]), self.logger)
-                if value is not None:
-                    own[section.name] = value
-        self.run_progress = RunProgress(
+        # The SDK keeps only "bookmarks": carry the tap's own sections over (RunState checks them).
+        sections = [s for p in providers() if p.enabled(self.config) for s in p.sections]
+        for name in {"resume", *(s.name for s in sections)}:
+            if name in state:
+                own[name] = copy.deepcopy(state[name])
+        run_state = RunState(
             own,
             version=self.initialized_at,
-            within_hours=float(self.config.get("resume_within_hours", 24)),
+            run_start=datetime.fromtimestamp(self.initialized_at / 1000, UTC),
+            within_hours=self.settings.resume_within_hours,
+            sections=sections,
             logger=self.logger,
         )
+        run_state.set_aside_foreign(set(self.streams))
         #: The one writer of every STATE (see checkpoint.py); the SDK writes through it too.
-        checkpoint = Checkpoint(self.message_writer, own, on_write=self.run_progress.touch)
+        checkpoint = Checkpoint(self.message_writer, own, on_write=run_state.touch)
         install_state_writer(self, checkpoint)
-        #: What the streams share for the run (providers' services, progress, checkpoint, stop).
-        self.runtime = Runtime(self.config, progress=self.run_progress, checkpoint=checkpoint, stop=STOP)
-
-    @staticmethod
-    def _state_sections() -> list[StateSection]:
-        """The state sections the providers' streams keep beside the SDK's bookmarks."""
-        return [s for classes in STREAMS.values() for cls in classes for s in getattr(cls, "state_sections", ())]
+        #: What the streams share for the run (settings, providers' services, state, checkpoint, stop).
+        self.runtime = Runtime(self.settings, state=run_state, checkpoint=checkpoint, stop=STOP)
 
     def _warn_unknown_catalog_streams(self) -> None:
         if self.input_catalog is None:
@@ -128,18 +113,19 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             )
 
     def run_sync(self, sync: t.Callable[[], None]) -> None:
-        """One run around the SDK's own ``sync``: signals, the final STATE of a stopped
-        run, and ACTIVATE_VERSION once the run is complete (see sdk_compat.CompatTap)."""
-        if self.config.get("schema_only"):
+        """One run around the SDK's own ``sync``: signals, the final STATE of a stopped run, and
+        ACTIVATE_VERSION once the run is complete, for the streams read whole (see sdk_compat)."""
+        if self.settings.schema_only:
             self._write_schemas_only()
             return
+        runtime = self.runtime
         versioned = self._versioned_streams()
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
-            stream.set_table_version(self.run_progress.version)  # RECORD messages carry it
+            stream.set_table_version(runtime.state.version)  # RECORD messages carry it
         try:
             sync()
-            if skipped := self.runtime.ledger.skipped:
+            if skipped := runtime.ledger.skipped:
                 counts = ", ".join(f"{n} in {name}" for name, n in sorted(skipped.items()))
                 raise RunStopped(
                     1, f"Records with an invalid primary key were skipped ({counts}); see the ERROR lines above."
@@ -148,26 +134,35 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             self._log_summaries()
             # Leave a STATE to resume from: completed partitions keep their new bookmarks,
             # the interrupted one keeps its old bookmark (its progress is not promoted).
-            self.runtime.checkpoint.final()
+            runtime.state.restore_foreign()
+            runtime.checkpoint.final()
             if isinstance(exc, RunStopped):
                 self.logger.error(exc.message)
             raise
         self._log_summaries()
         # The run is complete: the next one reads everything afresh.
-        self.run_progress.complete()
-        self.runtime.checkpoint.final()
+        runtime.state.complete()
+        runtime.state.restore_foreign()
+        runtime.checkpoint.final()
         # Only now is every full-table stream complete, in every partition: a target may
         # retire the rows this run did not see. A run that failed never gets here.
         for stream in versioned:
-            if stream.name in self.runtime.ledger.incomplete:
-                self.logger.info("No ACTIVATE_VERSION for %s: some of it was not read this run.", stream.name)
+            if reasons := runtime.ledger.incomplete.get(stream.name):
+                self.logger.warning(
+                    "No ACTIVATE_VERSION for %s: not all of it was read, or proven read, this run (%d partitions: "
+                    "%s%s). Nothing is retired on it.",
+                    stream.name,
+                    len(reasons),
+                    "; ".join(reasons[:3]),
+                    "; ..." if len(reasons) > 3 else "",
+                )
                 continue
             stream.write_schema_once()
-            stream.write_activate_version(self.run_progress.version)
+            stream.write_activate_version(runtime.state.version)
 
     def _write_schemas_only(self) -> None:
         # Children too (the SDK sends a child's SCHEMA only once its parent has records).
-        selected = [s for s in self.streams.values() if isinstance(s, JobSourcesStream) and s.selected]
+        selected = [s for s in self._own_streams() if s.selected]
         for stream in selected:
             stream.write_schema_once()
         self.logger.info(
@@ -177,22 +172,23 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         )
 
     def _log_summaries(self) -> None:
-        for stream in self.streams.values():
-            if isinstance(stream, JobSourcesStream):
-                stream.stats.log_summary(self.logger)
+        for stream in self._own_streams():
+            stream.stats.log_summary(self.logger)
 
     def _versioned_streams(self) -> list[JobSourcesStream]:
-        if not self.config.get("emit_activate_version_messages"):
+        if not self.settings.emit_activate_version_messages:
             return []
-        streams = [s for s in self.streams.values() if isinstance(s, JobSourcesStream)]
-        return [s for s in streams if s.selected and s.replication_method == "FULL_TABLE"]
+        return [s for s in self._own_streams() if s.selected and s.replication_method == "FULL_TABLE"]
+
+    def _own_streams(self) -> list[JobSourcesStream]:
+        return [s for s in self.streams.values() if isinstance(s, JobSourcesStream)]
 
     def discover_streams(self) -> list[Stream]:
         return [
             stream_class(tap=self)
-            for provider, classes in STREAMS.items()
+            for provider in providers()
             if provider.enabled(self.config)
-            for stream_class in classes
+            for stream_class in provider.streams()
         ]
 
 

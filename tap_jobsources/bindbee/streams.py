@@ -3,46 +3,88 @@
 from __future__ import annotations
 
 import typing as t
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from importlib import resources
 
-from tap_jobsources.bindbee.client import BindbeeStream
+from singer_sdk import SchemaDirectory, StreamSchema
+
+from tap_jobsources.bindbee import PROVIDER
+from tap_jobsources.bindbee.settings import BindbeeOptions
 from tap_jobsources.dates import iso
+from tap_jobsources.paging import CursorPages, PageInfo, Paging
+from tap_jobsources.stream import JobSourcesStream
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_jobsources.reading import Partition
+
+SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
 
 #: Fields the docs show as a string in one place and an array in another.
 LIST_FIELDS = ("departments", "offices", "hiring_managers", "recruiters", "job_posting_urls")
-
-#: modified_after may be exclusive: ask from just before the bookmark so that a job
-#: modified at the bookmark itself is never missed (at-least-once).
-OVERLAP = timedelta(milliseconds=1)
+#: The earliest moment ``modified_after`` can be written as.
+EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 
 
-class AtsJobsStream(BindbeeStream):
-    """Jobs of every connector, incremental on modified_at through modified_after.
+def cursor_info(payload: t.Any) -> PageInfo:
+    """``{"cursor": "...", "items": [...]}``: the next page's cursor, null or empty at the end."""
+    return PageInfo(cursor=payload.get("cursor") if isinstance(payload, dict) else None)
 
-    The API promises no order, so the SDK keeps progress markers and only moves a
-    connector's bookmark when its partition is complete; it never moves back.
-    """
 
+class AtsJobsStream(JobSourcesStream):
+    """Jobs of every connector (one partition each, named by the connector's ``name``: the token is
+    looked up at request time and travels in a header, never in a context, record, URL or message),
+    incremental on ``modified_at`` through ``modified_after``.
+
+    The API promises no order, so a connector's bookmark moves only once its partition is complete,
+    never past the run's start, and never back. Read whole (the catalog's replication method
+    FULL_TABLE: the weekly full DAG), it asks no ``modified_after`` and may send ACTIVATE_VERSION."""
+
+    provider = PROVIDER
+    records_key = "items"
+    schema = StreamSchema(SCHEMAS)
     name = "ats_jobs"
     path = "/jobs"
     primary_keys = ("connector", "id")
     replication_key = "modified_at"
     is_sorted = False
+    #: Pages of a connector read ahead while an earlier one is emitted (bounds memory).
+    read_ahead = 32
 
-    def get_url_params(self, context, next_page_token) -> dict[str, t.Any]:
-        params = super().get_url_params(context, next_page_token)
-        start = self.start_of(context)  # read ahead on a worker: not self.partition_start
-        if start is not None:
-            params["modified_after"] = iso(start - OVERLAP)
+    @cached_property
+    def bindbee(self) -> BindbeeOptions:
+        return self.settings.of(BindbeeOptions)
+
+    @property
+    def partitions(self) -> list[dict]:
+        return [{"connector": c.name} for c in self.bindbee.connectors]
+
+    def paging(self) -> Paging:
+        return CursorPages(cursor_info, size=self.bindbee.page_size)
+
+    def params(self, part: Partition) -> dict[str, t.Any]:
+        params: dict[str, t.Any] = {}
+        if self.bindbee.include_raw_data:
+            params["include_raw_data"] = "true"
+        if self.bindbee.include_custom_fields:
+            params["include_custom_fields"] = "true"
+        if part.start is not None:
+            lookback = timedelta(minutes=self.bindbee.lookback_minutes)
+            params["modified_after"] = iso(part.start - lookback if part.start - EARLIEST > lookback else EARLIEST)
         return params
 
-    def transform(self, row: dict, context) -> dict | None:
+    def transform(self, row: dict, context: Context | None) -> dict | None:
         # Every row the API returns is emitted, even one modified before the bookmark:
         # modified_after filters on when Bindbee synced it, another clock (at-least-once;
-        # the target upserts by key). The bookmark never moves back (partitions.py).
+        # the target upserts by key).
         for field in LIST_FIELDS:
             value = row.get(field)
             if isinstance(value, str):
                 row[field] = [value] if value else []
-        row["connector"] = context["connector"]
+        row["connector"] = (context or {})["connector"]
         return row
+
+
+STREAMS: tuple[type[JobSourcesStream], ...] = (AtsJobsStream,)

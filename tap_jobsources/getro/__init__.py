@@ -1,1 +1,59 @@
 """Getro API v2: networks, companies, jobs, removed jobs, job details, talent, reference lists."""
+
+from __future__ import annotations
+
+import typing as t
+
+from tap_jobsources.getro import settings
+from tap_jobsources.plugin import Extractor, Provider
+from tap_jobsources.state import TimesSection
+
+if t.TYPE_CHECKING:
+    from tap_jobsources.stream import JobSourcesStream
+
+#: When each network was last read whole (the tap's clock: Getro's "not twice within 6 hours").
+READ_WHOLE = TimesSection("getro", "networks_read_whole")
+#: Per network, the cut-off job_details asks from (Getro's own times, from the last complete read).
+SINCE = TimesSection("getro", "jobs_since")
+
+
+def _streams() -> tuple[type[JobSourcesStream], ...]:
+    from tap_jobsources.getro.streams import STREAMS
+
+    return STREAMS
+
+
+PROVIDER = Provider(
+    key="getro",
+    name="Getro",
+    rank=1,
+    default_url=settings.DEFAULT_URL,
+    credentials=("getro_email", "getro_api_token"),
+    secrets=("getro_api_token",),
+    properties=settings.PROPERTIES,
+    options=settings.options,
+    streams=_streams,
+    sections=(READ_WHOLE, SINCE),
+    normalize=settings.normalize,
+    headers=settings.headers,
+    extractors=(
+        # Networks and what lies under them: one task per network (Getro's quota is per account: a pool).
+        Extractor(
+            name="tap-jobsources-getro",
+            task="getro_network",
+            streams=("networks", "companies", "jobs", "removed_jobs", "talent"),
+            partition_setting="getro_network_ids",
+            partitions_from="getro_network_ids",
+            all_when_none=True,
+            pool="tap_jobsources_getro",
+            full_run={"TAP_JOBSOURCES_GETRO_JOB_DETAILS": "all"},
+        ),
+        # The account-wide reference lists: one task reads them whole.
+        Extractor(
+            name="tap-jobsources-getro-lists",
+            task="getro_reference_lists",
+            streams=("job_functions", "experience_levels"),
+            pool="tap_jobsources_getro",
+        ),
+    ),
+)

@@ -4,40 +4,84 @@ from __future__ import annotations
 
 import typing as t
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from importlib import resources
 
-from singer_sdk.streams.rest import HTTPRequest, PageContext
+from singer_sdk import SchemaDirectory, StreamSchema
 
-from tap_jobsources.dates import iso, parse_datetime
-from tap_jobsources.errors import MalformedResponseError, NotFoundError, body_excerpt
-from tap_jobsources.getro.client import GetroNetworkChildStream, GetroStream
-from tap_jobsources.getro.pagination import GetroTalentPaginator
-from tap_jobsources.pagination import Page
-from tap_jobsources.resume import times_by_key
-
-#: The state's section of Getro's own bookkeeping (when each network was last read whole).
-GETRO_SECTION = "getro"
-#: Getro: "do not make identical requests within this period".
-SIX_HOURS = 6
-
+from tap_jobsources.dates import Watermark, iso, parse_datetime
+from tap_jobsources.errors import MalformedResponseError, NotFoundError, SkipPartition, body_excerpt
+from tap_jobsources.getro import PROVIDER, READ_WHOLE, SINCE
+from tap_jobsources.getro.paging import list_info, talent_info
+from tap_jobsources.getro.settings import GetroOptions
+from tap_jobsources.paging import SINGLE, NumberedPages, Page, Paging
+from tap_jobsources.reading import ListPages, OneDetail, Partition, Reader
+from tap_jobsources.sending import endpoint_of
+from tap_jobsources.stream import JobSourcesStream
 
 if t.TYPE_CHECKING:
     import requests
+    from singer_sdk.helpers.types import Context
+
+SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
+#: Getro: "do not make identical requests within this period".
+SIX_HOURS = 6
+#: Clocks differ, and a job may change while its network is read: a job stamped this long before the
+#: last complete read's newest stamp (less the read's own length) still counts as new (README).
+CLOCK_MARGIN = timedelta(minutes=10)
+#: Getro network endpoints may answer 403 ("hidden for certain members"): that network's list is skipped.
+HIDDEN = "Getro hides the {stream} of network {network_id} from this account (403 Forbidden): skipped."
 
 
-class _NameListStream(GetroStream):
+class GetroStream(JobSourcesStream):
+    provider = PROVIDER
+    records_key = "items"
+    schema = StreamSchema(SCHEMAS)
+
+    @cached_property
+    def getro(self) -> GetroOptions:
+        return self.settings.of(GetroOptions)
+
+    def paging(self) -> Paging:
+        return NumberedPages(list_info, size=self.getro.page_size)
+
+
+class GetroNetworkChild(GetroStream):
+    """A list under one network: records carry ``network_id``, state is kept per network."""
+
+    primary_keys = ("network_id", "id")
+    # A full-table list keeps no bookmark: one state entry for the stream, not one per
+    # network (the run's page progress lives in the state's "resume" section).
+    state_partitioning_keys: t.ClassVar[list[str] | None] = []
+    skip_on = {403: HIDDEN}
+
+    def transform(self, row: dict, context: Context | None) -> dict | None:
+        row["network_id"] = (context or {})["network_id"]
+        return row
+
+
+# Reference lists -------------------------------------------------------------------------------
+
+
+class _NameList(GetroStream):
     """A reference list the API returns as a bare JSON array of strings."""
 
     primary_keys = ("name",)
-    unpaged = True
 
-    def records_from(self, payload: t.Any, response: requests.Response) -> list[dict]:
+    def paging(self) -> Paging:
+        return SINGLE  # one answer
+
+    def item_key(self, item: dict) -> t.Any:
+        return item.get("name")
+
+    def extract(self, payload: t.Any, response: requests.Response) -> list[dict]:
         if isinstance(payload, dict):  # tolerate the paged envelope too
             payload = payload.get("items")
         if not isinstance(payload, list) or not all(isinstance(name, str) for name in payload):
             # Another shape (objects, numbers) is not an empty list: it is retried, then stops
             # the run, so no ACTIVATE_VERSION can retire the table's rows after it.
             msg = (
-                f"Getro answered {self._endpoint(response.request)} without a list of names "
+                f"Getro answered {endpoint_of(response.request)} without a list of names "
                 f"(got {_shape(payload)}): {body_excerpt(response, 120)}"
             )
             raise MalformedResponseError(msg, response)
@@ -51,96 +95,135 @@ def _shape(payload: t.Any) -> str:
     return type(payload).__name__
 
 
-class JobFunctionsStream(_NameListStream):
+class JobFunctionsStream(_NameList):
     name = "job_functions"
     path = "/job_functions"
 
 
-class ExperienceLevelsStream(_NameListStream):
+class ExperienceLevelsStream(_NameList):
     name = "experience_levels"
     path = "/experience_levels"
 
 
+# Networks ------------------------------------------------------------------------------------------
+
+
+class NetworksRead(ListPages):
+    """The networks of ``getro_network_ids`` (or, without it, every one ``GET /networks`` lists: the ids
+    kept in the run's progress, so a resumed run does not list them again), each merged with its detail.
+
+    Getro asks that the same request not be made twice within 6 hours: the state keeps when each
+    network was last read whole, a run that reads one sooner says so in one line, and with
+    getro_min_hours_between_syncs it skips it instead (its streams then get no ACTIVATE_VERSION)."""
+
+    plain = False
+
+    def pages(self, reader: Reader, part: Partition) -> t.Iterator[Page]:
+        stream = t.cast(NetworksStream, reader.stream)
+        ids = list(stream.getro.network_ids) or part.progress.entry.get("ids")
+        if ids is None:
+            ids = [item["id"] for page in reader.list_pages(part) for item in page.records if "id" in item]
+            part.progress.entry["ids"] = ids
+        yield Page(records=[{"id": nid} for nid in ids], count=len(ids))
+
+    def record(self, reader: Reader, part: Partition, item: dict) -> dict | None:
+        stream = t.cast(NetworksStream, reader.stream)
+        if not self._due(reader, stream, item["id"]):
+            return None
+        try:
+            return {**item, **stream.detail(reader, part, item["id"])}
+        except SkipPartition:
+            stream.logger.warning(
+                "Getro hides network %s from this account (403 Forbidden): skipped, with its companies, jobs, "
+                "removed jobs and talent.",
+                item["id"],
+            )
+            reader.ledger.mark_incomplete(f"network {item['id']} hidden (403)", stream.name, *reader.descendant_names)
+            return None
+
+    def finished(self, reader: Reader, part: Partition, item: dict) -> None:
+        reader.state.set_time(READ_WHOLE, str(item["id"]), datetime.now(UTC))
+
+    def done(self, reader: Reader, part: Partition, proven: bool) -> None:
+        stream = t.cast(NetworksStream, reader.stream)
+        early, skipped = stream.early, stream.skipped
+        if not early:
+            return
+        if not skipped:
+            what = "Read anyway: set getro_min_hours_between_syncs to skip them instead."
+        elif len(skipped) == len(early):
+            what = "Skipped (getro_min_hours_between_syncs)."
+        else:
+            what = f"Skipped {', '.join(skipped)} (getro_min_hours_between_syncs); the others read anyway."
+        stream.logger.warning(
+            "Getro asks that the same request not be made within %d hours; networks read whole less than that "
+            "ago: %s. %s",
+            SIX_HOURS,
+            "; ".join(early),
+            what,
+        )
+
+    def _due(self, reader: Reader, stream: NetworksStream, network_id: t.Any) -> bool:
+        last = reader.state.time_of(READ_WHOLE, str(network_id))
+        if last is None:
+            return True
+        age = datetime.now(UTC) - last
+        if age >= timedelta(hours=SIX_HOURS):
+            return True
+        wait = stream.getro.min_hours_between_syncs
+        skip = wait is not None and age < timedelta(hours=wait)
+        stream.early.append(f"{network_id} ({age.total_seconds() / 3600:.1f} h ago)")
+        if skip:
+            stream.skipped.append(str(network_id))
+            reader.ledger.mark_incomplete(
+                f"network {network_id} skipped (6 hours)", stream.name, *reader.descendant_names
+            )
+        return not skip
+
+
 class NetworksStream(GetroStream):
-    """The list gives id, name and logo; each network's detail adds the rest.
-
-    With getro_network_ids set, the list is not read at all: one request per
-    network instead of paging through networks the user did not ask for. The ids
-    are kept in the run's progress, so a resumed run does not list them again.
-
-    Getro asks that the same request not be made twice within 6 hours: the state
-    keeps when each network was last read whole (``"getro"`` section), a run that
-    reads one sooner says so, and with getro_min_hours_between_syncs it skips it.
-    """
-
     name = "networks"
     path = "/networks"
     primary_keys = ("id",)
-    state_sections = (times_by_key(GETRO_SECTION, "networks_read_whole"),)
+    strategy = NetworksRead()
 
-    def pages(self, context, progress) -> t.Iterator[Page]:
-        ids = self.config.get("getro_network_ids") or progress.entry.get("ids")
-        if ids is None:
-            ids = [item["id"] for page in self.reader.pages(context, progress) for item in page.records]
-            progress.entry["ids"] = ids
-        yield Page(response=None, payload=None, records=[{"id": nid} for nid in ids])
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.early: list[str] = []  # networks read whole less than 6 hours ago, for the run's one line
+        self.skipped: list[str] = []  # of those, the ones skipped
 
-    def expand(self, item: dict) -> dict:
-        return {**item, **self._detail(item["id"])}
-
-    def _detail(self, network_id: int) -> dict:
+    def detail(self, reader: Reader, part: Partition, network_id: int) -> dict:
         # The docs show both /networks/:id and /network/:id; try the documented route first.
         for path in (f"/networks/{network_id}", f"/network/{network_id}"):
             try:
-                request = HTTPRequest(url=self.url_base + path, headers=self.http_headers)
-                return self.fetch_one(request)[0]
+                return reader.fetch(part, path=path, extract=self.extract_one).records[0]
             except NotFoundError:
                 continue
         msg = f"Getro has no network {network_id}. Check getro_network_ids against GET /networks."
         raise NotFoundError(msg)
 
-    def admit(self, item: dict, context) -> bool:
-        last = self._read_whole().get(str(item["id"]))
-        if not last:
-            return True
-        age = datetime.now(UTC) - parse_datetime(last)
-        if age >= timedelta(hours=SIX_HOURS):
-            return True
-        setting = self.config.get("getro_min_hours_between_syncs")
-        wait_hours = float(setting) if setting is not None else None
-        skip = wait_hours is not None and age < timedelta(hours=wait_hours)
-        allowed = parse_datetime(last) + timedelta(hours=wait_hours if skip and wait_hours else SIX_HOURS)
-        self.logger.warning(
-            "Getro network %s was read whole %.1f h ago; Getro asks that the same request not be made "
-            "within %d hours (from %s on). %s",
-            item["id"],
-            age.total_seconds() / 3600,
-            SIX_HOURS,
-            allowed.isoformat(timespec="minutes"),
-            "Skipped (getro_min_hours_between_syncs)."
-            if skip
-            else "Reading it anyway: set getro_min_hours_between_syncs to skip it instead.",
-        )
-        if skip:
-            self.runtime.ledger.mark_incomplete(self.name, *self.reader.descendants)
-        return not skip
+    def check_response(self, response: requests.Response) -> None:
+        # A network's detail answering 403 skips that network (NetworksRead.record); the list's stops the run.
+        if response.status_code == 403 and endpoint_of(response.request).rstrip("/").rsplit("/", 1)[-1].isdigit():
+            raise SkipPartition(403)
+        super().check_response(response)
 
-    def item_finished(self, item: dict) -> None:
-        self._read_whole()[str(item["id"])] = iso(datetime.now(UTC))
-
-    def _read_whole(self) -> dict:
-        return self.runtime.progress.section(GETRO_SECTION).setdefault("networks_read_whole", {})
-
-    def get_child_context(self, record: dict, context) -> dict:
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
         return {"network_id": record["id"]}
 
 
-class CompaniesStream(GetroNetworkChildStream):
+# Lists under a network -------------------------------------------------------------------------------
+
+
+class CompaniesStream(GetroNetworkChild):
     name = "companies"
     path = "/networks/{network_id}/companies"
     parent_stream_type = NetworksStream
 
-    def transform(self, row: dict, context) -> dict | None:
+    def item_key(self, item: dict) -> t.Any:
+        return item.get("objectID", item.get("id"))
+
+    def transform(self, row: dict, context: Context | None) -> dict | None:
         # The list calls the company id objectID (an Algolia id: it may come as a string).
         object_id = row.pop("objectID", None)
         if row.get("id") is None and object_id is not None:
@@ -148,26 +231,50 @@ class CompaniesStream(GetroNetworkChildStream):
         return super().transform(row, context)
 
 
-class JobsStream(GetroNetworkChildStream):
+class JobsListed(ListPages):
+    """Jobs, with the newest Getro time the list shows kept per network once it is read whole: the
+    cut-off job_details asks from in the next run (Getro's own clock, never the tap's)."""
+
+    def done(self, reader: Reader, part: Partition, proven: bool) -> None:
+        stream = t.cast(JobsStream, reader.stream)
+        seen = stream.newest.pop(str((part.context or {}).get("network_id")), None)
+        if proven and seen is not None and stream.read_children:
+            cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
+            if cutoff is not None:
+                reader.state.set_time(SINCE, str((part.context or {})["network_id"]), cutoff)
+
+
+class JobsStream(GetroNetworkChild):
     name = "jobs"
     path = "/networks/{network_id}/jobs"
     parent_stream_type = NetworksStream
+    strategy = JobsListed()
 
-    def generate_child_contexts(self, record: dict, context) -> t.Iterable[dict]:
+    @cached_property
+    def newest(self) -> dict[str, Watermark]:
+        return {}
+
+    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         # Only job_details is a child: ask it which jobs it needs, so unchanged jobs
         # cost neither a request nor a child sync.
         details = self.read_children
-        if details and t.cast(JobDetailsStream, details[0]).wants(record, context):
-            return ({"network_id": context["network_id"], "job_id": record["id"]},)
+        if not details:
+            return ()
+        network = (context or {})["network_id"]
+        mark = self.newest.setdefault(str(network), Watermark())
+        mark.see(record.get("created_at"), record.get("description_last_updated_at"))
+        if t.cast(JobDetailsStream, details[0]).wants(record, network):
+            return ({"network_id": network, "job_id": record["id"]},)
         return ()
 
 
-class RemovedJobsStream(GetroNetworkChildStream):
-    """Incremental on deactivated_at, through the API's day-granular deactivated_from.
+class RemovedJobsStream(GetroNetworkChild):
+    """Incremental on deactivated_at, through the API's day-granular ``deactivated_from``.
 
-    The order of the list is not documented, so the SDK keeps progress markers and
-    only promotes them to the network's bookmark once the network is complete.
-    """
+    The docs give the date no zone: it is asked from the day before the bookmark's UTC date, and
+    every row that comes back is emitted (the target upserts by key), so a row that shows up late,
+    or a day read in another zone, is never lost. The order of the list is not documented: the
+    bookmark only moves once a network's list is read whole and proven."""
 
     name = "removed_jobs"
     path = "/networks/{network_id}/jobs/removed"
@@ -176,70 +283,72 @@ class RemovedJobsStream(GetroNetworkChildStream):
     is_sorted = False
     state_partitioning_keys = None  # a bookmark per network
 
-    def get_url_params(self, context, next_page_token) -> dict:
-        params = super().get_url_params(context, next_page_token)
-        start = self.start_of(context)
-        if start is not None:
-            # The UTC date: an offset's own date would be a day late for times before its midnight.
-            params["deactivated_from"] = start.astimezone(UTC).date().isoformat()
-        return params
-
-    def transform(self, row: dict, context) -> dict | None:
-        # deactivated_from is a date: drop what the day brings from before the bookmark.
-        start = self.partition_start
-        deactivated = row.get("deactivated_at")
-        if start is not None and deactivated and parse_datetime(deactivated) < start:
-            return None
-        return super().transform(row, context)
+    def params(self, part: Partition) -> dict[str, t.Any]:
+        if part.start is None:
+            return {}
+        day = part.start.astimezone(UTC).date()
+        return {"deactivated_from": (day - timedelta(days=1) if day.toordinal() > 1 else day).isoformat()}
 
 
-class TalentStream(GetroNetworkChildStream):
+class TalentStream(GetroNetworkChild):
     name = "talent"
     path = "/networks/{network_id}/talent"
     parent_stream_type = NetworksStream
 
-    def make_paginator(self) -> GetroTalentPaginator:
-        return GetroTalentPaginator(self.page_size, max_pages=self.max_pages)
+    def paging(self) -> Paging:
+        return NumberedPages(talent_info, size=self.getro.page_size)
 
-    skip_partition_on = {
-        403: "Getro hides the talent of network {network_id} from this account (403 Forbidden): skipped."
-    }
+    def params(self, part: Partition) -> dict[str, t.Any]:
+        return {"not_visible_profiles": "true"} if self.getro.not_visible_profiles else {}
 
 
-class JobDetailsStream(GetroNetworkChildStream):
-    """One request per job, so only jobs whose description changed are asked for.
+class JobDetailsStream(GetroNetworkChild):
+    """One request per job, so only jobs that may have changed are asked for: new since the last
+    complete read of their network (the list's ``created_at``, with or without a description), or
+    whose ``description_last_updated_at`` moved; ``getro_job_details: all`` asks for every job.
 
-    The bookmark is per network (state_partitioning_keys), never per job, and is
-    read as it was when the run began: the SDK only promotes progress at the end of
-    the run, so an interrupted run asks again for what it may not have emitted.
-    """
+    The cut-off is Getro's own time (``JobsListed``); the bookmark is per network, never per job."""
 
     name = "job_details"
     path = "/networks/{network_id}/jobs/{job_id}"
-    unpaged = True
     parent_stream_type = JobsStream
     replication_key = "description_last_updated_at"
     is_sorted = False
     state_partitioning_keys = ["network_id"]
     selected_by_default = False
-
-    def wants(self, job: dict, context) -> bool:
-        updated = job.get("description_last_updated_at")
-        if not updated:
-            return False  # no description to fetch
-        bookmark = self._bookmark(context["network_id"])
-        return bookmark is None or parse_datetime(updated) > bookmark
-
-    def _bookmark(self, network_id: int) -> datetime | None:
-        state = self.get_context_state({"network_id": network_id})
-        values = [state.get("replication_key_value"), self.config.get("start_date")]
-        parsed = [parse_datetime(v) for v in values if v]
-        return max(parsed) if parsed else None
-
-    skip_partition_on = {
-        404: "Getro job {job_id} of network {network_id} was taken down before its details were read: skipped."
+    strategy = OneDetail()
+    skip_on = {
+        403: HIDDEN,
+        404: "Getro job {job_id} of network {network_id} was taken down before its details were read: skipped.",
     }
 
-    def read_partition(self, context, progress) -> t.Iterable[dict]:
-        request = self.get_http_request(page=PageContext(stream_context=context, next_page_token=None))
-        return self.fetch_one(request)
+    def wants(self, job: dict, network_id: t.Any) -> bool:
+        if self.getro.job_details == "all":
+            return True
+        since = self.runtime.state.time_of(SINCE, str(network_id)) or self.settings.start_date
+        if since is None:
+            return True
+        for field in ("created_at", "description_last_updated_at"):
+            value = job.get(field)
+            if value is None and field == "description_last_updated_at":
+                continue
+            try:
+                if value is None or parse_datetime(str(value)) > since:
+                    return True
+            except ValueError:
+                return True  # a time that cannot be read counts as new
+        return False
+
+
+STREAMS: tuple[type[JobSourcesStream], ...] = (
+    JobFunctionsStream,
+    ExperienceLevelsStream,
+    NetworksStream,
+    CompaniesStream,
+    JobsStream,
+    JobDetailsStream,
+    RemovedJobsStream,
+    TalentStream,
+)
+
+__all__ = ["STREAMS", "iso"]

@@ -1,28 +1,41 @@
-"""TrackJobChanges streams."""
+"""TrackJobChanges streams: the {status, message, data} envelope, pages until ``last_page``."""
 
 from __future__ import annotations
 
 import typing as t
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
+from importlib import resources
 
-from tap_jobsources.dates import iso, parse_datetime
-from tap_jobsources.resume import times_by_key
-from tap_jobsources.trackjobchanges.client import TrackJobChangesStream
+from singer_sdk import SchemaDirectory, StreamSchema
+
+from tap_jobsources.dates import Watermark, parse_datetime
+from tap_jobsources.errors import FatalAPIError, MalformedResponseError, body_excerpt
+from tap_jobsources.paging import SINGLE, NumberedPages, PageInfo, Paging, flag, whole_number
+from tap_jobsources.reading import ListPages, Partition, Reader
+from tap_jobsources.sending import endpoint_of
+from tap_jobsources.stream import JobSourcesStream
+from tap_jobsources.trackjobchanges import EMPLOYMENTS_SINCE, PROVIDER
+from tap_jobsources.trackjobchanges.settings import TrackJobChangesOptions
 
 if t.TYPE_CHECKING:
+    import requests
     from singer_sdk.helpers.types import Context
 
-    from tap_jobsources.resume import PartitionProgress
-
-#: The state's section of TrackJobChanges' own bookkeeping: per group, from when the last
-#: complete run of the group read employments (its start, less a margin for clocks).
-SECTION = "trackjobchanges"
-#: The tap's clock and the API's may differ: a change this close to the start of the last
-#: complete run counts as a change (its employments are read again: at-least-once).
+SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
+#: Clocks differ, and a connection may change while its group is read: a change stamped this long
+#: before the last complete run's newest stamp (less the run's own length) still counts (README).
 CLOCK_MARGIN = timedelta(minutes=10)
-#: A connection's fields that move when TrackJobChanges looked at its employment again.
+#: A connection's fields that move when TrackJobChanges looked at its employment again (the detail
+#: view has them; the documented list does not).
 CHANGE_FIELDS = ("employment_checked_at", "new_job_flagged_at")
+
+
+def list_info(payload: t.Any) -> PageInfo:
+    """``{"data": [...], "last_page": false, "total_count": 60}``."""
+    if not isinstance(payload, dict):
+        return PageInfo()
+    return PageInfo(total=whole_number(payload.get("total_count")), last=flag(payload.get("last_page")))
 
 
 def group_key(context: t.Mapping | None) -> str:
@@ -30,39 +43,107 @@ def group_key(context: t.Mapping | None) -> str:
     return str((context or {}).get("group_id") or "")
 
 
+class TrackJobChangesStream(JobSourcesStream):
+    provider = PROVIDER
+    records_key = "data"
+    schema = StreamSchema(SCHEMAS)
+
+    @cached_property
+    def tjc(self) -> TrackJobChangesOptions:
+        return self.settings.of(TrackJobChangesOptions)
+
+    def paging(self) -> Paging:
+        return NumberedPages(list_info)  # the server sets the page size
+
+    def params(self, part: Partition) -> dict[str, t.Any]:
+        group = (part.context or {}).get("group_id")
+        return {"group": group} if group else {}
+
+    def extract(self, payload: t.Any, response: requests.Response) -> list[dict]:
+        envelope_ok(payload, response)
+        return super().extract(payload, response)
+
+
+def envelope_ok(payload: t.Any, response: requests.Response) -> None:
+    """Any status but SUCCESS is an error, whatever the HTTP code said."""
+    status = payload.get("status") if isinstance(payload, dict) else None
+    if status is not None and str(status).upper() != "SUCCESS":
+        msg = (
+            f"TrackJobChanges answered {endpoint_of(response.request)} with status {status}: "
+            f"{payload.get('message') or '(no message)'} "
+            "(check trackjobchanges_api_key and trackjobchanges_group_ids)"
+        )
+        raise FatalAPIError(msg)
+
+
 class ChangedConnections:
     """Which connections' employments to read (``trackjobchanges_employments``).
 
-    ``all``: every connection's. ``changed``: a connection's when its group has no complete
-    run yet, when it is new since that run (``created_at``), when its ``employment_checked_at``
-    or ``new_job_flagged_at`` is later than that run's start, and always when its list entry
-    carries neither field (the docs' list example omits them: the list may be terser than the
-    detail view, and no employment may be missed for it). A value that is not a date counts as
-    a change.
+    ``all``: every connection's. ``changed``: a connection's when its group has no complete run yet,
+    or when it may have changed since ``since``, the cut-off made of TrackJobChanges' own times by the
+    group's last complete run (never the tap's clock):
+    - the detail shape (``employment_checked_at`` / ``new_job_flagged_at`` in the list): it is new
+      (``created_at``) or either field is later than the cut-off;
+    - the documented list shape (neither field): it is new, it is flagged (``has_new_job``), or its
+      ``current_employment`` started on or after the cut-off's day. What this shape cannot show: a
+      change to an older employment, or a new job that was unflagged before the run and started before
+      the cut-off; the weekly ``all`` run reads those.
+    A value that is not a date counts as a change.
     """
 
-    def __init__(self, mode: str, since: t.Mapping[str, str]) -> None:
+    def __init__(self, mode: str, since: datetime | None) -> None:
         self.mode = mode
-        self.since = {group: parse_datetime(when) for group, when in since.items()}
+        self.since = since
 
-    def wants(self, connection: t.Mapping[str, t.Any], group: str) -> bool:
-        since = self.since.get(group)
+    def wants(self, connection: t.Mapping[str, t.Any]) -> bool:
+        since = self.since
         if self.mode == "all" or since is None:
             return True
-        if not any(field in connection for field in CHANGE_FIELDS):
+        if _after(connection.get("created_at"), since, missing=True):
             return True
-        for field in ("created_at", *CHANGE_FIELDS):
-            value = connection.get(field)
-            if value is None:
-                if field == "created_at":
-                    return True  # no way to tell it is not new
-                continue  # never checked, or never flagged: nothing moved
-            try:
-                if parse_datetime(str(value)) > since:
-                    return True
-            except ValueError:
-                return True
-        return False
+        if any(field in connection for field in CHANGE_FIELDS):
+            return any(_after(connection.get(field), since, missing=False) for field in CHANGE_FIELDS)
+        if flag(connection.get("has_new_job")) is True:
+            return True
+        current = connection.get("current_employment")
+        started = current.get("started_at") if isinstance(current, dict) else None
+        day = since.replace(hour=0, minute=0, second=0, microsecond=0)
+        return isinstance(started, str) and _after(started, day, missing=False, inclusive=True)
+
+
+def _after(value: t.Any, since: datetime, *, missing: bool, inclusive: bool = False) -> bool:
+    if value is None:
+        return missing
+    try:
+        moment = parse_datetime(str(value))
+    except ValueError:
+        return True
+    return moment >= since if inclusive else moment > since
+
+
+class ConnectionsRead(ListPages):
+    """The list, and per group the cut-off of changed employments once the group is read whole."""
+
+    def done(self, reader: Reader, part: Partition, proven: bool) -> None:
+        stream = t.cast(ConnectionsStream, reader.stream)
+        group = group_key(part.context)
+        seen = stream.newest.pop(group, None)
+        if proven and stream.read_children and seen is not None:
+            cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
+            if cutoff is not None:
+                reader.state.set_time(EMPLOYMENTS_SINCE, group, cutoff)
+        skipped = stream.unchanged.pop(group, 0)
+        if skipped:
+            stream.logger.info(
+                "employments [%s]: %d connections unchanged since %s, not read again (trackjobchanges_employments "
+                "is 'changed').",
+                group or "default group",
+                skipped,
+                stream.changed(group).since,
+            )
+        stream.read_counts[group] = part.check.count
+        if not stream.partitions or part.context == stream.partitions[-1]:
+            stream.compare_with_account(reader, part)
 
 
 class ConnectionsStream(TrackJobChangesStream):
@@ -72,19 +153,19 @@ class ConnectionsStream(TrackJobChangesStream):
     path = "/connections"
     primary_keys = ("id",)
     prefetch_partitions = True  # the next groups' first pages, with concurrency above 1
-    state_sections = (times_by_key(SECTION, "employments_read"),)
+    strategy = ConnectionsRead()
 
     @property
     def partitions(self) -> list[dict] | None:
-        groups = self.config.get("trackjobchanges_group_ids")
+        groups = self.tjc.group_ids
         return [{"group_id": g} for g in groups] if groups else None
 
-    def transform(self, row: dict, context) -> dict | None:
+    def transform(self, row: dict, context: Context | None) -> dict | None:
         if context and context.get("group_id"):
             row["group_id"] = context["group_id"]
         return row
 
-    def get_child_context(self, record: dict, context) -> dict:
+    def get_child_context(self, record: dict, context: Context | None) -> dict:
         child = {"connection_id": record["id"]}
         if context and context.get("group_id"):
             child["group_id"] = context["group_id"]
@@ -93,39 +174,68 @@ class ConnectionsStream(TrackJobChangesStream):
     # Incremental employments -----------------------------------------------------------
 
     @cached_property
-    def changed(self) -> ChangedConnections:
-        # What the last complete runs saw, as the state had it when this run began.
-        read = self.runtime.progress.section(SECTION).get("employments_read", {})
-        return ChangedConnections(self.config.get("trackjobchanges_employments") or "changed", dict(read))
+    def newest(self) -> dict[str, Watermark]:
+        return {}
 
     @cached_property
-    def _skipped(self) -> set[t.Any]:
-        return set()
+    def unchanged(self) -> dict[str, int]:
+        return {}
+
+    @cached_property
+    def read_counts(self) -> dict[str, int]:
+        return {}
+
+    def changed(self, group: str) -> ChangedConnections:
+        # What the last complete runs saw, as the state had it when this run began.
+        return self._changed.setdefault(
+            group, ChangedConnections(self.tjc.employments, self.runtime.state.time_of(EMPLOYMENTS_SINCE, group))
+        )
+
+    @cached_property
+    def _changed(self) -> dict[str, ChangedConnections]:
+        return {}
 
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
-        if self.changed.wants(record, group_key(context)):
+        if not self.read_children:
+            return ()
+        group = group_key(context)
+        self.newest.setdefault(group, Watermark()).see(
+            record.get("created_at"), *(record.get(field) for field in CHANGE_FIELDS)
+        )
+        if self.changed(group).wants(record):
             return super().generate_child_contexts(record, context)
         # A run that skipped some connections' employments must not retire their rows.
-        self._skipped.add(record.get("id"))
-        self.runtime.ledger.mark_incomplete("employments")
+        self.unchanged[group] = self.unchanged.get(group, 0) + 1
+        self.runtime.ledger.mark_incomplete("connections unchanged, employments not read", "employments")
         return ()
 
-    def read_partition(self, context: Context | None, progress: PartitionProgress) -> t.Iterator[dict]:
-        # The run of a group starts with its first page, even when resumed later.
-        started = progress.entry.setdefault("started", iso(datetime.now(UTC) - CLOCK_MARGIN))
-        yield from super().read_partition(context, progress)
-        if not any(c.selected for c in self.child_streams):
+    def compare_with_account(self, reader: Reader, part: Partition) -> None:
+        """The account's ``connections_count`` against what this run read: groups left unread show."""
+        try:
+            page = reader.fetch(None, path="/account", extract=account_record)
+        except FatalAPIError as exc:
+            self.logger.info("TrackJobChanges: the account's connections_count could not be read (%s).", exc)
             return
-        self.runtime.progress.section(SECTION).setdefault("employments_read", {})[group_key(context)] = started
-        if self._skipped:
-            self.logger.info(
-                "employments [%s]: %d connections unchanged since %s, not read again (trackjobchanges_employments "
-                "is 'changed').",
-                group_key(context) or "default group",
-                len(self._skipped),
-                self.changed.since.get(group_key(context)),
+        total = whole_number(page.records[0].get("connections_count")) if page.records else None
+        read = sum(self.read_counts.values())
+        if total is None or read >= total:
+            return
+        if not self.tjc.group_ids:
+            self.logger.warning(
+                "TrackJobChanges: the account holds %d connections; its default group, the one read without "
+                "trackjobchanges_group_ids, holds %d. The others are in groups this run did not read: list every "
+                "group in trackjobchanges_group_ids.",
+                total,
+                read,
             )
-            self._skipped.clear()
+        else:
+            self.logger.info(
+                "TrackJobChanges: read %d connections in groups %s; the account holds %d (groups not listed in "
+                "trackjobchanges_group_ids, or read by other tasks, are not in this run).",
+                read,
+                ", ".join(self.tjc.group_ids),
+                total,
+            )
 
 
 class EmploymentsStream(TrackJobChangesStream):
@@ -139,11 +249,47 @@ class EmploymentsStream(TrackJobChangesStream):
     # One request per connection: with concurrency above 1, each page of connections has
     # its connections' first employments pages fetched at once while it is emitted.
     prefetched = True
+    skip_on = {404: "TrackJobChanges connection {connection_id} was deleted before its employments were read: skipped."}
 
-    skip_partition_on = {
-        404: "TrackJobChanges connection {connection_id} was deleted before its employments were read: skipped."
-    }
+    def params(self, part: Partition) -> dict[str, t.Any]:
+        return {}  # the connection's path says it all; no group
 
-    def transform(self, row: dict, context) -> dict | None:
-        row["connection_id"] = context["connection_id"]
+    def transform(self, row: dict, context: Context | None) -> dict | None:
+        row["connection_id"] = (context or {})["connection_id"]
         return row
+
+
+def account_record(payload: t.Any, response: requests.Response) -> list[dict]:
+    envelope_ok(payload, response)
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not isinstance(data, dict):
+        msg = f"TrackJobChanges answered {endpoint_of(response.request)} without its account object: "
+        raise MalformedResponseError(msg + body_excerpt(response, 120), response)
+    return [data]
+
+
+class AccountStream(TrackJobChangesStream):
+    """The account (``GET /account``): one row per run, with ``connections_count`` (plan usage)."""
+
+    name = "account"
+    path = "/account"
+    primary_keys = ("email",)
+
+    def paging(self) -> Paging:
+        return SINGLE
+
+    def params(self, part: Partition) -> dict[str, t.Any]:
+        return {}
+
+    def item_key(self, item: dict) -> t.Any:
+        return item.get("email")
+
+    def extract(self, payload: t.Any, response: requests.Response) -> list[dict]:
+        return account_record(payload, response)
+
+    def transform(self, row: dict, context: Context | None) -> dict | None:
+        row["read_at"] = self.runtime.state.run_start.isoformat().replace("+00:00", "Z")
+        return row
+
+
+STREAMS: tuple[type[JobSourcesStream], ...] = (AccountStream, ConnectionsStream, EmploymentsStream)

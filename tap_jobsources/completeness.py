@@ -1,0 +1,119 @@
+"""What one read of a list can prove about itself.
+
+A page-numbered list that changes while it is read shifts: an item removed from a page already
+read moves every later item one place back, and the item at the next page's edge lands on the page
+just read, where no one asks for it. What an API gives to see it with is the total on each answer
+(Getro ``meta.total``, talent ``meta.total_items``, TrackJobChanges ``total_count``). The reader
+(``reading.py``) reports each answer here; :class:`ListCheck` says how far the list moved since the
+answer before (so that the reader asks again for the positions that may have shifted), dedupes what
+comes twice, and in the end says whether the read is *proven*:
+
+- the pages ended where the list says it ends (a short or empty page agrees with the total, or the
+  answer says it is the last), no empty page was taken for the end while the total said more;
+- every shrink of the list was followed by a read again of what may have shifted, within budget;
+- the items read are at least the total, less what the list grew by on the way (an item added
+  before the read position is new: it is not "listed for the whole read", and the next run has it).
+
+A read that cannot prove itself is *unproven*, with a reason: the reader warns once, and the run
+sends no ACTIVATE_VERSION for the stream (``runtime.RunLedger``), so a target retires nothing on it.
+What no total can show (an item removed and another added in the same instant, both before the
+read position) stays unseen; the README says so.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ListCheck:
+    """One partition's read of a list (numbered or cursor), answer after answer."""
+
+    #: Items an interrupted run read before the page this run starts at.
+    before: int = 0
+    #: The total the interrupted run saw last (None: none, or a fresh read).
+    resumed_total: int | None = None
+    seen: set[t.Any] = field(default_factory=set)
+    anonymous: int = 0  # items without an id: counted, never deduplicated
+    totals: list[int] = field(default_factory=list)  # as the answers said, in order
+    grew: int = 0  # what the list grew by, summed over answers
+    shrank: int = 0
+    rereads: int = 0  # requests made again for positions that may have shifted
+    duplicates: int = 0  # items that came twice (the list grew before the read position)
+    problems: list[str] = field(default_factory=list)
+    no_total: bool = False  # a numbered list whose answers gave no total
+
+    # Answers --------------------------------------------------------------------------
+
+    def moved(self, total: int | None) -> int:
+        """An answer said ``total``: how far the list shrank since the answer before (0: it did not)."""
+        if total is None:
+            return 0
+        previous = self.totals[-1] if self.totals else self.resumed_total
+        self.totals.append(total)
+        if previous is None or total == previous:
+            return 0
+        if total > previous:
+            self.grew += total - previous
+            return 0
+        self.shrank += previous - total
+        return previous - total
+
+    def new(self, records: list[dict], key: t.Callable[[dict], t.Any]) -> list[dict]:
+        """The records not read before in this partition, each id counted once."""
+        seen = self.seen
+        fresh = []
+        for record in records:
+            ident = key(record)
+            if ident is None:
+                self.anonymous += 1
+            elif ident in seen:
+                self.duplicates += 1
+                continue
+            else:
+                seen.add(ident)
+            fresh.append(record)
+        return fresh
+
+    def unproven(self, reason: str) -> None:
+        self.problems.append(reason)
+
+    # The end --------------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        """Distinct items read, with those of an interrupted run."""
+        return self.before + len(self.seen) + self.anonymous
+
+    @property
+    def total(self) -> int | None:
+        """The list's size as the last answer said."""
+        return self.totals[-1] if self.totals else None
+
+    def short_of_total(self) -> bool:
+        """Fewer items read than the total says, less what the list grew by on the way."""
+        total = self.total
+        return total is not None and self.count < total - self.grew
+
+    def verdict(self) -> str | None:
+        """None when the read is proven, else why not (for the one warning)."""
+        problems = list(self.problems)
+        if self.no_total and not self.totals:
+            problems.append("its answers gave no total to check the pages against")
+        elif self.short_of_total():
+            problems.append(f"read {self.count:,} items where the list's total says {self.total:,}")
+        return "; ".join(problems) or None
+
+    def figures(self) -> str:
+        """What the read cost to prove, for the log."""
+        parts = [f"{self.count:,} items"]
+        if self.total is not None:
+            parts.append(f"total {self.total:,}")
+        if self.shrank or self.grew:
+            parts.append(f"the list shrank by {self.shrank} and grew by {self.grew} while read")
+        if self.rereads:
+            parts.append(f"{self.rereads} pages read again")
+        if self.duplicates:
+            parts.append(f"{self.duplicates} items came twice")
+        return ", ".join(parts)
