@@ -38,7 +38,7 @@ def fields(schema: dict, prefix: str = "") -> list[tuple[str, str, str]]:
 
 def dictionary() -> str:
     sys.path.insert(0, str(ROOT))
-    from tap_jobsources.tap import STREAMS
+    from tap_jobsources.plugin import providers
 
     lines = [
         "# Streams: the data dictionary",
@@ -47,8 +47,8 @@ def dictionary() -> str:
         "Every `date-time` leaves the tap in UTC with a `Z`.",
         "",
     ]
-    for provider, classes in STREAMS.items():
-        for cls in classes:
+    for provider in providers():
+        for cls in provider.streams():
             package = cls.__module__.rsplit(".", 1)[0]  # the provider's package holds schemas/
             schema = json.loads((resources.files(package) / "schemas" / f"{cls.name}.json").read_text())
             key = cls.replication_key if isinstance(cls.replication_key, str) else None  # else: the SDK's property

@@ -1,7 +1,9 @@
-"""Write the extractor's plugin definition from the tap itself: the capabilities and settings
-block of meltano.yml and the Meltano Hub definition hub/tap-jobsources--jobsources.yml.
+"""Write the extractor's plugin definition from the tap itself: the extractors of meltano.yml (the
+tap's capabilities and settings, and one extractor per provider's task, with the streams it selects
+and what the Airflow DAG needs to run it, as annotations) and the Meltano Hub definition
+hub/tap-jobsources--jobsources.yml. All of it comes from `--about` and the providers' plug-ins.
 
-`python scripts/make_plugin_files.py --check` exits 1 when either drifts from `--about`.
+`python scripts/make_plugin_files.py --check` exits 1 when either drifts.
 """
 
 from __future__ import annotations
@@ -79,34 +81,70 @@ def hub_definition(info: dict) -> dict:
         "pip_url": "tap-jobsources",
         "executable": "tap-jobsources",
         "capabilities": sorted(info["capabilities"]),
-        "settings_group_validation": [
-            ["getro_email", "getro_api_token"],
-            ["bindbee_api_key", "bindbee_connectors"],
-            ["trackjobchanges_api_key"],
-        ],
+        "settings_group_validation": [list(p.credentials) for p in providers()],
         "settings": settings(info),
-        # job_details costs a request per job: off unless a project selects it.
-        "select": ["*.*", "!job_details.*"],
+        # A stream that costs a request per item (job_details) is off unless a project selects it.
+        "select": ["*.*", *(f"!{name}.*" for name in unselected())],
     }
 
 
-def meltano_block(definition: dict) -> str:
-    """The capabilities and settings of meltano.yml's tap-jobsources extractor, as YAML text."""
-    body = {"capabilities": definition["capabilities"], "settings": definition["settings"]}
-    text = yaml.safe_dump(body, sort_keys=False, width=100, allow_unicode=True)
-    return "".join(f"    {line}\n" if line else "\n" for line in text.splitlines())
+def providers() -> tuple:
+    from tap_jobsources.plugin import providers as registered
+
+    return registered()
 
 
-BLOCK = re.compile(r"(?ms)^    capabilities:\n.*?(?=^    settings_group_validation:)")
-SETTINGS = re.compile(r"(?ms)^    settings:\n.*?(?=^  - name: tap-jobsources-)")
+def unselected() -> list[str]:
+    return [cls.name for p in providers() for cls in p.streams() if not cls.selected_by_default]
+
+
+def task_extractors() -> list[dict]:
+    """One extractor per provider task (``inherit_from: tap-jobsources``): the streams it selects,
+    and, as annotations Meltano ignores, what the Airflow DAG needs to run it."""
+    entries = []
+    for provider in providers():
+        for extractor in provider.extractors:
+            dag = {"task": extractor.task, "enabled_by": list(provider.credentials)}
+            if extractor.partition_setting:
+                dag["partition_setting"] = extractor.partition_setting
+                dag["partitions_from"] = extractor.partitions_from
+                dag["all_when_none"] = extractor.all_when_none
+            if extractor.pool:
+                dag["pool"] = extractor.pool
+            if extractor.full_run:
+                dag["full_run"] = dict(extractor.full_run)
+            entries.append(
+                {
+                    "name": extractor.name,
+                    "inherit_from": "tap-jobsources",
+                    "select": [f"{name}.*" for name in extractor.streams],
+                    "annotations": {"tap_jobsources": dag},
+                }
+            )
+    return entries
+
+
+def extractors_block(definition: dict) -> str:
+    """meltano.yml's extractors, as YAML text."""
+    base = {
+        "name": "tap-jobsources",
+        "namespace": "tap_jobsources",
+        "pip_url": "-e .",
+        "executable": "tap-jobsources",
+        "select": definition["select"],
+        "capabilities": definition["capabilities"],
+        "settings_group_validation": definition["settings_group_validation"],
+        "settings": definition["settings"],
+    }
+    text = yaml.safe_dump({"extractors": [base, *task_extractors()]}, sort_keys=False, width=100, allow_unicode=True)
+    return "".join(f"  {line}\n" if line else "\n" for line in text.splitlines())
+
+
+EXTRACTORS = re.compile(r"(?ms)^  extractors:\n.*?(?=^  loaders:)")
 
 
 def updated_meltano_yml(definition: dict) -> str:
-    text = MELTANO_YML.read_text()
-    block = meltano_block(definition)
-    capabilities, settings_text = block.split("    settings:\n", 1)
-    text = BLOCK.sub(lambda _: capabilities, text, count=1)
-    return SETTINGS.sub(lambda _: "    settings:\n" + settings_text, text, count=1)
+    return EXTRACTORS.sub(lambda _: extractors_block(definition), MELTANO_YML.read_text(), count=1)
 
 
 def main() -> int:

@@ -16,12 +16,9 @@ from tap_jobsources.checkpoint import Checkpoint
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.errors import FatalAPIError, RetriableAPIError
 from tap_jobsources.pacing import Pacer
-from tap_jobsources.pagination import JobSourcesPaginator, Page
-from tap_jobsources.partitions import PartitionReader
-from tap_jobsources.providers import TRACKJOBCHANGES
+from tap_jobsources.plugin import ProviderOptions, providers
 from tap_jobsources.redaction import Secrets
-from tap_jobsources.resume import RunProgress
-from tap_jobsources.runtime import ProviderServices, Runtime
+from tap_jobsources.runtime import ProviderServices
 from tap_jobsources.sending import Sender, SendSettings
 from tap_jobsources.signals import RunStopped, StopFlag
 from tap_jobsources.stats import StreamStats
@@ -122,7 +119,8 @@ KEY = "tjk_secret_for_the_sender_test_0001"
 
 def services(session: t.Any, concurrency: int = 1) -> ProviderServices:
     return ProviderServices(
-        provider=TRACKJOBCHANGES,
+        provider=next(p for p in providers() if p.key == "trackjobchanges"),
+        options=ProviderOptions(api_url="http://127.0.0.1:9", secrets=(KEY,)),
         session=session,
         pacer=Pacer(None),
         limit=AdaptiveLimit(concurrency),
@@ -187,104 +185,7 @@ def test_the_sender_masks_its_providers_secret_echoed_in_a_body(caplog):
     assert "echoed a credential" in caplog.text and KEY not in caplog.text
 
 
-# The partition reader ---------------------------------------------------------------------
-
-
-class TwoPages(JobSourcesPaginator):
-    def __init__(self) -> None:
-        super().__init__(1)
-
-    def has_more(self, page: Page) -> bool:
-        return page.payload["more"]
-
-    def get_next(self, page: Page) -> int:
-        return self.current_value + 1
-
-
-class FakeStream:
-    """What the reader asks of a stream, and no more: two pages of two records."""
-
-    name = "connections"
-    replication_key = None
-    child_streams: list = []
-    read_children: list = []
-    partitions = None
-    prefetch_partitions = False
-    emits_items_as_listed = True
-    skip_partition_on: dict = {}
-    config: dict = {}
-    logger = LOG
-    partition_start = None
-
-    def __init__(self) -> None:
-        self.fetched: list[int] = []
-
-    def make_paginator(self) -> TwoPages:
-        return TwoPages()
-
-    def get_http_request(self, *, page: t.Any) -> int:
-        return page.next_page_token
-
-    def fetch(self, token: int) -> Page:
-        self.fetched.append(token)
-        records = [{"id": token * 10 + i} for i in range(2)]
-        return Page(None, {"more": token < 2}, records)
-
-    def get_http_request_counter(self) -> t.Any:
-        from singer_sdk import metrics
-
-        return metrics.Counter(metrics.Metric.HTTP_REQUEST_COUNT, {})
-
-    def read_partition(self, context, progress):
-        return self.reader.records_of(self.reader.pages(context, progress), context, progress)
-
-    def page_source(self, context, token, items):
-        return self.reader.page_source(context, token, items)
-
-    def page_total(self, page) -> None:
-        return None
-
-
-def reader_with(state: dict) -> tuple[PartitionReader, FakeStream, Sink, Runtime]:
-    sink = Sink()
-    progress = RunProgress(state, version=1, within_hours=24, logger=LOG)
-    runtime = Runtime({}, progress=progress, checkpoint=Checkpoint(sink, state), stop=StopFlag())
-    stream = FakeStream()
-    reader = PartitionReader(t.cast(t.Any, stream), runtime, services(FakeSession()))
-    stream.reader = reader  # type: ignore[attr-defined]
-    return reader, stream, sink, runtime
-
-
-def test_the_reader_moves_progress_only_after_a_pages_records_and_tells_the_checkpoint():
-    state: dict = {"bookmarks": {}}
-    reader, stream, sink, _ = reader_with(state)
-    seen = []
-    for record in reader.records(None):
-        seen.append(record["id"])
-        # While a record is out, no STATE yet claims its page.
-        assert all(s["resume"]["streams"]["connections"][""].get("items", 0) < len(seen) + 1 for s in sink.states)
-    assert seen == [10, 11, 20, 21] and stream.fetched == [1, 2]
-    pages = [s["resume"]["streams"]["connections"][""] for s in sink.states]
-    assert {"page": 2, "items": 2} in pages and pages[-1] == {"done": True}
-
-
-def test_the_reader_resumes_at_the_saved_page():
-    state = {
-        "bookmarks": {},
-        "resume": {"version": 1, "written": "2999-01-01T00:00:00Z", "streams": {"connections": {"": {"page": 2}}}},
-    }
-    reader, stream, _, _ = reader_with(state)
-    assert [r["id"] for r in reader.records(None)] == [20, 21] and stream.fetched == [2]
-
-
-def test_the_reader_stops_at_a_record_boundary_when_the_flag_is_set():
-    reader, stream, _, runtime = reader_with({"bookmarks": {}})
-    records = reader.records(None)
-    assert next(records)["id"] == 10
-    runtime.stop.signum = signal.SIGTERM
-    with pytest.raises(RunStopped) as stopped:
-        next(records)
-    assert stopped.value.code == 143 and stream.fetched == [1]
+# The partition reader: tests/test_reading.py
 
 
 # The stop flag ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tap_jobsources.providers import PROVIDERS
+from tap_jobsources.plugin import providers
 from tap_jobsources.settings import config_schema
 from tests.helpers import TAP, run_tap
 
@@ -44,7 +44,7 @@ def test_meltano_yml_declares_every_setting_with_its_kind_and_secrets_as_sensiti
     declared = {s["name"]: s for s in extractor["settings"]}
     assert set(declared) >= set(config_schema()["properties"])
     assert all(s.get("kind") for s in declared.values())
-    secrets = {name for p in PROVIDERS for name in p.secrets} | {"bindbee_connectors"}
+    secrets = {name for p in providers() for name in p.secrets} | {"bindbee_connectors"}
     assert {n for n, s in declared.items() if s.get("sensitive")} == secrets
     loaders = {p["name"]: p for p in project["plugins"]["loaders"]}
     assert loaders["target-postgres"]["variant"] == "meltanolabs"

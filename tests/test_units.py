@@ -11,8 +11,6 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from tap_jobsources.errors import RateLimitedError, RetriableAPIError, parse_retry_after
-from tap_jobsources.getro.pagination import GetroPaginator, GetroTalentPaginator
-from tap_jobsources.pagination import JobSourcesPaginator, Page, PaginationError
 from tap_jobsources.redaction import RedactingFilter, Secrets
 from tap_jobsources.retry import waits
 
@@ -83,57 +81,7 @@ def pieces(secret: str, size: int) -> set[str]:
     return {secret[i : i + size] for i in range(len(secret) - size + 1)}
 
 
-def page(items, meta):
-    return Page(response=None, payload={"items": items, "meta": meta}, records=items)
-
-
-def test_getro_paginator_stops_on_total_or_short_page():
-    p = GetroPaginator(2, max_pages=100)
-    p.advance(page([{}, {}], {"total": 4}))
-    assert p.current_value == 2 and not p.finished
-    p.advance(page([{}, {}], {"total": 4}))
-    assert p.finished  # total reached: no empty third request
-    p = GetroPaginator(2, max_pages=100)
-    p.advance(page([{}], {}))
-    assert p.finished  # no meta at all: a short page is the last
-
-
-def test_getro_paginator_pages_on_when_the_server_caps_pages_below_per_page():
-    p = GetroPaginator(100, max_pages=100)
-    p.advance(page([{}] * 50, {"total": 120}))  # the server gave 50 although 100 were asked
-    assert not p.finished and p.current_value == 2
-    p.advance(page([{}] * 50, {"total": 120}))
-    p.advance(page([{}] * 20, {"total": 120}))
-    assert p.finished
-    p = GetroPaginator(100, max_pages=100)
-    p.advance(page([], {"total": 5}))  # a total that overstates: the empty page ends it
-    assert p.finished
-
-
-def test_talent_paginator_follows_next_page():
-    p = GetroTalentPaginator(2, max_pages=100)
-    p.advance(page([{}, {}], {"total_pages": 3, "current_page": 1, "next_page": 2}))
-    assert p.current_value == 2
-    p.advance(page([{}, {}], {"total_pages": 3, "current_page": 2, "next_page": 3}))
-    p.advance(page([{}], {"total_pages": 3, "current_page": 3, "next_page": None}))
-    assert p.finished
-
-
-class Cursor(JobSourcesPaginator):
-    def get_next(self, page):
-        return page.payload["next"]
-
-
-def test_cycle_and_page_cap_stop_paging():
-    p = Cursor("A", max_pages=100)
-    p.advance(Page(None, {"next": "B"}, []))
-    with pytest.raises(PaginationError, match="cycle"):
-        p.advance(Page(None, {"next": "A"}, []))
-    p = Cursor(0, max_pages=3)
-    p.advance(Page(None, {"next": 1}, []))
-    p.advance(Page(None, {"next": 2}, []))
-    with pytest.raises(PaginationError, match="max_pages_per_partition"):
-        p.advance(Page(None, {"next": 3}, []))
+# Paging: tests/test_reading.py (the reader's loop over each paging).
 
 
 def test_adaptive_limit_halves_once_per_burst_and_climbs_back_slowly():

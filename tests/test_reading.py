@@ -1,0 +1,418 @@
+"""The reader's page loop against lists that move, pages that lie and totals that disagree, with a
+fake stream and an in-memory list server (no HTTP, no process): what each check proves, and what
+it costs. The same behaviours against the emulator over HTTP are in tests/test_moving_lists.py."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import typing as t
+from datetime import UTC, datetime
+
+import pytest
+from singer_sdk import metrics
+
+from tap_jobsources.checkpoint import Checkpoint
+from tap_jobsources.concurrency import AdaptiveLimit, Workers
+from tap_jobsources.errors import FatalAPIError
+from tap_jobsources.getro.paging import list_info, talent_info
+from tap_jobsources.pacing import Pacer
+from tap_jobsources.paging import CursorPages, NumberedPages, Page, PageInfo, Paging
+from tap_jobsources.plugin import ProviderOptions, providers
+from tap_jobsources.reading import LIST, Reader
+from tap_jobsources.redaction import Secrets
+from tap_jobsources.runtime import ProviderServices, Runtime
+from tap_jobsources.settings import Settings
+from tap_jobsources.signals import RunStopped, StopFlag
+from tap_jobsources.state import RunState
+
+LOG = logging.getLogger("test-reading")
+
+
+class ListServer:
+    """A page-numbered list as Getro serves one: ``items[(page-1)*size : page*size]`` and a total.
+    ``after_answer(server, page)`` may change the list after each answer (a list that moves)."""
+
+    def __init__(self, count: int, size: int, **options: t.Any) -> None:
+        self.items = [{"id": i} for i in range(count)]
+        self.size = size
+        self.asked: list[int] = []
+        self.after_answer: t.Callable[[ListServer, int], None] = options.get("after_answer", lambda s, p: None)
+        self.total: t.Callable[[ListServer], int | None] = options.get("total", lambda s: len(s.items))
+        self.empty_once: set[int] = set(options.get("empty_once", ()))
+        self.always_empty: set[int] = set(options.get("always_empty", ()))
+        self.meta: t.Callable[[ListServer, int], dict] | None = options.get("meta")
+
+    def answer(self, page: int) -> dict:
+        self.asked.append(page)
+        items = self.items[(page - 1) * self.size : page * self.size]
+        if page in self.empty_once:
+            self.empty_once.discard(page)
+            items = []
+        if page in self.always_empty:
+            items = []
+        meta = self.meta(self, page) if self.meta else {"total": self.total(self)}
+        payload = {"items": [dict(i) for i in items], "meta": meta}
+        self.after_answer(self, page)
+        return payload
+
+
+class FakeSender:
+    def __init__(self, answer: t.Callable[[t.Any], t.Any]) -> None:
+        self.answer = answer
+
+    def send(self, prepared: t.Any, extract: t.Any) -> Page:
+        payload = self.answer(prepared)
+        return Page(extract(payload, None), payload=payload)
+
+
+class FakeStream:
+    """What the reader asks of a stream, and no more."""
+
+    name = "jobs"
+    replication_key = None
+    replication_method = "FULL_TABLE"
+    skip_on: t.ClassVar[dict] = {}
+    strategy = LIST
+    prefetched = False
+    prefetch_partitions = False
+    read_ahead = 0
+    partitions = None
+    read_children: t.ClassVar[tuple] = ()
+    descendants: t.ClassVar[tuple] = ()
+    provider_name = "Getro"
+    logger = LOG
+
+    def __init__(self, answer: t.Callable[[t.Any], t.Any], paging: Paging) -> None:
+        self.sender = FakeSender(answer)
+        self._paging = paging
+        self.reader: Reader
+
+    def paging(self) -> Paging:
+        return self._paging
+
+    def request(self, part: t.Any, token: t.Any = None, path: str | None = None) -> t.Any:
+        return token
+
+    def extract(self, payload: t.Any, response: t.Any) -> list[dict]:
+        return payload["items"]
+
+    def item_key(self, item: dict) -> t.Any:
+        return item.get("id")
+
+    def request_counter(self, context: t.Any) -> metrics.Counter:
+        return metrics.Counter(metrics.Metric.HTTP_REQUEST_COUNT, {})
+
+    def generate_child_contexts(self, record: dict, context: t.Any) -> t.Iterable[t.Any]:
+        return ()
+
+    def get_context_state(self, context: t.Any) -> dict:
+        return {}
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.states: list[dict] = []
+
+    def write_message(self, message: t.Any) -> None:
+        import json
+
+        self.states.append(json.loads(json.dumps(message.to_dict()["value"])))
+
+
+def settings(**overrides: t.Any) -> Settings:
+    values: dict[str, t.Any] = {
+        "start_date": None,
+        "request_timeout": 10.0,
+        "retry_max_attempts": 3,
+        "retry_backoff_seconds": 0.001,
+        "max_response_bytes": 1 << 20,
+        "emit_activate_version_messages": True,
+        "resume_within_hours": 24.0,
+        "progress_interval_seconds": 30.0,
+        "on_invalid_primary_key": "fail",
+        "max_pages_per_partition": 1000,
+        "schema_only": False,
+        "user_agent": None,
+        "providers": {},
+    }
+    return Settings(**{**values, **overrides})
+
+
+def reader_for(
+    answer: t.Callable[[t.Any], t.Any], paging: Paging, state: dict | None = None, **setting: t.Any
+) -> tuple[Reader, FakeStream, Runtime, Sink]:
+    state = state if state is not None else {"bookmarks": {}}
+    sink = Sink()
+    run_state = RunState(
+        state, version=1, run_start=datetime.now(UTC), within_hours=24, sections=(), logger=LOG
+    )
+    runtime = Runtime(settings(**setting), state=run_state, checkpoint=Checkpoint(sink, state), stop=StopFlag())
+    services = ProviderServices(
+        provider=providers()[0],
+        options=ProviderOptions(api_url="http://127.0.0.1:9"),
+        session=t.cast(t.Any, None),
+        pacer=Pacer(None),
+        limit=AdaptiveLimit(1),
+        workers=Workers(1, "test"),
+        secrets=Secrets(),
+    )
+    stream = FakeStream(answer, paging)
+    stream.reader = Reader(t.cast(t.Any, stream), runtime, services)
+    return stream.reader, stream, runtime, sink
+
+
+def read(server: ListServer, paging: Paging | None = None, **kwargs: t.Any) -> tuple[list[int], Runtime, Reader]:
+    reader, _, runtime, _ = reader_for(server.answer, paging or NumberedPages(list_info, size=server.size), **kwargs)
+    ids = [r["id"] for r in reader.records(None)]
+    return ids, runtime, reader
+
+
+# Paging as the documents say -------------------------------------------------------------------
+
+
+def test_a_list_ends_at_its_total_without_an_empty_request_and_is_proven():
+    server = ListServer(20, 10)
+    ids, runtime, _ = read(server)
+    assert ids == list(range(20)) and server.asked == [1, 2]  # the total reached: no third, empty request
+    assert not runtime.ledger.incomplete
+
+
+def test_without_a_total_a_short_page_ends_the_list_but_the_read_is_not_proven():
+    server = ListServer(15, 10, meta=lambda s, p: {})
+    ids, runtime, _ = read(server)
+    assert ids == list(range(15)) and server.asked == [1, 2]
+    assert "gave no total" in runtime.ledger.incomplete["jobs"][0]
+
+
+def test_a_server_that_caps_pages_below_per_page_is_paged_to_its_total():
+    server = ListServer(120, 50)  # serves 50 a page although 100 are asked
+    ids, runtime, _ = read(server, NumberedPages(list_info, size=100))
+    assert ids == list(range(120)) and server.asked == [1, 2, 3] and not runtime.ledger.incomplete
+
+
+def test_talent_pages_follow_next_page_and_total_items():
+    def meta(server: ListServer, page: int) -> dict:
+        pages = -(-len(server.items) // server.size)
+        return {
+            "total_items": len(server.items),
+            "total_pages": pages,
+            "current_page": page,
+            "next_page": page + 1 if page < pages else None,
+        }
+
+    server = ListServer(5, 2, meta=meta)
+    ids, runtime, _ = read(server, NumberedPages(talent_info, size=2))
+    assert ids == list(range(5)) and server.asked == [1, 2, 3] and not runtime.ledger.incomplete
+
+
+# Lists that move while they are read ------------------------------------------------------------
+
+
+def losing_first_item(times: int) -> t.Callable[[ListServer, int], None]:
+    """After each answer, the list loses its first item (a job deactivated), ``times`` times."""
+    left = {"n": times}
+
+    def change(server: ListServer, page: int) -> None:
+        if left["n"] and server.items:
+            left["n"] -= 1
+            server.items.pop(0)
+
+    return change
+
+
+def test_a_list_losing_its_first_item_after_each_page_loses_nothing_that_stayed_listed():
+    server = ListServer(95, 10, after_answer=losing_first_item(5))
+    stayed = [i["id"] for i in server.items[5:]]  # listed for the whole read
+    ids, runtime, reader = read(server)
+    assert set(stayed) <= set(ids), sorted(set(stayed) - set(ids))
+    assert len(ids) == len(set(ids))  # none twice
+    assert not runtime.ledger.incomplete  # proven: every shrink was read again
+    # What it cost: one page read again per change (the benchmark reports the same figure).
+    assert len(server.asked) - 10 <= 5 + 1, server.asked
+
+
+def test_without_the_read_again_such_a_list_would_lose_rows():
+    """The same list read page after page with no look back loses one row per change: what the
+    check above prevents (this is the failure the tap had)."""
+    server = ListServer(95, 10, after_answer=losing_first_item(5))
+    stayed = {i["id"] for i in server.items[5:]}
+    seen: set[int] = set()
+    page = 1
+    while True:
+        items = server.answer(page)["items"]
+        seen |= {i["id"] for i in items}
+        if len(items) < 10:
+            break
+        page += 1
+    assert stayed - seen
+
+
+def test_a_list_that_keeps_moving_is_named_unproven_at_a_bounded_cost(caplog):
+    server = ListServer(200, 10, after_answer=losing_first_item(10_000))
+    ids, runtime, _ = read(server)
+    reasons = runtime.ledger.incomplete["jobs"]
+    assert any("kept moving" in r for r in reasons), reasons
+    assert len(server.asked) <= 2 * 20 + 5  # never more than about twice the pages
+    assert "could not prove the read complete" in caplog.text and "No ACTIVATE_VERSION for jobs" in caplog.text
+
+
+def test_a_list_that_grows_before_the_read_position_is_proven_and_sends_nothing_twice():
+    def grow(server: ListServer, page: int) -> None:
+        if page == 1:
+            server.items.insert(0, {"id": 1000})  # a new job at the top
+
+    server = ListServer(25, 10, after_answer=grow)
+    ids, runtime, _ = read(server)
+    assert set(range(25)) <= set(ids) and len(ids) == len(set(ids))
+    assert not runtime.ledger.incomplete
+
+
+# Pages and totals that lie ----------------------------------------------------------------------
+
+
+def test_an_empty_page_where_the_total_says_more_is_asked_again():
+    server = ListServer(250, 100, empty_once={2})
+    ids, runtime, _ = read(server)
+    assert ids == list(range(250)) and server.asked == [1, 2, 2, 3] and not runtime.ledger.incomplete
+
+
+def test_a_page_that_stays_empty_where_the_total_says_more_is_named_and_retires_nothing(caplog):
+    server = ListServer(250, 100, always_empty={2})
+    ids, runtime, _ = read(server)
+    assert ids == list(range(100))
+    reason = runtime.ledger.incomplete["jobs"][0]
+    assert "page 2 came back empty 3 times" in reason and "250" in reason
+    assert "Getro jobs: could not prove the read complete" in caplog.text
+
+
+def test_a_total_below_what_the_pages_hold_does_not_end_the_list():
+    server = ListServer(250, 100, total=lambda s: 150)
+    ids, runtime, _ = read(server)
+    assert ids == list(range(250)) and server.asked == [1, 2, 3] and not runtime.ledger.incomplete
+
+
+def test_a_total_above_what_the_list_holds_is_named():
+    server = ListServer(250, 100, total=lambda s: 300)
+    ids, runtime, _ = read(server)
+    assert ids == list(range(250))
+    assert "read 250 items where the list's total says 300" in runtime.ledger.incomplete["jobs"][0]
+
+
+def test_last_page_false_on_an_empty_page_is_asked_again_then_named():
+    def meta(server: ListServer, page: int) -> dict:
+        return {}
+
+    pages = {1: [{"id": i} for i in range(25)], 2: [], 3: [{"id": i} for i in range(25, 50)]}
+    asked: list[int] = []
+
+    def answer(page: int) -> dict:
+        asked.append(page)
+        return {"items": pages.get(page, []), "last_page": page >= 3, "total_count": 50}
+
+    def info(payload: t.Any) -> PageInfo:
+        return PageInfo(total=payload["total_count"], last=payload["last_page"])
+
+    reader, _, runtime, _ = reader_for(answer, NumberedPages(info))
+    ids = [r["id"] for r in reader.records(None)]
+    assert ids == list(range(25)) and asked == [1, 2, 2, 2]
+    assert "page 2 came back empty" in runtime.ledger.incomplete["jobs"][0]
+
+
+# Resume -----------------------------------------------------------------------------------------
+
+
+def resume_state(page: int, items: int, total: int | None) -> dict:
+    entry: dict[str, t.Any] = {"page": page, "items": items}
+    if total is not None:
+        entry["total"] = total
+    return {
+        "bookmarks": {},
+        "resume": {
+            "version": 1,
+            "written": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "streams": {"jobs": {"": entry}},
+        },
+    }
+
+
+def test_a_resumed_read_starts_at_the_saved_page():
+    server = ListServer(30, 10)
+    ids, runtime, _ = read(server, state=resume_state(2, 10, 30))
+    assert ids == list(range(10, 30)) and server.asked == [2, 3] and not runtime.ledger.incomplete
+
+
+def test_a_resumed_read_whose_list_shrank_since_reads_again_what_shifted():
+    server = ListServer(30, 10)
+    del server.items[3:6]  # three jobs deactivated between the failed run and its resume
+    ids, runtime, _ = read(server, state=resume_state(2, 10, 30))
+    assert {10, 11, 12} <= set(ids)  # they moved onto page 1, which the resumed run reads again
+    assert 1 in server.asked and not runtime.ledger.incomplete
+
+
+# Cursors ------------------------------------------------------------------------------------------
+
+
+def cursor_list(cursors: list[t.Any]) -> t.Callable[[t.Any], dict]:
+    def answer(token: t.Any) -> dict:
+        index = 0 if token is None else cursors.index(token) + 1
+        return {"items": [{"id": index}], "cursor": cursors[index] if index < len(cursors) else None}
+
+    return answer
+
+
+def cursor_info(payload: t.Any) -> PageInfo:
+    return PageInfo(cursor=payload.get("cursor"))
+
+
+def test_a_cursor_list_ends_at_a_null_cursor_and_is_proven():
+    reader, _, runtime, _ = reader_for(cursor_list(["a", "b"]), CursorPages(cursor_info))
+    assert [r["id"] for r in reader.records(None)] == [0, 1, 2] and not runtime.ledger.incomplete
+
+
+def test_a_cursor_cycle_or_a_cursor_that_is_an_object_stops_with_one_clear_error():
+    reader, _, _, _ = reader_for(cursor_list(["a", "b", "a"]), CursorPages(cursor_info))
+    with pytest.raises(FatalAPIError, match="pagination cycle"):
+        list(reader.records(None))
+
+    def object_cursor(token: t.Any) -> dict:
+        return {"items": [{"id": 1}], "cursor": {"offset": 5}}
+
+    reader, _, _, _ = reader_for(object_cursor, CursorPages(cursor_info))
+    with pytest.raises(FatalAPIError, match="cursor that is a dict, not a token"):
+        list(reader.records(None))
+
+
+def test_a_page_cap_stops_a_list_that_never_ends():
+    server = ListServer(10_000, 1, total=lambda s: None)
+    reader, _, _, _ = reader_for(server.answer, NumberedPages(list_info, size=1), max_pages_per_partition=5)
+    with pytest.raises(FatalAPIError, match="more than 5 pages"):
+        list(reader.records(None))
+
+
+# Progress and the checkpoint -----------------------------------------------------------------------
+
+
+def test_progress_moves_only_after_a_pages_records_and_the_checkpoint_hears_each_page():
+    server = ListServer(4, 2)
+    reader, _, _, sink = reader_for(server.answer, NumberedPages(list_info, size=2))
+    seen = []
+    for record in reader.records(None):
+        seen.append(record["id"])
+        # While a record is out, no STATE yet claims its page.
+        assert all(s["resume"]["streams"]["jobs"][""].get("items", 0) < len(seen) + 1 for s in sink.states)
+    assert seen == [0, 1, 2, 3]
+    pages = [s["resume"]["streams"]["jobs"][""] for s in sink.states]
+    assert {"page": 2, "items": 2, "total": 4, "started": pages[1]["started"]} in pages
+    assert pages[-1] == {"done": True}
+
+
+def test_the_reader_stops_at_a_record_boundary_when_the_flag_is_set():
+    server = ListServer(4, 2)
+    reader, _, runtime, _ = reader_for(server.answer, NumberedPages(list_info, size=2))
+    records = reader.records(None)
+    assert next(records)["id"] == 0
+    runtime.stop.signum = signal.SIGTERM
+    with pytest.raises(RunStopped) as stopped:
+        next(records)
+    assert stopped.value.code == 143 and server.asked == [1]
