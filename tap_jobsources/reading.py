@@ -33,8 +33,8 @@ import typing as t
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 
 from tap_jobsources.completeness import ListCheck
 from tap_jobsources.concurrency import PageReader

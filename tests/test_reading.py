@@ -144,9 +144,7 @@ def reader_for(
 ) -> tuple[Reader, FakeStream, Runtime, Sink]:
     state = state if state is not None else {"bookmarks": {}}
     sink = Sink()
-    run_state = RunState(
-        state, version=1, run_start=datetime.now(UTC), within_hours=24, sections=(), logger=LOG
-    )
+    run_state = RunState(state, version=1, run_start=datetime.now(UTC), within_hours=24, sections=(), logger=LOG)
     runtime = Runtime(settings(**setting), state=run_state, checkpoint=Checkpoint(sink, state), stop=StopFlag())
     services = ProviderServices(
         provider=providers()[0],
