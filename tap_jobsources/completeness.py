@@ -60,8 +60,10 @@ class ListCheck:
         self.shrank += previous - total
         return previous - total
 
-    def new(self, records: list[dict], key: t.Callable[[dict], t.Any]) -> list[dict]:
-        """The records not read before in this partition, each id counted once."""
+    def count_page(self, records: list[dict], key: t.Callable[[dict], t.Any], *, again: bool = False) -> list[dict]:
+        """Count a page's items, each id once. A page read forward is emitted whole (a row the API
+        returned is never dropped; one that comes twice is upserted); a page read again for shifted
+        positions gives only what was not read yet."""
         seen = self.seen
         fresh = []
         for record in records:
@@ -70,7 +72,8 @@ class ListCheck:
                 self.anonymous += 1
             elif ident in seen:
                 self.duplicates += 1
-                continue
+                if again:
+                    continue
             else:
                 seen.add(ident)
             fresh.append(record)

@@ -339,7 +339,9 @@ class Reader:
             else:
                 yield from self._cursor(part, paging)
         except PaginationError as exc:
-            msg = f"{self.stream.provider_name} {self.stream.name}{_where(part)}: {exc}."
+            request = self.stream.request(part, paging.first)
+            endpoint = endpoint_of(request) if hasattr(request, "method") else self.name
+            msg = f"{self.stream.provider_name} {endpoint} (stream {self.stream.name}{_where(part)}): {exc}."
             raise FatalAPIError(msg) from None
 
     def _numbered(self, part: Partition, paging: Paging) -> t.Iterator[Page]:
@@ -370,7 +372,7 @@ class Reader:
                 check.no_total = True
             if shrank and read_upto and size:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages, part)
-            page.records = check.new(page.records, key)
+            page.records = check.count_page(page.records, key, again=not forward)
             if not forward:
                 check.rereads += 1
                 page.again = True
@@ -449,7 +451,7 @@ class Reader:
             )
             count += 1
             page.count = len(page.records)
-            page.records = check.new(page.records, key)
+            page.records = check.count_page(page.records, key)
             following = page.info.cursor
             if following is None or following == "":
                 page.next_token = None
@@ -591,7 +593,7 @@ class Reader:
 
 
 def _where(part: Partition) -> str:
-    return f" [{part.label.partition(' [')[2]}" if " [" in part.label else ""
+    return f", {part.label.partition(' [')[2].rstrip(']')}" if " [" in part.label else ""
 
 
 def _after(items: list[dict], key: t.Any, item_key: t.Callable[[dict], t.Any]) -> list[dict]:

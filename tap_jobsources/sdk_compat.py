@@ -42,6 +42,10 @@ class CompatStream(Stream):
         """The run's shared parts (services, progress, checkpoint, stop flag), from the tap."""
         return t.cast(RunHolder, self._tap).runtime
 
+    def sibling(self, name: str) -> Stream | None:
+        """Another stream of the same tap, by name (None: not in this run)."""
+        return t.cast(t.Any, self._tap).streams.get(name)
+
     @property
     def plain_output(self) -> bool:
         """Records go out as they are (see ``JobSourcesStream``)."""

@@ -241,7 +241,9 @@ class RunState:
         return times
 
     def time_of(self, section: TimesSection, key: str) -> datetime | None:
-        return _instant(self.times(section).get(key))
+        value = self._state.get(section.name)
+        times = value.get(section.field) if isinstance(value, dict) else None
+        return _instant(times.get(key)) if isinstance(times, dict) else None
 
     def set_time(self, section: TimesSection, key: str, when: datetime) -> None:
         """Keep ``when`` for ``key``, never later than the run's start."""

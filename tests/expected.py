@@ -28,9 +28,8 @@ def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
         out["removed_jobs"] += [{**j, "network_id": nid} for j in api.removed_jobs[nid]]
         if nid not in api.hidden_talent:
             out["talent"] += [{**t, "network_id": nid} for t in api.talent[nid]]
-        out["job_details"] += [
-            {**api.job_detail(nid, j), "network_id": nid} for j in api.jobs[nid] if j["description_last_updated_at"]
-        ]
+        # A first run asks every job's detail: all are new (with or without a description).
+        out["job_details"] += [{**api.job_detail(nid, j), "network_id": nid} for j in api.jobs[nid]]
     return out
 
 

@@ -107,15 +107,17 @@ def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, 
 
     second = run_tap(tmp_path / "2", getro_config, catalog=catalog, state=first.state)
     assert second.returncode == 0, second.stderr
+    # Asked from the day before the bookmark's date (the docs give deactivated_from no zone), and every
+    # row the API returns is emitted (the target upserts): a row that shows up late is never lost.
     for nid in sandbox.getro.removed_jobs:
         asked = {r.query.get("deactivated_from") for r in sandbox.requests_to("getro", f"/networks/{nid}/jobs/removed")}
-        assert asked == {partitions[nid]["replication_key_value"][:10]}
+        day = iso_to_dt(partitions[nid]["replication_key_value"]).date() - timedelta(days=1)
+        assert asked == {day.isoformat()}
     emitted = second.records["removed_jobs"]
     for record in emitted:
-        bookmark = iso_to_dt(partitions[record["network_id"]]["replication_key_value"])
-        assert iso_to_dt(record["deactivated_at"]) >= bookmark
-    assert 9_000_001 in {r["id"] for r in emitted}
-    assert 9_000_002 not in {r["id"] for r in emitted}
+        day = iso_to_dt(partitions[record["network_id"]]["replication_key_value"]).date() - timedelta(days=1)
+        assert iso_to_dt(record["deactivated_at"]).date() >= day
+    assert {9_000_001, 9_000_002} <= {r["id"] for r in emitted}
     new_state = {p["context"]["network_id"]: p for p in second.state["bookmarks"]["removed_jobs"]["partitions"]}
     assert instant(new_state[101]["replication_key_value"]) == instant(later["deactivated_at"])
 
@@ -125,13 +127,13 @@ def test_removed_jobs_first_run_starts_at_start_date(tmp_path, sandbox, getro_co
     run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
     assert {r.query.get("deactivated_from") for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
-        "2026-05-01"
+        "2026-04-30"  # the day before: every row the API returns from it is emitted
     }
     expected = [
         j
         for jobs in sandbox.getro.removed_jobs.values()
         for j in jobs
-        if instant(j["deactivated_at"]) >= datetime(2026, 5, 1, tzinfo=UTC)
+        if instant(j["deactivated_at"]) >= datetime(2026, 4, 30, tzinfo=UTC)
     ]
     assert sorted(r["id"] for r in run.records["removed_jobs"]) == sorted(j["id"] for j in expected)
 
@@ -141,10 +143,9 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
     first = run_tap(tmp_path / "1", getro_config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     assert "jobs" not in first.records
-    described = {
-        (nid, j["id"]) for nid, jobs in sandbox.getro.jobs.items() for j in jobs if j["description_last_updated_at"]
-    }
-    assert {(r["network_id"], r["id"]) for r in first.records["job_details"]} == described
+    # A first run reads every job's detail, with or without a description: all are new.
+    every = {(nid, j["id"]) for nid, jobs in sandbox.getro.jobs.items() for j in jobs}
+    assert {(r["network_id"], r["id"]) for r in first.records["job_details"]} == every
     state = first.state["bookmarks"]["job_details"]
     assert sorted(p["context"]["network_id"] for p in state["partitions"]) == [101, 102, 103]
     assert all(list(p["context"]) == ["network_id"] for p in state["partitions"])
@@ -168,10 +169,19 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
     detail_requests = {
         r.path for r in sandbox.requests_to("getro") if r.path.split("/")[-1].isdigit() and "/jobs/" in r.path
     }
-    assert detail_requests == {f"/networks/102/jobs/{j['id']}" for j in changed} | {"/networks/103/jobs/103999999"}
-    assert sorted((r["network_id"], r["id"]) for r in second.records["job_details"]) == sorted(
-        [(102, j["id"]) for j in changed] + [(103, 103_999_999)]
-    )
+    # The cut-off per network is Getro's own newest time the first run saw, less the read's length and a
+    # margin (README): the jobs stamped inside that margin are asked again (at-least-once), nothing else.
+    since = {int(n): instant(v) for n, v in first.state["getro"]["jobs_since"].items()}
+    margin = {
+        (nid, j["id"])
+        for nid, jobs in sandbox.getro.jobs.items()
+        for j in jobs
+        if any(j[f] and instant(j[f]) > since[nid] for f in ("created_at", "description_last_updated_at"))
+    }
+    wanted = {(102, j["id"]) for j in changed} | {(103, 103_999_999)} | margin
+    assert len(margin) <= 3 * 3  # a few jobs a network, not the list
+    assert detail_requests == {f"/networks/{n}/jobs/{j}" for n, j in wanted}
+    assert sorted((r["network_id"], r["id"]) for r in second.records["job_details"]) == sorted(wanted)
     partitions = {p["context"]["network_id"]: p for p in second.state["bookmarks"]["job_details"]["partitions"]}
     assert len(partitions) == 3
     assert instant(partitions[102]["replication_key_value"]) == instant(now)
@@ -205,7 +215,8 @@ def test_network_detail_falls_back_to_the_singular_route(tmp_path, getro_config)
 
 def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, sandbox, getro_config):
     # 2026-05-01T00:00+02:00 is 2026-04-30T22:00Z: a job removed at 23:00Z that day is after it,
-    # so the tap must ask from 2026-04-30 (the UTC date), not from the offset's own date.
+    # so the tap must ask from before 2026-04-30 (the UTC date), not from the offset's own date: it asks
+    # from the day before, and emits every row returned.
     config = {**getro_config, "start_date": "2026-05-01T00:00:00+02:00", "getro_network_ids": [101]}
     template = dict(sandbox.getro.removed_jobs[101][0])
     sandbox.getro.removed_jobs[101] = [
@@ -216,6 +227,6 @@ def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, 
     run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
     assert {r.query["deactivated_from"] for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
-        "2026-04-30"
+        "2026-04-29"
     }
-    assert sorted(r["id"] for r in run.records["removed_jobs"]) == [7_000_001, 7_000_003]
+    assert sorted(r["id"] for r in run.records["removed_jobs"]) == [7_000_001, 7_000_002, 7_000_003]

@@ -24,17 +24,22 @@ def employments_asked(sandbox) -> set[int]:
     }
 
 
-def change_some(sandbox) -> tuple[set[int], set[int]]:
+def change_some(sandbox) -> tuple[set[int], set[int], set[int]]:
     """A job change, a re-check without change, and a new connection per group."""
     api, when = sandbox.trackjobchanges, datetime.now(UTC) + timedelta(minutes=1)
-    changed, new = set(), set()
+    moved, rechecked, new = set(), set(), set()
     for group in GROUPS:
         first, second = api.connections[group][1], api.connections[group][4]
         api.change_job(first["id"], when)
         api.recheck(second["id"], when)
-        changed |= {first["id"], second["id"]}
+        moved.add(first["id"])
+        rechecked.add(second["id"])
         new.add(api.add_connection(group, when)["id"])
-    return changed, new
+    return moved, rechecked, new
+
+
+def after(value, since) -> bool:
+    return value is not None and datetime.fromisoformat(value.replace("Z", "+00:00")) > since
 
 
 def warehouse(*runs) -> dict[str, dict]:
@@ -60,25 +65,47 @@ def test_a_second_run_reads_only_what_changed_and_ends_whole(tmp_path, shape):
         everyone = {c["id"] for g in GROUPS for c in sandbox.trackjobchanges.connections[g]}
         assert employments_asked(sandbox) == everyone
         assert {m["stream"] for m in first.messages if m["type"] == "ACTIVATE_VERSION"} == {
+            "account",
             "connections",
             "employments",
         }
+        # Per group, the cut-off is TrackJobChanges' own newest time the first run saw (less the run's
+        # length and a margin): never the tap's clock.
+        since = {
+            g: datetime.fromisoformat(v.replace("Z", "+00:00"))
+            for g, v in first.state["trackjobchanges"]["employments_read"].items()
+        }
+        assert set(since) == set(GROUPS)
 
-        changed, new = change_some(sandbox)
+        moved, rechecked, new = change_some(sandbox)
         sandbox.clear_log()
         second = run_tap(tmp_path / "2", config, state=first.state)
         assert second.returncode == 0, second.stderr[-2000:]
         asked = employments_asked(sandbox)
+        connections = {c["id"]: (g, c) for g in GROUPS for c in sandbox.trackjobchanges.connections[g]}
         if shape == "detail":
-            assert asked == changed | new  # the list tells what moved: nothing else is asked
-            # Skipped connections keep their rows: no ACTIVATE_VERSION for employments.
-            activated = {m["stream"] for m in second.messages if m["type"] == "ACTIVATE_VERSION"}
-            assert activated == {"connections"}
+            assert moved | rechecked | new <= asked  # the list tells what moved
+            # Beside them, only connections stamped inside the margin of the newest time (at-least-once).
+            fields = ("created_at", "employment_checked_at", "new_job_flagged_at")
+            for cid in asked - (moved | rechecked | new):
+                group, connection = connections[cid]
+                assert any(after(connection.get(f), since[group]) for f in fields), cid
         else:
-            everyone = {c["id"] for g in GROUPS for c in sandbox.trackjobchanges.connections[g]}
-            assert asked == everyone  # the docs' list shape does not say: every connection is read
-            activated = {m["stream"] for m in second.messages if m["type"] == "ACTIVATE_VERSION"}
-            assert activated == {"connections", "employments"}
+            # The docs' list has no employment_checked_at: new, flagged (has_new_job) and newly started
+            # current employments are read; a re-check that changed nothing is not (nothing to miss).
+            assert moved | new <= asked
+            for cid in asked - (moved | new):
+                group, connection = connections[cid]
+                started = (connection.get("current_employment") or {}).get("started_at")
+                assert (
+                    connection.get("has_new_job") is True
+                    or after(connection.get("created_at"), since[group])
+                    or (started and started >= since[group].date().isoformat())
+                ), cid
+        assert len(asked) < len(connections) / 2  # it pays off, in both shapes
+        # Skipped connections keep their rows: no ACTIVATE_VERSION for employments.
+        activated = {m["stream"] for m in second.messages if m["type"] == "ACTIVATE_VERSION"}
+        assert activated == {"account", "connections"}
 
         expected = trackjobchanges_records(sandbox.trackjobchanges, GROUPS)
         ended = warehouse(first, second)

@@ -125,7 +125,7 @@ def test_one_http_session_per_provider(sandbox):
     tap = TapJobSources(config={**sandbox.settings(), **FAST}, validate_config=True)
     by_provider: dict[str, set[int]] = {}
     for stream in tap.streams.values():
-        by_provider.setdefault(stream.provider.key, set()).add(id(stream.requests_session))
+        by_provider.setdefault(stream.provider.key, set()).add(id(stream.services.session))
     assert set(by_provider) == {"getro", "bindbee", "trackjobchanges"}
     assert all(len(sessions) == 1 for sessions in by_provider.values())
     assert len({next(iter(s)) for s in by_provider.values()}) == 3

@@ -74,7 +74,11 @@ GETRO_STREAMS = {
     "talent",
     "job_details",
 }
-PROVIDER_STREAMS = {"getro": GETRO_STREAMS, "bindbee": {"ats_jobs"}, "trackjobchanges": {"connections", "employments"}}
+PROVIDER_STREAMS = {
+    "getro": GETRO_STREAMS,
+    "bindbee": {"ats_jobs"},
+    "trackjobchanges": {"connections", "employments", "account"},
+}
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,10 @@ def test_full_sync_equals_the_emulator(tmp_path, sandbox, config, groups):
     list_requests = [r for r in sandbox.requests_to("trackjobchanges") if r.path == "/connections"]
     if groups:
         assert {r.query["group"] for r in list_requests} == set(groups)
-        assert all(r.query.get("group") in groups for r in sandbox.requests_to("trackjobchanges"))
+        # Every request of a group's partition names the group (the account, GET /account, has none).
+        assert all(
+            r.query.get("group") in groups for r in sandbox.requests_to("trackjobchanges") if r.path != "/account"
+        )
     else:
         assert all("group" not in r.query for r in list_requests)
 
@@ -60,7 +63,8 @@ def test_unreachable_url_error_holds_no_key(tmp_path, config):
     config.update(trackjobchanges_api_url="http://127.0.0.1:9/api/v1", retry_max_attempts=2)
     run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode != 0
-    assert "TrackJobChanges GET /api/v1/connections (stream connections) still failing after 2 attempts" in run.stderr
+    # Streams go by name: the account (GET /account) is the first request of the run.
+    assert "TrackJobChanges GET /api/v1/account (stream account) still failing after 2 attempts" in run.stderr
     assert config["trackjobchanges_api_key"] not in run.stderr
 
 
@@ -91,7 +95,8 @@ def test_status_error_in_a_200_stops_the_tap_with_its_message(tmp_path, sandbox,
         "TrackJobChanges answered GET /trackjobchanges/api/v1/connections with status ERROR: "
         "Your plan does not include API access." in run.stderr
     )
-    assert len(sandbox.requests_to("trackjobchanges")) == 1
+    # Nothing after the refused answer (the account, read first, was fine).
+    assert [r.path for r in sandbox.requests_to("trackjobchanges")] == ["/account", "/connections"]
 
 
 def test_401_names_trackjobchanges_and_the_key_setting(tmp_path, sandbox, config):

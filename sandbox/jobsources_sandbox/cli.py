@@ -25,6 +25,7 @@ def records_by_stream(counts: dict) -> dict[str, int]:
         "ats_jobs": sum(counts["ats_jobs"].values()),
         "connections": counts["connections"],
         "employments": sum(counts["employments"].values()),
+        "account": 1,
     }
 
 

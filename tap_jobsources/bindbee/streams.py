@@ -71,8 +71,9 @@ class AtsJobsStream(JobSourcesStream):
         if self.bindbee.include_custom_fields:
             params["include_custom_fields"] = "true"
         if part.start is not None:
-            lookback = timedelta(minutes=self.bindbee.lookback_minutes)
-            params["modified_after"] = iso(part.start - lookback if part.start - EARLIEST > lookback else EARLIEST)
+            # modified_after may be exclusive: a job modified at the bound itself is asked for too.
+            back = timedelta(minutes=self.bindbee.lookback_minutes, milliseconds=1)
+            params["modified_after"] = iso(part.start - back if part.start - EARLIEST > back else EARLIEST)
         return params
 
     def transform(self, row: dict, context: Context | None) -> dict | None:

@@ -210,13 +210,17 @@ class ConnectionsStream(TrackJobChangesStream):
         return ()
 
     def compare_with_account(self, reader: Reader, part: Partition) -> None:
-        """The account's ``connections_count`` against what this run read: groups left unread show."""
-        try:
-            page = reader.fetch(None, path="/account", extract=account_record)
-        except FatalAPIError as exc:
-            self.logger.info("TrackJobChanges: the account's connections_count could not be read (%s).", exc)
-            return
-        total = whole_number(page.records[0].get("connections_count")) if page.records else None
+        """The account's ``connections_count`` against what this run read: groups left unread show.
+        The account stream, when this run reads it (before connections: streams go by name), has it."""
+        account = self.sibling("account")
+        total = account.connections_count if isinstance(account, AccountStream) else None
+        if total is None:
+            try:
+                page = reader.fetch(None, path="/account", extract=account_record)
+            except FatalAPIError as exc:
+                self.logger.info("TrackJobChanges: the account's connections_count could not be read (%s).", exc)
+                return
+            total = whole_number(page.records[0].get("connections_count")) if page.records else None
         read = sum(self.read_counts.values())
         if total is None or read >= total:
             return
@@ -251,9 +255,6 @@ class EmploymentsStream(TrackJobChangesStream):
     prefetched = True
     skip_on = {404: "TrackJobChanges connection {connection_id} was deleted before its employments were read: skipped."}
 
-    def params(self, part: Partition) -> dict[str, t.Any]:
-        return {}  # the connection's path says it all; no group
-
     def transform(self, row: dict, context: Context | None) -> dict | None:
         row["connection_id"] = (context or {})["connection_id"]
         return row
@@ -287,9 +288,12 @@ class AccountStream(TrackJobChangesStream):
     def extract(self, payload: t.Any, response: requests.Response) -> list[dict]:
         return account_record(payload, response)
 
+    connections_count: int | None = None  # as this run read it
+
     def transform(self, row: dict, context: Context | None) -> dict | None:
+        self.connections_count = whole_number(row.get("connections_count"))
         row["read_at"] = self.runtime.state.run_start.isoformat().replace("+00:00", "Z")
         return row
 
 
-STREAMS: tuple[type[JobSourcesStream], ...] = (AccountStream, ConnectionsStream, EmploymentsStream)
+STREAMS: tuple[type[JobSourcesStream], ...] = (ConnectionsStream, EmploymentsStream, AccountStream)
