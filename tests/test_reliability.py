@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -68,14 +69,14 @@ def test_fifteen_percent_faulty_requests_give_exactly_the_emulators_data(tmp_pat
 
 
 def test_a_provider_that_keeps_failing_ends_the_run_within_its_bound(tmp_path, sandbox, config, catalog):
-    # Streams run in catalog order: ats_jobs first, then connections, which keeps failing.
-    sandbox.faults.inject("503", provider="trackjobchanges", times=1000)
+    # Streams run by name: ats_jobs before connections, which keeps failing.
+    sandbox.faults.inject("503", provider="trackjobchanges", path="^/connections$", times=1000)
     config.update(retry_max_attempts=3, retry_backoff_seconds=0.2)
     started = time.monotonic()
     run = run_tap(tmp_path / "1", config, catalog=catalog)
     elapsed = time.monotonic() - started
     assert run.returncode != 0
-    assert len(sandbox.requests_to("trackjobchanges")) == 3
+    assert len(sandbox.requests_to("trackjobchanges", "/connections")) == 3
     assert (
         "TrackJobChanges GET /trackjobchanges/api/v1/connections (stream connections) still failing after 3 attempts"
     ) in run.stderr
@@ -146,7 +147,12 @@ def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox
             assert instant(record["modified_at"]) >= instant(connectors[record["connector"]])
 
 
-def test_bookmarks_in_the_future_give_no_records_and_stay(tmp_path, sandbox, config, catalog):
+def test_bookmarks_in_the_future_are_read_as_the_runs_start_and_none_is_written_later(
+    tmp_path, sandbox, config, catalog
+):
+    """A state written by a clock that runs ahead (or an API's future date, before bookmarks were capped):
+    each bookmark later than the run's start is read as the run's start, with a warning, and the bookmark
+    written back is never later than it."""
     future = "2099-01-01T00:00:00.000Z"
     state = {
         "bookmarks": {
@@ -174,12 +180,15 @@ def test_bookmarks_in_the_future_give_no_records_and_stay(tmp_path, sandbox, con
             },
         }
     }
+    before = datetime.now(UTC)
     run = run_tap(tmp_path, config, catalog=catalog, state=state)
     assert run.returncode == 0, run.stderr
     for stream in ("removed_jobs", "job_details", "ats_jobs"):
-        assert not run.records.get(stream), stream
+        assert not run.records.get(stream), stream  # nothing changed since the run's start
         parts = run.state["bookmarks"][stream]["partitions"]
-        assert {p["replication_key_value"] for p in parts} == {future}, stream
+        written = {instant(p["replication_key_value"]) for p in parts}
+        assert all(before - timedelta(minutes=5) <= w <= datetime.now(UTC) for w in written), (stream, written)
+        assert f"The state's bookmark of {stream}" in run.stderr and "later than this run's start" in run.stderr
     assert len(run.records["jobs"]) == 60  # the full-table streams still ran
 
 
@@ -233,7 +242,9 @@ def test_a_list_that_never_ends_hits_the_page_cap(tmp_path, sandbox, config):
     )
     run = run_tap(tmp_path, config)
     assert run.returncode != 0
-    assert "TrackJobChanges GET /trackjobchanges/api/v1/connections: more than 5 pages in one partition" in run.stderr
+    assert (
+        "TrackJobChanges GET /trackjobchanges/api/v1/connections (stream connections): more than 5 pages" in run.stderr
+    )
     assert len([r for r in sandbox.requests_to("trackjobchanges") if r.path == "/connections"]) == 5
 
 

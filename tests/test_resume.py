@@ -222,8 +222,9 @@ def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp
 
     second = run_tap(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
-    told = [line for line in second.stderr.splitlines() if "was read whole" in line]
-    assert len(told) == 3 and "Reading it anyway" in told[0]
+    told = [line for line in second.stderr.splitlines() if "networks read whole less than that ago" in line]
+    assert len(told) == 1 and "Read anyway" in told[0]  # one line a run, naming the networks
+    assert all(f"{n} (0.0 h ago)" in told[0] for n in (101, 102, 103))
     assert second.records["jobs"]
 
     sandbox.clear_log()

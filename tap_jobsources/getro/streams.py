@@ -322,10 +322,21 @@ class JobDetailsStream(GetroNetworkChild):
         404: "Getro job {job_id} of network {network_id} was taken down before its details were read: skipped.",
     }
 
+    @cached_property
+    def since(self) -> dict[t.Any, datetime | None]:
+        """Per network, the cut-off as this run began (read once)."""
+        return {}
+
     def wants(self, job: dict, network_id: t.Any) -> bool:
         if self.getro.job_details == "all":
             return True
-        since = self.runtime.state.time_of(SINCE, str(network_id)) or self.settings.start_date
+        since = self.since.get(network_id)
+        if network_id not in self.since:
+            # A state from before the cut-off was kept: the network's bookmark (or start_date) instead.
+            state = self.runtime.state
+            since = self.since[network_id] = state.time_of(SINCE, str(network_id)) or state.lower_bound(
+                self, {"network_id": network_id}, self.settings.start_date
+            )
         if since is None:
             return True
         for field in ("created_at", "description_last_updated_at"):
