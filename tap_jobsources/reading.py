@@ -353,7 +353,7 @@ class Reader:
             raise PaginationError(f"the saved page {number!r} is not a page number")
         read_upto = number - 1  # pages read forward
         again: deque[int] = deque()
-        ended, empties, forward_pages = False, 0, 0
+        ended, tries, forward_pages, full_seen = False, 0, 0, False
         while again or not ended:
             forward = not again
             asking = number if forward else again.popleft()
@@ -372,42 +372,50 @@ class Reader:
                 check.no_total = True
             if shrank and read_upto and size:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages, part)
-            page.records = check.count_page(page.records, key, again=not forward)
+            # A page read again (shifted positions, or the same page asked again) gives only what is new.
+            page.records = check.count_page(page.records, key, again=not forward or tries > 0)
             if not forward:
                 check.rereads += 1
                 page.again = True
                 yield page
                 continue
             forward_pages += 1
-            end = self._numbered_end(page, raw, asked or size, check)
-            if end == "empty":  # an empty page where the list says there is more
-                if empties < EMPTY_RETRIES:
-                    empties += 1
+            end = self._numbered_end(page, raw, asked or size, check, full_seen)
+            if end in ("empty", "short"):  # where the list says there is more: ask again, a few times
+                if tries < EMPTY_RETRIES:
+                    tries += 1
                     forward_pages -= 1
-                    self._pause(empties)
+                    page.again = True  # its records go out, the progress stays on this page
+                    self._pause(tries)
+                    yield page
                     continue
-                check.unproven(
-                    f"page {asking} came back empty {empties + 1} times while the list says it holds "
-                    f"{check.total if check.total is not None else 'more'} items"
-                )
-                end = "end"
-            read_upto, empties = asking, 0
+                if end == "empty":
+                    check.unproven(
+                        f"page {asking} came back empty {tries + 1} times while the list says it holds "
+                        f"{check.total if check.total is not None else 'more'} items"
+                    )
+                end = "end" if end == "empty" else "next"  # short still: the count at the end judges it
+            read_upto, tries = asking, 0
+            full_seen = full_seen or (size > 0 and raw >= size)
             if end == "end":
                 ended, page.next_token = True, None
             else:
-                if 0 < raw < size and page.info.last is not True:
+                if 0 < raw < size and not full_seen and page.info.last is not True:
                     size = raw  # a server that caps its pages below what was asked: its page size
                 number = page.next_token = asking + 1
             yield page
 
     @staticmethod
-    def _numbered_end(page: Page, raw: int, size: int, check: ListCheck) -> str:
-        """After a forward page: "next", "end", or "empty" (empty where the list says more)."""
+    def _numbered_end(page: Page, raw: int, size: int, check: ListCheck, full_seen: bool) -> str:
+        """After a forward page: "next", "end", "empty" (empty where the list says more) or "short"
+        (fewer than a full page where the list says more, after full pages: not a server's cap)."""
         last = page.info.last
         if last is True:
             return "end"
         if raw == 0:
             return "empty" if last is False or check.short_of_total() else "end"
+        if full_seen and raw < size and (last is False or check.short_of_total()):
+            return "short"
         if last is False:
             return "next"
         total = check.total

@@ -41,6 +41,7 @@ class ListServer:
         self.total: t.Callable[[ListServer], int | None] = options.get("total", lambda s: len(s.items))
         self.empty_once: set[int] = set(options.get("empty_once", ()))
         self.always_empty: set[int] = set(options.get("always_empty", ()))
+        self.short_once: set[int] = set(options.get("short_once", ()))
         self.meta: t.Callable[[ListServer, int], dict] | None = options.get("meta")
 
     def answer(self, page: int) -> dict:
@@ -51,6 +52,9 @@ class ListServer:
             items = []
         if page in self.always_empty:
             items = []
+        if page in self.short_once:
+            self.short_once.discard(page)
+            items = items[: len(items) // 2]
         meta = self.meta(self, page) if self.meta else {"total": self.total(self)}
         payload = {"items": [dict(i) for i in items], "meta": meta}
         self.after_answer(self, page)
@@ -274,6 +278,12 @@ def test_an_empty_page_where_the_total_says_more_is_asked_again():
     server = ListServer(250, 100, empty_once={2})
     ids, runtime, _ = read(server)
     assert ids == list(range(250)) and server.asked == [1, 2, 2, 3] and not runtime.ledger.incomplete
+
+
+def test_a_short_page_after_full_ones_is_asked_again_and_nothing_goes_out_twice():
+    server = ListServer(30, 10, short_once={2})
+    ids, runtime, _ = read(server)
+    assert ids == list(range(30)) and server.asked == [1, 2, 2, 3] and not runtime.ledger.incomplete
 
 
 def test_a_page_that_stays_empty_where_the_total_says_more_is_named_and_retires_nothing(caplog):

@@ -8,6 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from jobsources_sandbox.http import Answer, Request, Router
+from jobsources_sandbox.misbehaviour import OUT_OF_RANGE, Misbehaviour
 from jobsources_sandbox.timestamps import instant, stamp
 
 CONNECTORS = ("greenhouse", "lever", "workday")
@@ -31,8 +32,10 @@ class BindbeeAPI:
         seed: int = 2,
         api_key: str = "bbk_5d1e07c9a3f2468b90e4",
         connectors: tuple[str, ...] = CONNECTORS,
+        misbehaviour: Misbehaviour | None = None,
     ) -> None:
         self.api_key = api_key
+        self.misbehaviour = misbehaviour or Misbehaviour()
         # Random-looking, as real tokens are: no word of a log line is a piece of one.
         self.tokens = {
             name: "bbct_" + hashlib.sha256(f"{name}/{seed}".encode()).hexdigest()[:24] for name in connectors
@@ -44,6 +47,11 @@ class BindbeeAPI:
         rng = random.Random(seed)
         for index, name in enumerate(connectors):
             self.jobs[name] = [self.make_job(rng, index, i) for i in range(20 * scale)]
+        if self.misbehaviour.dates_out_of_range:
+            # The first connector's jobs: one modified "at" a time that overflows when moved to UTC.
+            first = self.jobs[connectors[0]]
+            first[0]["modified_at"] = OUT_OF_RANGE[0]
+            first[1]["remote_created_at"] = OUT_OF_RANGE[1]
 
     def resync(self, connector: str, job_id: str, when: datetime) -> None:
         """Bindbee synced this job again at ``when``; its modified_at stays as it was."""

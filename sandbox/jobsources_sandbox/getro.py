@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import typing as t
 from datetime import UTC, datetime, timedelta
 
 from jobsources_sandbox.http import Answer, Request, Router, page_params
+from jobsources_sandbox.misbehaviour import OUT_OF_RANGE, Misbehaviour
 from jobsources_sandbox.timestamps import instant, stamp
 
 JOB_FUNCTIONS = [
@@ -48,8 +50,11 @@ class GetroAPI:
         email: str = "sandbox@example.com",
         token: str = "gtk_8c41f07be2d94a6a13c5",
         network_detail_routes: tuple[str, ...] = ("/networks/{id}", "/network/{id}"),
+        misbehaviour: Misbehaviour | None = None,
     ) -> None:
         self.email, self.token = email, token
+        self.misbehaviour = misbehaviour or Misbehaviour()
+        self._rng = random.Random(seed + 1000)
         self.job_functions = list(JOB_FUNCTIONS)
         self.experience_levels = list(EXPERIENCE_LEVELS)
         self.networks: list[dict] = []
@@ -65,6 +70,11 @@ class GetroAPI:
             self._make_network(rng, 101 + n, scale)
         if networks > 1:
             self.hidden_talent.add(self.networks[1]["id"])
+        if self.misbehaviour.dates_out_of_range:
+            # A job whose times cannot be moved to UTC (a JSON reader takes them; a UTC conversion overflows).
+            for nid, jobs in self.jobs.items():
+                if len(jobs) > 1:
+                    jobs[1]["created_at"] = OUT_OF_RANGE[nid % 2]
 
     # Data --------------------------------------------------------------------
 
@@ -253,19 +263,23 @@ class GetroAPI:
     def authorize(self, request: Request) -> Answer | None:
         if request.headers.get("x-user-email") != self.email or request.headers.get("x-user-token") != self.token:
             return Answer(401, {"error": "You need to sign in or sign up before continuing."})
+        if self.misbehaviour.is_forbidden(request.path):  # the docs: 403 on any endpoint
+            return Answer(403, {"error": "The info requested is hidden for certain members."})
         return None
 
-    @staticmethod
-    def paged(request: Request, items: list) -> Answer:
+    def paged(self, request: Request, items: list, **moves: t.Any) -> Answer:
         params = page_params(request, required=True)
         if isinstance(params, Answer):
             return params
         page, per_page = params
-        start = (page - 1) * per_page
-        return Answer(200, {"items": items[start : start + per_page], "meta": {"total": len(items)}})
+        shown, total = self.misbehaviour.page(request.path, items, page, per_page, **moves)
+        return Answer(200, {"items": shown, "meta": {"total": total}})
 
     def list_networks(self, request: Request) -> Answer:
-        return self.paged(request, [{k: n[k] for k in ("id", "name", "logo_url")} for n in self.networks])
+        # The account's networks hold still (their lists move: see list_of).
+        return self.paged(
+            request, self.networks, show=lambda n: {k: n[k] for k in ("id", "name", "logo_url")}, moves=False
+        )
 
     def _network(self, nid: str) -> dict | None:
         return next((n for n in self.networks if str(n["id"]) == nid), None)
@@ -278,9 +292,20 @@ class GetroAPI:
         def handler(request: Request, nid: str) -> Answer:
             if not self._network(nid):
                 return Answer(404, {"error": "Not Found"})
-            return self.paged(request, table[int(nid)])
+            return self.paged(request, table[int(nid)], new_item=lambda: self._newcomer(table, int(nid)))
 
         return handler
+
+    def _newcomer(self, table: dict[int, list[dict]], nid: int) -> dict:
+        """A new item for the head of a list that grows while it is read (a misbehaviour)."""
+        new_id = nid * 1_000_000 + 900_000 + sum(map(len, table.values()))
+        if table is self.jobs:
+            job = self.add_job(self._rng, nid, new_id, self.companies[nid][0])
+            self.jobs[nid].remove(job)  # the caller puts it at the head
+            return job
+        if table is self.companies:
+            return self.make_company(self._rng, new_id)
+        return self.make_talent(self._rng, new_id, self.companies[nid][0])
 
     def list_removed(self, request: Request, nid: str) -> Answer:
         if not self._network(nid):
@@ -314,12 +339,15 @@ class GetroAPI:
         page, per_page = params
         items = self.talent[int(nid)]
         total_pages = max(1, -(-len(items) // per_page))
+        shown, total = self.misbehaviour.page(
+            request.path, items, page, per_page, new_item=lambda: self._newcomer(self.talent, int(nid))
+        )
         return Answer(
             200,
             {
-                "items": items[(page - 1) * per_page : page * per_page],
+                "items": shown,
                 "meta": {
-                    "total_items": len(items),
+                    "total_items": total,
                     "total_pages": total_pages,
                     "current_page": page,
                     "next_page": page + 1 if page < total_pages else None,

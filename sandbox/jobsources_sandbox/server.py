@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 from jobsources_sandbox.bindbee import BindbeeAPI
 from jobsources_sandbox.getro import GetroAPI
 from jobsources_sandbox.http import Answer, Faults, LoggedRequest, RateLimit, Request
+from jobsources_sandbox.misbehaviour import Misbehaviour
 from jobsources_sandbox.timestamps import DOCS, MIXED, forms
 from jobsources_sandbox.trackjobchanges import TrackJobChangesAPI
 
@@ -44,6 +45,7 @@ class Sandbox:
         max_in_flight: int | None = None,
         trackjobchanges_options: dict | None = None,
         timestamps: str = "mixed",
+        misbehaviour: Misbehaviour | None = None,
     ) -> None:
         self.latency = latency
         self.max_in_flight = max_in_flight
@@ -51,10 +53,16 @@ class Sandbox:
         self.peak_in_flight = 0
         self._flight_lock = threading.Lock()
         # "mixed": every form the docs allow, on purpose; "docs": the one form their examples show.
+        #: What it does that the documents do not promise against (off by default: see misbehaviour.py).
+        self.misbehaviour = misbehaviour or Misbehaviour()
         with forms(DOCS if timestamps == "docs" else MIXED):
-            self.getro = GetroAPI(networks=networks, scale=scale, seed=seed, **(getro_options or {}))
-            self.bindbee = BindbeeAPI(scale=scale, seed=seed + 1)
-            self.trackjobchanges = TrackJobChangesAPI(scale=scale, seed=seed + 2, **(trackjobchanges_options or {}))
+            self.getro = GetroAPI(
+                networks=networks, scale=scale, seed=seed, misbehaviour=self.misbehaviour, **(getro_options or {})
+            )
+            self.bindbee = BindbeeAPI(scale=scale, seed=seed + 1, misbehaviour=self.misbehaviour)
+            self.trackjobchanges = TrackJobChangesAPI(
+                scale=scale, seed=seed + 2, misbehaviour=self.misbehaviour, **(trackjobchanges_options or {})
+            )
         self.apis = {"getro": self.getro, "bindbee": self.bindbee, "trackjobchanges": self.trackjobchanges}
         self.routers = {name: api.routes() for name, api in self.apis.items()}
         self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import typing as t
 from datetime import UTC, datetime, timedelta
 
 from jobsources_sandbox.http import Answer, Request, Router
+from jobsources_sandbox.misbehaviour import Misbehaviour
 from jobsources_sandbox.timestamps import stamp
 
 EPOCH = datetime(2025, 6, 1, tzinfo=UTC)
@@ -45,9 +47,11 @@ class TrackJobChangesAPI:
         api_key: str = "tjk_0b7e5f2c9d81a3e64f10",
         groups: tuple[str, ...] = ("grp-default", "grp-sales", "grp-alumni"),
         per_page: int = 10,
-        list_shape: str = "detail",
+        list_shape: str = "docs",
+        misbehaviour: Misbehaviour | None = None,
     ) -> None:
         self.api_key = api_key
+        self.misbehaviour = misbehaviour or Misbehaviour()
         self.per_page = per_page
         self.list_shape = list_shape
         self._rng = random.Random(seed + 100)
@@ -175,18 +179,17 @@ class TrackJobChangesAPI:
         group = request.query.get("group")
         return next(iter(self.connections)) if not group else (group if group in self.connections else None)
 
-    def paged(self, request: Request, items: list, message: str) -> Answer:
+    def paged(self, request: Request, items: list, message: str, **moves: t.Any) -> Answer:
         try:
             page = max(1, int(request.query.get("page", 1)))
         except ValueError:
             return Answer(200, {"status": "ERROR", "message": "page must be a number"})
         start = (page - 1) * self.per_page
-        return envelope(
-            items[start : start + self.per_page],
-            message,
-            last_page=start + self.per_page >= len(items),
-            total_count=len(items),
+        last = start + self.per_page >= len(items)
+        shown, total = self.misbehaviour.page(
+            request.url.split("?")[0] + str(request.query.get("group")), items, page, self.per_page, **moves
         )
+        return envelope(shown, message, last_page=last, total_count=total)
 
     def account(self, request: Request) -> Answer:
         return envelope(
@@ -198,8 +201,19 @@ class TrackJobChangesAPI:
         group = self._group(request)
         if group is None:
             return Answer(404, {"status": "ERROR", "message": "Group not found."})
-        listed = [self.listed(c) for c in self.connections[group]]
-        return self.paged(request, listed, "Loaded all connections.")
+        return self.paged(
+            request,
+            self.connections[group],
+            "Loaded all connections.",
+            show=self.listed,
+            new_item=lambda: self._newcomer(group),
+        )
+
+    def _newcomer(self, group: str) -> dict:
+        """A connection added at the head of a list that grows while it is read (a misbehaviour)."""
+        connection = self.add_connection(group, self.misbehaviour.now())
+        self.connections[group].remove(connection)  # the caller puts it at the head
+        return connection
 
     def _find(self, cid: str) -> dict | None:
         return next((c for group in self.connections.values() for c in group if str(c["id"]) == cid), None)

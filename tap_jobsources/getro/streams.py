@@ -132,6 +132,12 @@ class NetworksRead(ListPages):
             return None
         try:
             return {**item, **stream.detail(reader, part, item["id"])}
+        except NotFoundError:
+            if stream.getro.network_ids:
+                raise  # an id the user gave that Getro does not have: say so
+            stream.logger.warning("Getro network %s left the list before its detail was read: skipped.", item["id"])
+            reader.ledger.mark_incomplete(f"network {item['id']} gone (404)", stream.name, *reader.descendant_names)
+            return None
         except SkipPartition:
             stream.logger.warning(
                 "Getro hides network %s from this account (403 Forbidden): skipped, with its companies, jobs, "
