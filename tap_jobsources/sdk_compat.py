@@ -150,6 +150,9 @@ _MARKERS = "progress_markers"
 _SIGNPOST = "replication_key_signpost"
 _STARTING = "starting_replication_value"
 _NOTE = "Note"
+#: What an input state's bookmark entries may hold as values of the replication key (state_check.py).
+MARKERS = _MARKERS
+BOOKMARK_FIELDS = (_BOOKMARK, _STARTING)
 
 
 def bookmark(part_state: dict) -> t.Any:

@@ -107,20 +107,13 @@ SHARED = th.PropertiesList(
 )
 
 
-_WORDS = {
-    "api": "API",
-    "url": "URL",
-    "ids": "IDs",
-    "mb": "MB",
-    "getro": "Getro",
-    "bindbee": "Bindbee",
-    "trackjobchanges": "TrackJobChanges",
-}
+_WORDS = {"api": "API", "url": "URL", "ids": "IDs", "mb": "MB"}
 
 
 def label(name: str) -> str:
     """A setting's label for people (Meltano, the Hub): ``getro_api_token`` -> ``Getro API token``."""
-    words = [_WORDS.get(w, w) for w in name.split("_")]
+    spelled = {**_WORDS, **{p.key: p.name for p in providers()}}
+    words = [spelled.get(w, w) for w in name.split("_")]
     return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 

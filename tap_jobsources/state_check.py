@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_jobsources.sdk_compat import BOOKMARK_FIELDS, MARKERS
 from tap_jobsources.settings import is_datetime
 
 FIX = (
@@ -49,13 +50,13 @@ def state_errors(state: t.Any) -> list[str]:
 
 def _entry_errors(entry: dict, where: str) -> list[str]:
     errors = []
-    markers = entry.get("progress_markers")
+    markers = entry.get(MARKERS)
     if markers is not None and not isinstance(markers, dict):
-        errors.append(f"The state's {where}.progress_markers is not an object. {FIX}")
+        errors.append(f"The state's {where}.{MARKERS} is not an object. {FIX}")
         markers = None
     # Every replication key of this tap is a date-time.
-    for at, holder in ((where, entry), (f"{where}.progress_markers", markers or {})):
-        for key in ("replication_key_value", "starting_replication_value"):
+    for at, holder in ((where, entry), (f"{where}.{MARKERS}", markers or {})):
+        for key in BOOKMARK_FIELDS:
             value = holder.get(key)
             if value is not None and not is_datetime(value):
                 errors.append(f"The state's {at}.{key} is {str(value)[:40]!r}, not a date-time. {FIX}")

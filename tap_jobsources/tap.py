@@ -82,7 +82,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         super().load_state(state)
         own: dict[str, t.Any] = self.state  # type: ignore[assignment]  # the SDK types it as bookmarks only
         # The SDK keeps only "bookmarks": carry the tap's own sections over (RunState checks them).
-        sections = [s for p in providers() if p.enabled(self.config) for s in p.sections]
+        sections = [s for p in providers() if p.key in self.settings.providers for s in p.sections]
         for name in {"resume", *(s.name for s in sections)}:
             if name in state:
                 own[name] = copy.deepcopy(state[name])
@@ -187,7 +187,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         return [
             stream_class(tap=self)
             for provider in providers()
-            if provider.enabled(self.config)
+            if provider.key in self.settings.providers
             for stream_class in provider.streams()
         ]
 
