@@ -357,6 +357,7 @@ def main() -> int:
     latency_bound(args.medium_scale)
     resume_cost(args.medium_scale)
     incremental_employments(args.medium_scale)
+    moving_lists(args.medium_scale)
     if not args.skip_pacing:
         paced()
     return 0
@@ -521,11 +522,62 @@ def incremental_employments(scale: int) -> None:
             changed = touched - added
             goal = 1.1 * (changed + added) + 2
             label = "list carries the fields" if shape == "detail" else "docs' list shape"
-            verdict = f"goal <= {goal:.1f}" if shape == "detail" else f"reads all {len(api.connections[group])}"
+            flagged = sum(1 for c in api.connections[group] if c.get("has_new_job") is True)
+            verdict = f"goal <= {goal:.1f}" if shape == "detail" else f"{flagged} flagged has_new_job, read each run"
             print(
                 f"  {label:<26}{len(api.connections[group]):>5} connections, {changed} changed + {added} new: "
                 f"{pages} employments pages ({verdict}); employments equal to the emulator: {'yes' if whole else 'NO'}"
             )
+
+
+def moving_lists(scale: int) -> None:
+    """Lists that lose their first item after each page answered (a job deactivated, a connection
+    dropped), 5 times a list: the extra requests the reader makes to read again what shifted, per
+    change, and whether every row listed for the whole read arrived."""
+    sys.path.insert(0, str(HERE.parent))
+    from jobsources_sandbox import Sandbox
+    from jobsources_sandbox.misbehaviour import Misbehaviour
+
+    def run(misbehaviour: Misbehaviour) -> tuple[int, set, set, int]:
+        with tempfile.TemporaryDirectory() as tmp, Sandbox(scale=scale * 4, misbehaviour=misbehaviour) as sandbox:
+            getro, tjc = sandbox.getro, sandbox.trackjobchanges
+            group = next(iter(tjc.connections))
+
+            def listed() -> set:
+                jobs = {("jobs", n, j["id"]) for n, items in getro.jobs.items() for j in items}
+                companies = {("companies", n, c["objectID"]) for n, items in getro.companies.items() for c in items}
+                return jobs | companies | {("connections", c["id"]) for c in tjc.connections[group]}
+
+            before = listed()
+            config = {**sandbox.settings("getro", "trackjobchanges"), **LIFTED, "getro_page_size": 10}
+            path = write(Path(tmp) / "config.json", config)
+            catalog = catalog_for(path, {"networks", "companies", "jobs", "connections"}, Path(tmp))
+            out = subprocess.run(
+                [*TAP, "--config", str(path), "--catalog", str(catalog)], capture_output=True, text=True, check=True
+            ).stdout
+            got = set()
+            for line in out.splitlines():
+                if line.startswith('{"type":"RECORD"'):
+                    m = json.loads(line)
+                    r = m["record"]
+                    got.add(
+                        (m["stream"], r["id"])
+                        if m["stream"] == "connections"
+                        else (m["stream"], r.get("network_id"), r["id"])
+                    )
+            lists = 2 * len(getro.networks) + 1
+            return len(sandbox.log), before & listed(), got, lists
+
+    still, _, _, _ = run(Misbehaviour())
+    moving, stayed, got, lists = run(Misbehaviour(drop_first=5))
+    changes = 5 * lists
+    print(
+        f"\nLists that move while read, scale {scale}: {lists} lists (companies and jobs of each network, the "
+        f"connections), each losing its first item after each of its first 5 pages: {changes} changes; "
+        f"{moving} requests against {still} for the same lists holding still: {moving - still} extra, "
+        f"{(moving - still) / changes:.2f} per change; every row listed for the whole read arrived: "
+        f"{'yes' if stayed <= got else 'NO'}"
+    )
 
 
 def paced() -> None:

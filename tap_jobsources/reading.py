@@ -380,7 +380,7 @@ class Reader:
                 yield page
                 continue
             forward_pages += 1
-            end = self._numbered_end(page, raw, asked or size, check, full_seen)
+            end = self._numbered_end(page, asking, raw, size or raw, full_seen)
             if end in ("empty", "short"):  # where the list says there is more: ask again, a few times
                 if tries < EMPTY_RETRIES:
                     tries += 1
@@ -406,26 +406,30 @@ class Reader:
             yield page
 
     @staticmethod
-    def _numbered_end(page: Page, raw: int, size: int, check: ListCheck, full_seen: bool) -> str:
-        """After a forward page: "next", "end", "empty" (empty where the list says more) or "short"
-        (fewer than a full page where the list says more, after full pages: not a server's cap)."""
-        last = page.info.last
-        if last is True:
+    def _numbered_end(page: Page, number: int, raw: int, size: int, full_seen: bool) -> str:
+        """After a forward page: "next", "end", "empty" (empty where the list says there is more) or
+        "short" (fewer than a full page, after full pages, where the list says there is more: not a
+        server that caps its pages). Decided by positions, as the server pages: a list that lost
+        items already read holds fewer positions than the items read."""
+        info = page.info
+        if info.last is True:
             return "end"
+        total = info.total
+        before = (number - 1) * size  # positions on the pages before this one
         if raw == 0:
-            return "empty" if last is False or check.short_of_total() else "end"
-        if full_seen and raw < size and (last is False or check.short_of_total()):
+            return "empty" if info.last is False or (total is not None and before < total) else "end"
+        reached = before + raw
+        if full_seen and raw < size and (info.last is False or (total is not None and reached < total)):
             return "short"
-        if last is False:
+        if info.last is False:
             return "next"
-        total = check.total
         if total is not None:
-            if check.short_of_total():
-                return "next"  # short of the total: a server that caps its pages below per_page
-            if check.count == total or (size and raw < size):
+            if reached < total:
+                return "next"  # short of the total: more pages (a server that caps them below per_page, too)
+            if raw < size or reached == total:
                 return "end"
-            return "next"  # more than the total and the page is full: the total is low, read on
-        return "end" if size and raw < size else "next"
+            return "next"  # a full page past the total: the total is low, read on to a short page
+        return "end" if raw < size else "next"
 
     def _read_again(
         self, check: ListCheck, again: deque[int], read_upto: int, size: int, shrank: int, forward: int, part: Partition

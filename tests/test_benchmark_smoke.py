@@ -59,4 +59,9 @@ def test_benchmark_smoke_run_prints_its_figures():
     assert fields, out
     changed, new, pages = map(int, fields.groups())
     assert pages <= 1.1 * (changed + new) + 2
-    assert re.search(r"docs' list shape\s+(\d+) connections, .*: \1 employments pages .*emulator: yes", out), out
+    docs = re.search(r"docs' list shape\s+(\d+) connections, .*: (\d+) employments pages .*emulator: yes", out)
+    assert docs and int(docs.group(2)) < int(docs.group(1)), out  # the docs' shape pays off too
+    moved = re.search(
+        r"(\d+) changes; (\d+) requests against (\d+) .*: (\d+) extra, [\d.]+ per change; .*arrived: yes", out
+    )
+    assert moved and int(moved.group(4)) <= int(moved.group(1)) + 2, out  # about one page read again per change

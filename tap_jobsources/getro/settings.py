@@ -22,7 +22,7 @@ PROPERTIES = th.PropertiesList(
     ),
     th.Property(
         "getro_requests_per_minute",
-        th.NumberType(exclusive_minimum=0, maximum=60_000),
+        th.NumberType(exclusive_minimum=0, maximum=1_000_000_000),
         default=30,
         description="Ceiling for all Getro requests of one tap process, evenly spaced.",
     ),
