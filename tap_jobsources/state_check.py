@@ -19,8 +19,9 @@ FIX = (
 )
 
 
-def state_errors(state: t.Any) -> list[str]:
-    """What is wrong with an input state, one message per entry."""
+def state_errors(state: t.Any, streams: t.Collection[str] | None = None) -> list[str]:
+    """What is wrong with an input state, one message per entry (of ``streams``' bookmarks only, when
+    given: a stream the tap does not have is carried, never obeyed)."""
     if state is None:
         return []
     if not isinstance(state, dict):
@@ -33,6 +34,8 @@ def state_errors(state: t.Any) -> list[str]:
         where = f"bookmarks.{stream}"
         if not isinstance(entry, dict):
             errors.append(f"The state's {where} is a {type(entry).__name__}, not an object. {FIX}")
+            continue
+        if streams is not None and stream not in streams:
             continue
         errors += _entry_errors(entry, where)
         partitions = entry.get("partitions", [])

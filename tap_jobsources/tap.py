@@ -77,7 +77,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         return Settings.from_config(self.config)
 
     def load_state(self, state: dict[str, t.Any]) -> None:
-        if errors := state_errors(state):
+        if errors := state_errors(state, set(self.streams)):
             raise ConfigValidationError("State validation failed", errors=errors)
         super().load_state(state)
         own: dict[str, t.Any] = self.state  # type: ignore[assignment]  # the SDK types it as bookmarks only
