@@ -10,7 +10,7 @@ import pytest
 from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import bindbee_records, by_key, instant, latest
-from tests.helpers import assert_no_duplicates, run_tap
+from tests.helpers import assert_no_duplicates, discover, run_tap
 
 pytestmark = pytest.mark.e2e
 
@@ -233,3 +233,32 @@ def test_with_flattening_on_the_schema_and_the_records_agree(tmp_path, sandbox, 
         assert set(record) <= set(schema["properties"]), set(record) - set(schema["properties"])
     assert json.loads(run.records["ats_jobs"][0]["custom_fields"])
     assert_records_match_schemas(run)
+
+
+def test_read_whole_by_the_catalog_it_asks_no_modified_after_and_may_retire_deleted_jobs(tmp_path, sandbox, config):
+    """The weekly full DAG: the catalog's replication method FULL_TABLE (Meltano: the extractor's
+    `_metadata`) reads every job, whatever the bookmarks, and sends ACTIVATE_VERSION, so a job deleted
+    at the source is retired."""
+    config["emit_activate_version_messages"] = True
+    first = run_tap(tmp_path / "1", config)
+    assert first.returncode == 0, first.stderr
+    assert "ats_jobs" not in {m["stream"] for m in first.messages if m["type"] == "ACTIVATE_VERSION"}
+    deleted = sandbox.bindbee.jobs["lever"].pop(0)
+    catalog = discover(tmp_path / "d", config)
+    entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "ats_jobs")
+    entry["replication_method"] = "FULL_TABLE"
+    next(m for m in entry["metadata"] if m["breadcrumb"] == [])["metadata"]["replication-method"] = "FULL_TABLE"
+    sandbox.clear_log()
+    whole = run_tap(tmp_path / "2", config, catalog=catalog, state=first.state)
+    assert whole.returncode == 0, whole.stderr
+    assert all("modified_after" not in r.query for r in sandbox.requests_to("bindbee"))
+    got = {(r["connector"], r["id"]) for r in whole.records["ats_jobs"]}
+    assert got == {(c, j["id"]) for c, jobs in sandbox.bindbee.jobs.items() for j in jobs}
+    assert ("lever", deleted["id"]) not in got
+    activations = [m for m in whole.messages if m["type"] == "ACTIVATE_VERSION" and m["stream"] == "ats_jobs"]
+    assert len(activations) == 1
+    assert all(
+        m.get("version") == activations[0]["version"]
+        for m in whole.messages
+        if m.get("stream") == "ats_jobs" and m["type"] == "RECORD"
+    )

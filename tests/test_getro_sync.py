@@ -230,3 +230,26 @@ def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, 
         "2026-04-29"
     }
     assert sorted(r["id"] for r in run.records["removed_jobs"]) == [7_000_001, 7_000_002, 7_000_003]
+
+
+def test_not_visible_profiles_is_asked_only_when_set(tmp_path, sandbox, getro_config):
+    catalog = only(discover(tmp_path / "d", getro_config), {"talent"})
+    run = run_tap(tmp_path / "1", getro_config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    assert all("not_visible_profiles" not in r.query for r in sandbox.requests_to("getro", "/networks/101/talent"))
+    sandbox.clear_log()
+    run = run_tap(tmp_path / "2", {**getro_config, "getro_not_visible_profiles": True}, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    asked = sandbox.requests_to("getro", "/networks/101/talent")
+    assert asked and all(r.query.get("not_visible_profiles") == "true" for r in asked)
+
+
+def test_job_details_all_asks_every_jobs_details_again(tmp_path, sandbox, getro_config, full_catalog):
+    catalog = only(full_catalog, {"job_details"})
+    first = run_tap(tmp_path / "1", getro_config, catalog=catalog)
+    assert first.returncode == 0, first.stderr
+    sandbox.clear_log()
+    second = run_tap(tmp_path / "2", {**getro_config, "getro_job_details": "all"}, catalog=catalog, state=first.state)
+    assert second.returncode == 0, second.stderr
+    every = {(nid, j["id"]) for nid, jobs in sandbox.getro.jobs.items() for j in jobs}
+    assert {(r["network_id"], r["id"]) for r in second.records["job_details"]} == every
