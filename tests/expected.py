@@ -90,4 +90,5 @@ def trackjobchanges_records(api, groups: list[str] | None) -> dict[str, list[dic
     listed = [(g, api.listed(c)) for g in read for c in api.connections[g]]
     connections = [{**c, "group_id": g} if groups else dict(c) for g, c in listed]
     employments = [dict(e) for c in connections for e in api.employments[c["id"]]]
-    return {"connections": connections, "employments": employments}
+    account = {"email": "sandbox@example.com", "connections_count": sum(map(len, api.connections.values()))}
+    return {"connections": connections, "employments": employments, "account": [account]}

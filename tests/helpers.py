@@ -148,6 +148,7 @@ PRIMARY_KEYS = {
     "ats_jobs": ("connector", "id"),
     "connections": ("id",),
     "employments": ("id",),
+    "account": ("email",),
 }
 
 

@@ -13,7 +13,9 @@ from tests.helpers import PRIMARY_KEYS, assert_no_duplicates, discover, only, ru
 pytestmark = pytest.mark.e2e
 
 KEYS = {
-    stream: keys for stream, keys in PRIMARY_KEYS.items() if stream not in ("ats_jobs", "connections", "employments")
+    stream: keys
+    for stream, keys in PRIMARY_KEYS.items()
+    if stream not in ("ats_jobs", "connections", "employments", "account")
 }
 
 

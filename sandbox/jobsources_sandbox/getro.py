@@ -31,6 +31,17 @@ EXPERIENCE_LEVELS = ["job_level_unspecified", "entry_level", "experienced", "man
 CITIES = ["Boulder, CO, USA", "New York, NY, USA", "Palo Alto, CA, USA", "Rehovot, Israel", "Remote"]
 TOPICS = ["Energy", "Health", "Legal", "Enterprise", "Ad Tech", "Education"]
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+#: The fields only a job's detail carries.
+DETAIL_ONLY = (
+    "description",
+    "compensation_min",
+    "compensation_max",
+    "compensation_currency",
+    "compensation_period",
+    "application_method",
+    "application_path",
+    "employment_types",
+)
 
 
 class GetroAPI:
@@ -232,7 +243,8 @@ class GetroAPI:
                     "job_functions",
                 )
             },
-            **self.descriptions[(nid, job["id"])],
+            # A job added by hand (a test) has no detail-only fields: they are null, as the docs allow.
+            **self.descriptions.get((nid, job["id"]), dict.fromkeys(DETAIL_ONLY)),
         }
 
     def record_count(self) -> int:

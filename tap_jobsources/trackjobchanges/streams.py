@@ -292,7 +292,6 @@ class AccountStream(TrackJobChangesStream):
 
     def transform(self, row: dict, context: Context | None) -> dict | None:
         self.connections_count = whole_number(row.get("connections_count"))
-        row["read_at"] = self.runtime.state.run_start.isoformat().replace("+00:00", "Z")
         return row
 
 
