@@ -132,3 +132,20 @@ def test_a_stream_map_can_call_fake_with_faker_config(tmp_path, sandbox, config)
     assert run.returncode == 0, run.stderr[-3000:]
     names = [r["first_name"] for r in run.records["connections"]]
     assert names and not any(n.startswith("first") for n in names), names  # the emulator's are "first<id>"
+
+
+def test_connections_in_groups_left_unread_are_warned_about(tmp_path, sandbox, config):
+    """The account's connections_count (GET /account, the account stream) against what was read."""
+    run = run_tap(tmp_path / "1", config)
+    assert run.returncode == 0, run.stderr
+    total = sum(map(len, sandbox.trackjobchanges.connections.values()))
+    default = len(next(iter(sandbox.trackjobchanges.connections.values())))
+    assert (
+        f"TrackJobChanges: the account holds {total} connections; its default group, the one read without "
+        f"trackjobchanges_group_ids, holds {default}." in run.stderr
+    )
+    assert run.records["account"] == [{"email": "sandbox@example.com", "connections_count": total}]
+    every = list(sandbox.trackjobchanges.connections)
+    run = run_tap(tmp_path / "2", {**config, "trackjobchanges_group_ids": every})
+    assert run.returncode == 0, run.stderr
+    assert "the account holds" not in run.stderr
