@@ -174,6 +174,7 @@ def minimum_requests(counts: dict) -> dict[str, int]:
         "ats_jobs": paged(counts["ats_jobs"], BINDBEE_PAGE),
         "connections": max(1, math.ceil(counts["connections"] / TJC_PAGE)),
         "employments": paged(counts["employments"], TJC_PAGE),
+        "account": 1,
         **{s: paged(counts[s], GETRO_PAGE) for s in ("companies", "jobs", "removed_jobs")},
         "talent": paged({n: 0 if n in hidden else k for n, k in counts["talent"].items()}, GETRO_PAGE),
     }
