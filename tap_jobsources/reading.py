@@ -220,20 +220,21 @@ class Reader:
         pages: t.Iterable[Page] | None = ahead[1] if ahead else None
         if pages is None and stream.read_ahead and self.services.concurrency > 1:
             pages = self._reader_of(part)
+        sdk_stream, below = t.cast(t.Any, stream), t.cast(t.Any, stream.descendants)
         try:
             yield from self._emit(part, pages)
         except SkipPartition as skip:  # a status the stream declares: skip it with a warning
             stream.logger.warning(stream.skip_on[skip.status].format(stream=self.name, **(part.context or {})))
             self._incomplete(f"{part.label} skipped ({skip.status})")
-            self.state.abandon_partition(t.cast(t.Any, stream), context, progress)
+            self.state.abandon_partition(sdk_stream, context, progress, below)
         else:
             verdict = part.check.verdict()
             stream.strategy.done(self, part, verdict is None)
             if verdict is None:
-                self.state.finish_partition(t.cast(t.Any, stream), context, progress, t.cast(t.Any, stream.descendants))
+                self.state.finish_partition(sdk_stream, context, progress, below)
             else:
                 self._unproven(part, verdict)
-                self.state.abandon_partition(t.cast(t.Any, stream), context, progress)
+                self.state.abandon_partition(sdk_stream, context, progress, below)
         self.checkpoint.due()
 
     def partition(self, context: Context | None, progress: PartitionProgress | None = None) -> Partition:

@@ -207,11 +207,20 @@ class RunState:
         progress.entry.clear()
         progress.entry["done"] = True
 
-    def abandon_partition(self, stream: Stream, context: Context | None, progress: PartitionProgress) -> None:
+    def abandon_partition(
+        self,
+        stream: Stream,
+        context: Context | None,
+        progress: PartitionProgress,
+        descendants: t.Iterable[Stream] = (),
+    ) -> None:
         """The partition was skipped or its read could not be proven: its bookmark (and those kept per
         it below) stays where it was, so the next run reads it again; this run does not."""
         if stream.replication_key and sdk_compat.state_is_per(stream, context):
             sdk_compat.drop_progress(stream.get_context_state(context))
+        for child in descendants:
+            if child.replication_key and sdk_compat.state_is_coarser(child, context):
+                sdk_compat.drop_progress(child.get_context_state(context))
         progress.entry.clear()
         progress.entry["done"] = True
 
