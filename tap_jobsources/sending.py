@@ -207,8 +207,9 @@ class Sender:
             raise MalformedResponseError(msg, response) from None
         if tolerant:
             payload = self._cleaner(payload)
-        # A server can echo only what it was sent: its provider's secrets, not every one.
-        if self.services.secrets.in_body(content):
+        # A server can echo only what it was sent: its provider's secrets, not every one,
+        # and however it escapes them (in_answer reads them as the parser did).
+        if self.services.secrets.in_answer(content, payload):
             # A server that echoes the request's headers into its data: mask, never emit.
             self.logger.warning(
                 "%s echoed a credential in its answer on %s: masked in the records.",
