@@ -116,8 +116,13 @@ class Sender:
     def _send_once(self, prepared: requests.PreparedRequest, extract: Extract) -> Page:
         response = self._send_within_limit(prepared)
         self.check(response)
-        payload = self.decode(response)
-        return Page(response, payload, extract(payload, response))
+        try:
+            payload = self.decode(response)
+            return Page(response, payload, extract(payload, response))
+        except RecursionError:
+            # A body that decodes yet nests near the interpreter's limit fails in the walks
+            # over it (cleaning, masking): the same answer as one too deep to decode.
+            raise self._too_deep(response) from None
 
     def _send_within_limit(self, prepared: requests.PreparedRequest) -> requests.Response:
         """Send within the provider's adaptive limit on requests in flight. A 429 to a request
@@ -199,6 +204,8 @@ class Sender:
         content = response.content
         try:
             payload, tolerant = decoding.decode(content)
+        except decoding.TooDeepError:
+            raise self._too_deep(response) from None
         except decoding.BodyDecodeError:
             msg = (
                 f"{self.provider.name} sent a body that is not valid JSON on {endpoint_of(response.request)} "
@@ -220,6 +227,13 @@ class Sender:
         return payload
 
     # Messages ------------------------------------------------------------------
+
+    def _too_deep(self, response: requests.Response) -> MalformedResponseError:
+        msg = (
+            f"{self.provider.name} sent a body nested deeper than a JSON reader goes (about 1,000 levels) on "
+            f"{endpoint_of(response.request)} (HTTP {response.status_code}, {len(response.content)} bytes)"
+        )
+        return MalformedResponseError(msg, response)
 
     def _other_origin_message(self, prepared: requests.PreparedRequest, status: int, there: transport.Origin) -> str:
         # The other origin as scheme://host:port only: its path or query may carry anything.

@@ -335,6 +335,34 @@ def getro_request(sandbox, path: str) -> requests.PreparedRequest:
     return requests.Request("GET", sandbox.base_url("getro") + path, headers=headers).prepare()
 
 
+# 4. One line, never a traceback ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [1_000, 100_000])
+def test_json_nested_too_deep_is_one_line_naming_provider_and_endpoint(tmp_path, sandbox, depth):
+    config = {**sandbox.settings("bindbee"), **FAST, "retry_max_attempts": 2}
+    body = b'{"items": ' + b"[" * depth + b"]" * depth + b', "cursor": null}'
+    sandbox.intercept(lambda r: Answer(200, raw=body))
+    run = run_tap(tmp_path, config)
+    assert_one_line_failure(
+        run,
+        "Bindbee sent a body nested deeper than a JSON reader goes (about 1,000 levels) on GET "
+        "/bindbee/api/ats/v1/jobs",
+        "still failing after 2 attempts",
+    )
+    assert "RecursionError" not in run.stderr
+
+
+def test_a_deep_body_that_decodes_but_cannot_be_walked_is_the_same_line(sandbox):
+    """msgspec reads 990 levels; the walks over a tolerant body (cleaning, masking) cannot."""
+    depth = 990
+    body = b'{"items": [{"id": 1, "x": "\\ud83d", "deep": ' + b"[" * depth + b"]" * depth + b"}]}"
+    sandbox.intercept(lambda r: Answer(200, raw=body))
+    sender = real_sender(sandbox)
+    with pytest.raises(FatalAPIError, match="Getro sent a body nested deeper than a JSON reader goes"):
+        sender.send(getro_request(sandbox, "/jobs"), lambda payload, response: payload["items"])
+
+
 # 5. The summary and the metric time an answer to its last byte ---------------------------------
 
 
