@@ -110,15 +110,18 @@ def redirect_location(response: requests.Response) -> str | None:
     except UnicodeError:
         pass
     url = str(response.url or (response.request.url if response.request else ""))
-    return urljoin(url, location.strip())
+    # As requests writes a URL it sends (so that a loop is seen as one), without a fragment.
+    return requote_uri(urljoin(url, location.strip()).split("#", 1)[0])
 
 
 def redirected(request: requests.PreparedRequest, status: int, url: str) -> requests.PreparedRequest:
-    """The request a redirect asks for: same headers (same origin), the method as
-    browsers and requests change it (303, and 301/302 on anything but GET and HEAD, become GET)."""
+    """The request a redirect to ``url`` (from :func:`redirect_location`) asks for: the same
+    headers (the same origin), the method changed as browsers and requests change it (303
+    and 302 become a GET but for HEAD, 301 a GET for POST; a GET stays a GET)."""
     new = request.copy()
-    new.url = requote_uri(url.split("#", 1)[0])
-    if (status == 303 and new.method != "HEAD") or (status in (301, 302) and new.method == "POST"):
+    new.url = url
+    method = new.method
+    if (status in (302, 303) and method != "HEAD") or (status == 301 and method == "POST"):
         new.method = "GET"
         new.body = None
         for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):

@@ -382,3 +382,12 @@ def test_the_summary_and_the_metric_count_to_the_last_byte(tmp_path, sandbox):
         if '"http_request_duration"' in line and '"job_functions"' in line
     )
     assert metric["value"] >= 1.8, metric
+
+
+def test_a_followed_redirect_changes_the_method_as_browsers_do():
+    post = requests.Request("POST", "http://127.0.0.1:9/a", data={"x": "1"}, headers={"key": "k"}).prepare()
+    for status, method, body in [(301, "GET", None), (302, "GET", None), (303, "GET", None), (307, "POST", "x=1")]:
+        new = transport.redirected(post, status, "http://127.0.0.1:9/b")
+        assert (new.method, new.body, new.url, new.headers["key"]) == (method, body, "http://127.0.0.1:9/b", "k")
+    head = requests.Request("HEAD", "http://127.0.0.1:9/a").prepare()
+    assert {transport.redirected(head, s, "http://127.0.0.1:9/b").method for s in (301, 302, 303, 308)} == {"HEAD"}
