@@ -205,12 +205,14 @@ def _read1(raw: urllib3.HTTPResponse, deadline: Deadline) -> bytes:
 class _Reaper:
     """One daemon thread that shuts down the socket of an answer whose status line or
     headers are still coming at its deadline (the read then fails, and the Sender
-    reports the deadline). Watching costs a dictionary entry; nothing waits on it."""
+    reports the deadline). Watching costs a dictionary entry under a lock: the thread is
+    woken only for a deadline earlier than the one it already waits for."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._watched: dict[int, tuple[float, socket.socket]] = {}
         self._next = 0
+        self._wake_at = float("inf")  # when the thread looks next (inf: when it is woken)
         self._thread: threading.Thread | None = None
 
     @contextlib.contextmanager
@@ -225,7 +227,7 @@ class _Reaper:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="answer-deadlines", daemon=True)
                 self._thread.start()
-            elif at <= min(a for a, _ in self._watched.values()):
+            elif at < self._wake_at:
                 self._cond.notify()
         try:
             yield
@@ -236,17 +238,15 @@ class _Reaper:
     def _run(self) -> None:
         with self._cond:
             while True:
-                if not self._watched:
-                    self._cond.wait()
-                    continue
                 now = time.monotonic()
-                due = [k for k, (at, _) in self._watched.items() if at <= now]
-                for key in due:
+                for key in [k for k, (at, _) in self._watched.items() if at <= now]:
                     _, sock = self._watched.pop(key)
                     with contextlib.suppress(OSError):
                         sock.shutdown(socket.SHUT_RDWR)
-                if not due:
-                    self._cond.wait(min(at for at, _ in self._watched.values()) - now)
+                # A deadline whose answer came in time is gone from the dict: waking for it
+                # costs one look, at most once per request_timeout.
+                self._wake_at = min((at for at, _ in self._watched.values()), default=float("inf"))
+                self._cond.wait(None if self._wake_at == float("inf") else self._wake_at - now)
 
 
 REAPER = _Reaper()
