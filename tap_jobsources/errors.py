@@ -97,7 +97,7 @@ def api_message(response, key: str) -> str:
     of ``{loc, msg}`` as FastAPI writes them), or the start of the body as it came."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than a reader goes
         return body_excerpt(response)
     detail = body.get(key) if isinstance(body, dict) else body
     if isinstance(detail, list):

@@ -391,3 +391,12 @@ def test_a_followed_redirect_changes_the_method_as_browsers_do():
         assert (new.method, new.body, new.url, new.headers["key"]) == (method, body, "http://127.0.0.1:9/b", "k")
     head = requests.Request("HEAD", "http://127.0.0.1:9/a").prepare()
     assert {transport.redirected(head, s, "http://127.0.0.1:9/b").method for s in (301, 302, 303, 308)} == {"HEAD"}
+
+
+def test_an_error_body_nested_too_deep_is_still_the_providers_error_in_one_line(tmp_path, sandbox):
+    config = {**sandbox.settings("bindbee"), **FAST}
+    body = b'{"detail": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    sandbox.intercept(lambda r: Answer(422, raw=body))
+    run = run_tap(tmp_path, config)
+    assert_one_line_failure(run, "Bindbee refused the request for connector 'greenhouse'", "(422)")
+    assert "RecursionError" not in run.stderr
