@@ -64,6 +64,7 @@ class StopFlag:
         self._moved_at = 0.0  # when the write under way last moved a byte (time.monotonic)
         self._installed = False  # the process's handlers: only then is there a watchdog
         self._deadline: float | None = None  # when the watchdog ends the process
+        self._why = ""  # what its line says brought it there
         self._watchdog: threading.Thread | None = None
         # Taken to start a write and by the watchdog to end the process: never between the two.
         self._gate = threading.Lock()
@@ -90,7 +91,7 @@ class StopFlag:
             code = 128 + signum
             if self._writing and not self._stalled():
                 self._exit_after_write = code
-                self._watch(time.monotonic())  # and should the write stall from here, end anyway
+                self._watch(time.monotonic(), "Interrupted again")  # should the write stall from here
                 return
             if self._writing:
                 _cut_exit(code, "Interrupted again")
@@ -103,7 +104,7 @@ class StopFlag:
                 f"{GRACE_SECONDS:.0f} s the tap ends anyway (the target may not be reading); a second {name} "
                 "ends it at once."
             )
-            self._watch(time.monotonic() + GRACE_SECONDS)
+            self._watch(time.monotonic() + GRACE_SECONDS, f"Still running {GRACE_SECONDS:.0f} s after {name}")
         if self._waiting and not self._writing:
             raise self.error()
 
@@ -111,11 +112,12 @@ class StopFlag:
         """A write is under way and has moved no byte for STALLED_SECONDS."""
         return bool(self._writing) and (now or time.monotonic()) - self._moved_at >= STALLED_SECONDS
 
-    def _watch(self, deadline: float) -> None:
+    def _watch(self, deadline: float, why: str) -> None:
         """End the process at ``deadline`` (or soon after: see the module's docstring)."""
         if not self._installed:
             return  # a flag of a test: never end its process
-        self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+        if self._deadline is None or deadline < self._deadline:
+            self._deadline, self._why = deadline, why
         if self._watchdog is None:
             self._watchdog = threading.Thread(target=self._watch_loop, name="stop-watchdog", daemon=True)
             self._watchdog.start()
@@ -129,10 +131,10 @@ class StopFlag:
             with self._gate:  # no write starts while this looks
                 code = self._exit_after_write or 128 + (self.signum or signal.SIGTERM)
                 if not self._writing:
-                    _say(f"Still running {GRACE_SECONDS:.0f} s after the signal: ending now (exit {code}).")
+                    _say(f"{self._why}: ending now (exit {code}). The last STATE written still holds.")
                     os._exit(code)
                 if self._stalled(now):
-                    _cut_exit(code, f"Still running {GRACE_SECONDS:.0f} s after the signal")
+                    _cut_exit(code, self._why)
 
     def error(self) -> RunStopped:
         signum = self.signum or signal.SIGTERM
