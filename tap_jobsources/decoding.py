@@ -25,13 +25,22 @@ class BodyDecodeError(ValueError):
     """No JSON reader accepts this body."""
 
 
-def decode(content: bytes) -> tuple[t.Any, bool]:
+class TooDeepError(BodyDecodeError):
+    """The body nests arrays or objects deeper than a JSON reader recurses (about 1,000 levels
+    for msgspec and json alike: both raise RecursionError, which must not escape as one)."""
+
+
+def decode(content: bytes | bytearray) -> tuple[t.Any, bool]:
     """(payload, whether its strings may need cleaning)."""
     try:
         payload = _fast(content)
+    except RecursionError:
+        raise TooDeepError("nested deeper than a JSON reader recurses") from None
     except msgspec.DecodeError:
         try:
             return json.loads(content, strict=False), True
+        except RecursionError:
+            raise TooDeepError("nested deeper than a JSON reader recurses") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise BodyDecodeError(str(exc)) from None
     # A body without a backslash has no escaped NUL (one memchr, not a substring scan).

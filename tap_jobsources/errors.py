@@ -81,13 +81,14 @@ def body_excerpt(response, limit: int = 300) -> str:
     """The start of a response body, for an error message, on one line.
 
     Secrets are masked before the body is cut: a cut through a token that a server
-    echoed back would otherwise leave a piece the mask no longer recognises.
+    echoed back would otherwise leave a piece the mask no longer recognises. JSON escapes
+    are read first (``\\u0067`` shows as ``g``): a secret a server wrote with them is masked.
     """
     try:
         text = response.text
     except Exception:  # noqa: BLE001 - an undecodable body is still an error to report
         return ""
-    text = redaction.redact(" ".join(text.split()))
+    text = redaction.redact(redaction.unescape_json(" ".join(text.split())))
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -96,7 +97,7 @@ def api_message(response, key: str) -> str:
     of ``{loc, msg}`` as FastAPI writes them), or the start of the body as it came."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than a reader goes
         return body_excerpt(response)
     detail = body.get(key) if isinstance(body, dict) else body
     if isinstance(detail, list):

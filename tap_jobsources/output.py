@@ -3,8 +3,9 @@
 RECORD messages wait in a buffer; any other message (STATE, SCHEMA, BATCH ...) is added
 after them and the buffer is written at once. Every write is of whole lines and goes to
 the file descriptor until every byte is out, inside ``STOP.writing()``: a signal, even a
-second one, never leaves half a line on stdout. Which STATE goes out, and when, is the
-checkpoint's business (``checkpoint.py``), not this writer's.
+second one, never leaves half a line on stdout while the target reads it (a target that
+stopped reading gets a bounded wait, then the process ends: see ``signals.py``). Which
+STATE goes out, and when, is the checkpoint's business (``checkpoint.py``), not this writer's.
 """
 
 from __future__ import annotations
@@ -113,3 +114,4 @@ def _write_all(data: bytearray) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
+        STOP.moved()  # the target reads: a second signal lets this line end (signals.py)

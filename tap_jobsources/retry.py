@@ -14,6 +14,7 @@ import backoff
 import requests
 
 from tap_jobsources.errors import MAX_RETRY_AFTER, RateLimitedError, RetriableAPIError
+from tap_jobsources.transport import AnswerTimeout
 
 #: What a retry may cure. Anything else (401, 404, a bad config) stops at once.
 RETRIABLE = (
@@ -68,7 +69,7 @@ def with_retries(func, *, max_tries: int, base: float, on_backoff) -> t.Callable
 
 def describe(exc: BaseException) -> str:
     """A short, secret-free description of a failure for a log line or an error."""
-    if isinstance(exc, RetriableAPIError):
+    if isinstance(exc, (RetriableAPIError, AnswerTimeout)):
         return str(exc)
     if isinstance(exc, requests.exceptions.Timeout):
         return "no answer within request_timeout"

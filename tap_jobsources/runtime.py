@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import requests
 
+from tap_jobsources import transport
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.pacing import Pacer
 from tap_jobsources.redaction import Secrets
@@ -50,15 +51,14 @@ class ProviderServices:
     @classmethod
     def build(cls, provider: Provider, options: ProviderOptions) -> ProviderServices:
         concurrency = max(1, options.max_concurrency)
-        session = requests.Session()
+        # Redirects are the Sender's (credentials stay with their origin), and the status line and
+        # headers of an answer wait no longer than its deadline (transport.py). One kept-alive
+        # connection per request in flight (requests keeps 10 by default).
+        session = transport.Session(pool_maxsize=max(10, concurrency))
         # requests looks proxies (and .netrc) up in the environment on every request,
         # which costs more than parsing a page. Look once: a provider is one host.
         session.trust_env = False
         session.proxies.update(requests.utils.get_environ_proxies(options.api_url))
-        # One kept-alive connection per request in flight (requests keeps 10 by default).
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(10, concurrency))
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
         return cls(
             provider=provider,
             options=options,

@@ -2,6 +2,11 @@
 retried, decoded, and, when it keeps failing, stopped with a message that names the
 provider, the stream, the endpoint and what to do.
 
+Each answer is read within the bounds of ``transport.py``: redirects are followed by the
+Sender itself and only within the request's origin (one to another origin stops the run,
+so that no credential goes there), the whole answer has ``request_timeout`` as its
+deadline, and its decompressed body ``max_body_bytes`` as its limit.
+
 :class:`Sender` is an object a stream holds (one per stream, sharing its provider's
 services), built from what it needs and nothing more, so a test builds it with a fake
 session and a fake check.
@@ -18,7 +23,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from tap_jobsources import decoding, redaction, retry
+from tap_jobsources import decoding, redaction, retry, transport
 from tap_jobsources.errors import (
     FatalAPIError,
     MalformedResponseError,
@@ -47,17 +52,11 @@ def endpoint_of(request: requests.PreparedRequest | None) -> str:
 
 @dataclass(frozen=True)
 class SendSettings:
+    """What the Sender takes of the settings (``settings.Settings``)."""
+
     max_attempts: int = 6
     backoff: float = 1.0
     timeout: float = 300.0
-
-    @classmethod
-    def from_config(cls, config: t.Mapping[str, t.Any]) -> SendSettings:
-        return cls(
-            max_attempts=int(config.get("retry_max_attempts", 6)),
-            backoff=float(config.get("retry_backoff_seconds", 1)),
-            timeout=float(config.get("request_timeout", 300)),
-        )
 
 
 class Sender:
@@ -80,6 +79,7 @@ class Sender:
         records_key: str | None,
         settings: SendSettings,
         stop: StopFlag = STOP,
+        max_body_bytes: int = transport.MAX_BODY_BYTES,
     ) -> None:
         self.services = services
         self.provider = services.provider
@@ -89,6 +89,7 @@ class Sender:
         self.check = check
         self.settings = settings
         self.stop = stop
+        self.max_body_bytes = max_body_bytes
         self._cleaner = decoding.StringCleaner(stream_name, logger, records_key)
         # Built once; each call starts its own count of attempts and waits.
         self._send_with_retries = retry.with_retries(
@@ -109,8 +110,13 @@ class Sender:
     def _send_once(self, prepared: requests.PreparedRequest, extract: Extract) -> Page:
         response = self._send_within_limit(prepared)
         self.check(response)
-        payload = self.decode(response)
-        return Page(extract(payload, response), response=response, payload=payload)
+        try:
+            payload = self.decode(response)
+            return Page(extract(payload, response), response=response, payload=payload)
+        except RecursionError:
+            # A body that decodes yet nests near the interpreter's limit fails in the walks
+            # over it (cleaning, masking): the same answer as one too deep to decode.
+            raise self._too_deep(response) from None
 
     def _send_within_limit(self, prepared: requests.PreparedRequest) -> requests.Response:
         """Send within the provider's adaptive limit on requests in flight. A 429 to a request
@@ -122,21 +128,78 @@ class Sender:
             ticket = limit.acquire()
             throttled = False
             try:
-                response = self.services.session.send(prepared, timeout=self.settings.timeout)
+                response = self._exchange(prepared)
                 throttled = response.status_code == 429
             finally:
                 limit.release(ticket, throttled=throttled)
-            self.stats.request(response)
             if not throttled or ticket[0] <= 1:
                 return response
             wait = parse_retry_after(response.headers.get("Retry-After"))
             time.sleep(min(wait, 60.0) if wait is not None else random.uniform(0.05, 0.25))
         return response
 
+    def _exchange(self, prepared: requests.PreparedRequest) -> requests.Response:
+        """The answer to ``prepared``, read whole, after the redirects within its origin;
+        all of it within one deadline (``request_timeout``)."""
+        deadline = transport.Deadline(self.settings.timeout)
+        home = transport.origin(str(prepared.url))
+        seen = {str(prepared.url)}
+        request = prepared
+        for hop in range(transport.MAX_REDIRECTS + 1):
+            if hop:
+                self.services.pacer.wait()  # a redirect is one more request to the provider
+            response = self._answer(request, deadline)
+            if response.status_code not in transport.REDIRECTS:
+                return response
+            location = transport.redirect_location(response)
+            if location is None:
+                return response  # a 3xx without a Location is an answer: the page check says what it lacks
+            there = transport.origin(location)
+            if there != home:
+                raise FatalAPIError(self._other_origin_message(prepared, response.status_code, there))
+            if location in seen:
+                raise FatalAPIError(
+                    f"{self.provider.name} redirected {endpoint_of(prepared)} in a loop (HTTP {response.status_code} "
+                    f"back to an address it had already sent the tap to, after {hop + 1} redirects). Check "
+                    f"{self.provider.url_setting}."
+                )
+            seen.add(location)
+            request = transport.redirected(request, response.status_code, location)
+        raise FatalAPIError(
+            f"{self.provider.name} redirected {endpoint_of(prepared)} more than {transport.MAX_REDIRECTS} times. "
+            f"Check {self.provider.url_setting}."
+        )
+
+    def _answer(self, request: requests.PreparedRequest, deadline: transport.Deadline) -> requests.Response:
+        """One request and its whole answer (a redirect's body is not read), counted in the
+        stats when its last byte is in."""
+        started = time.monotonic()
+        left = deadline.left()
+        if left <= 0:
+            raise deadline.expired()
+        try:
+            with transport.within(deadline):
+                response = self.services.session.send(request, timeout=left, stream=True, allow_redirects=False)
+        except requests.exceptions.RequestException:
+            if deadline.left() <= 0:  # the headers did not come in time: the reaper cut them off
+                raise deadline.expired() from None
+            raise
+        if response.status_code in transport.REDIRECTS and response.headers.get("location"):
+            response.close()  # its body is not read: followed or refused by its headers alone
+        else:
+            try:
+                transport.read_body(response, deadline, self.max_body_bytes)
+            except transport.BodyTooLarge as exc:
+                raise FatalAPIError(self._too_large_message(request, exc)) from None
+        self.stats.request(response, time.monotonic() - started)
+        return response
+
     def decode(self, response: requests.Response) -> t.Any:
         content = response.content
         try:
             payload, tolerant = decoding.decode(content)
+        except decoding.TooDeepError:
+            raise self._too_deep(response) from None
         except decoding.BodyDecodeError:
             msg = (
                 f"{self.provider.name} sent a body that is not valid JSON on {endpoint_of(response.request)} "
@@ -145,8 +208,9 @@ class Sender:
             raise MalformedResponseError(msg, response) from None
         if tolerant:
             payload = self._cleaner(payload)
-        # A server can echo only what it was sent: its provider's secrets, not every one.
-        if self.services.secrets.in_body(content):
+        # A server can echo only what it was sent: its provider's secrets, not every one,
+        # and however it escapes them (in_answer reads them as the parser did).
+        if self.services.secrets.in_answer(content, payload):
             # A server that echoes the request's headers into its data: mask, never emit.
             self.logger.warning(
                 "%s echoed a credential in its answer on %s: masked in the records.",
@@ -157,6 +221,29 @@ class Sender:
         return payload
 
     # Messages ------------------------------------------------------------------
+
+    def _too_deep(self, response: requests.Response) -> MalformedResponseError:
+        msg = (
+            f"{self.provider.name} sent a body nested deeper than a JSON reader goes (about 1,000 levels) on "
+            f"{endpoint_of(response.request)} (HTTP {response.status_code}, {len(response.content)} bytes)"
+        )
+        return MalformedResponseError(msg, response)
+
+    def _other_origin_message(self, prepared: requests.PreparedRequest, status: int, there: transport.Origin) -> str:
+        # The other origin as scheme://host:port only: its path or query may carry anything.
+        return (
+            f"{self.provider.name} redirected {endpoint_of(prepared)} (HTTP {status}) to another origin, "
+            f"{transport.show_origin(there)}: not followed, so that the credentials go nowhere but "
+            f"{transport.show_origin(transport.origin(str(prepared.url)))}. If the API has moved there, set "
+            f"{self.provider.url_setting} to its new address."
+        )
+
+    def _too_large_message(self, request: requests.PreparedRequest, exc: transport.BodyTooLarge) -> str:
+        mb = exc.limit / (1024 * 1024)
+        return (
+            f"{self.provider.name} sent a body larger than {mb:g} MB (decompressed) on {endpoint_of(request)}: "
+            f"stopped reading it. If the API's pages are really this large, raise max_response_mb."
+        )
 
     def _log_retry(self, details: dict) -> None:
         self.stats.retry()

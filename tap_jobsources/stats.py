@@ -25,10 +25,12 @@ class StreamStats:
         self._lock = threading.Lock()
         self._metrics = metrics.get_metrics_logger()
 
-    def request(self, response: requests.Response) -> None:
-        """One answer: counted, and logged as the SDK logs its own requests."""
+    def request(self, response: requests.Response, elapsed: float | None = None) -> None:
+        """One answer: counted, and logged as the SDK logs its own requests. ``elapsed``: seconds
+        from the request to the answer's last byte (requests' own ``elapsed`` stops at the headers)."""
         now = time.monotonic()
-        elapsed = response.elapsed.total_seconds()
+        if elapsed is None:
+            elapsed = response.elapsed.total_seconds()
         with self._lock:
             self.requests += 1
             self.first = now - elapsed if self.first is None else self.first

@@ -164,6 +164,7 @@ class JobSourcesStream(CompatStream):
                 backoff=settings.retry_backoff_seconds,
                 timeout=settings.request_timeout,
             ),
+            max_body_bytes=settings.max_response_bytes,
         )
 
     @cached_property

@@ -106,7 +106,7 @@ class FakeSession:
         self.answers = list(answers)
         self.sent = 0
 
-    def send(self, prepared: requests.PreparedRequest, timeout: float) -> requests.Response:
+    def send(self, prepared: requests.PreparedRequest, timeout: float, **kwargs: t.Any) -> requests.Response:
         status, body = self.answers.pop(0)
         self.sent += 1
         response = requests.Response()

@@ -18,6 +18,10 @@ class Answer:
     body: t.Any = None  # serialised as JSON unless ``raw`` is set
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None
+    #: Seconds between the bytes of the body (0: all at once): a server that trickles.
+    trickle: float = 0.0
+    #: The same for the status line and headers.
+    trickle_head: float = 0.0
 
     def encode(self) -> bytes:
         if self.raw is not None:
@@ -49,6 +53,9 @@ class LoggedRequest:
 
 
 FAULT_KINDS = ("500", "503", "429", "429-date", "reset", "truncated", "html", "slow")
+#: Faults a test injects by name, never drawn at random: a body or head sent a byte at a
+#: time, ``Faults.trickle_seconds`` apart (the answer is whole, only slow).
+TRICKLE_KINDS = ("trickle", "trickle-head")
 
 
 class Faults:
@@ -62,6 +69,7 @@ class Faults:
         self.rate = 0.0
         self.kinds: tuple[str, ...] = FAULT_KINDS
         self.slow_seconds = 3.0
+        self.trickle_seconds = 1.0
         self.retry_after = 1
         self._rng = random.Random(7)
         self._queue: list[tuple[str | None, str, re.Pattern | None]] = []
@@ -72,8 +80,8 @@ class Faults:
 
     def inject(self, kind: str, *, provider: str | None = None, path: str | None = None, times: int = 1) -> None:
         """The next ``times`` matching requests fail with ``kind``."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS}")
+        if kind not in FAULT_KINDS + TRICKLE_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; one of {FAULT_KINDS + TRICKLE_KINDS}")
         pattern = re.compile(path) if path else None
         with self._lock:
             self._queue.extend([(provider, kind, pattern)] * times)
@@ -102,6 +110,12 @@ class Faults:
             return Answer(good.status, raw=body[: max(1, len(body) // 2)], headers=good.headers)
         if kind == "html":
             return Answer(200, raw=b"<html><body>Bad gateway</body></html>", headers={"Content-Type": "text/html"})
+        if kind == "trickle":
+            good.trickle = self.trickle_seconds
+            return good
+        if kind == "trickle-head":
+            good.trickle_head = self.trickle_seconds
+            return good
         return kind  # "reset", "slow"
 
 

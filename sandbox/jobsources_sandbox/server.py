@@ -245,8 +245,24 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        if answer.trickle_head:
+            head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
+            self._trickle(head, answer.trickle_head)
+        else:
+            self.end_headers()
+        if answer.trickle:
+            self._trickle(body, answer.trickle)
+        else:
+            self.wfile.write(body)
+
+    def _trickle(self, data: bytes, seconds: float) -> None:
+        """``data`` a byte at a time, ``seconds`` apart (until the client hangs up)."""
+        self.wfile.flush()
+        for i in range(len(data)):
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            if i + 1 < len(data):
+                time.sleep(seconds)
 
     def log_message(self, format: str, *args: t.Any) -> None:  # noqa: A002
         pass  # the request log is ``Sandbox.log``

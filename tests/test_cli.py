@@ -1,0 +1,39 @@
+"""The command line's last word: any failure the tap did not foresee ends in one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import FAST
+from tests.helpers import run_tap
+
+pytestmark = pytest.mark.e2e
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "| ERROR" in line]
+
+
+def test_any_unexpected_exception_is_one_line_with_its_type_and_a_traceback_only_at_debug(tmp_path, sandbox):
+    config = {**sandbox.settings("getro"), **FAST}
+    (tmp_path / "state.json").write_text('{"bookmarks": ')  # not JSON: the SDK's reader raises
+    args = ["--state", str(tmp_path / "state.json")]
+    run = run_tap(tmp_path / "info", config, extra_args=args)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    last = error_lines(run.stderr)[-1]
+    assert "JSONDecodeError: " in last
+    debug = run_tap(tmp_path / "debug", config, extra_args=args, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "JSONDecodeError: " in debug.stderr
+
+
+def test_a_stop_the_tap_decided_keeps_its_code_and_message(tmp_path, sandbox):
+    """RunStopped (here: records skipped for an invalid key) is not the catch-all's business."""
+    config = {**sandbox.settings("getro"), **FAST, "on_invalid_primary_key": "skip"}
+    sandbox.getro.jobs[101][0]["id"] = "abc"
+    run = run_tap(tmp_path, config)
+    assert run.returncode == 1
+    assert error_lines(run.stderr)[-1].endswith(
+        "Records with an invalid primary key were skipped (1 in jobs); see the ERROR lines above."
+    )
+    assert "RunStopped" not in run.stderr and "Traceback" not in run.stderr
