@@ -291,6 +291,12 @@ class JobSourcesStream(CompatStream):
         except InvalidKeyError as exc:
             self._invalid_key(exc, context)
             return None
+        except RecursionError:
+            msg = (
+                f"{self.provider.name} sent a {self.name} record{describe_partition(context)} nested deeper than "
+                "the tap can read (about 1,000 levels). Check with the provider what that record holds."
+            )
+            raise InvalidRecordError(msg) from None
         self.stats.records += 1  # the main thread's alone
         return shaped
 
