@@ -227,7 +227,7 @@ def _main(args: list[str]) -> int:
 
 def run_in_process(
     tmp_path: Path,
-    config: dict,
+    config: dict | None,
     *,
     state: dict | None = None,
     catalog: dict | None = None,

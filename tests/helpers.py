@@ -43,17 +43,19 @@ class TapRun:
 
 def tap_args(
     tmp_path: Path,
-    config: dict,
+    config: dict | None,
     *,
     state: dict | None = None,
     catalog: dict | None = None,
     extra_args: list[str] | None = None,
 ) -> list[str]:
-    """The tap's arguments for a run: its config, state and catalog written to files in ``tmp_path``."""
+    """The tap's arguments for a run: its config (None: no --config), state and catalog
+    written to files in ``tmp_path``."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    args = ["--config", str(config_path)]
+    args = []
+    if config is not None:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        args += ["--config", str(tmp_path / "config.json")]
     if state is not None:
         (tmp_path / "state.json").write_text(json.dumps(state))
         args += ["--state", str(tmp_path / "state.json")]
@@ -87,7 +89,7 @@ def run_tap(
 
 def run_in_process(
     tmp_path: Path,
-    config: dict,
+    config: dict | None,
     *,
     state: dict | None = None,
     catalog: dict | None = None,
