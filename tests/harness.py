@@ -12,7 +12,8 @@ interpreter does. Around the run it stands in for what a process has of its own:
   while the command is built (``TapJobSources.cli``), with the ``sys.stderr`` of that
   moment, so the log lines go there through the tap's masking filters, exactly as a
   process prints them; a handler set up before the run that writes to the real stderr is
-  pointed at the capture for the run too.
+  pointed at the capture for the run too, and the root logger's handlers of the test
+  runner (pytest's log capture) are set aside, as a fresh process has none.
 - **exit**: ``SystemExit`` codes as a process reports them (None 0, a number modulo 256,
   any other value printed and 1); an uncaught exception goes to ``sys.excepthook`` (the
   SDK's, which logs it) and gives 1; its traceback starts at ``cli.main`` (a process's
@@ -130,6 +131,9 @@ def _logging_as_fresh(stderr: io.TextIOWrapper) -> t.Iterator[None]:
     captured_warnings = logging._warnings_showwarning is not None  # type: ignore[attr-defined]
     for handler in pointed:
         handler.setStream(stderr)  # type: ignore[type-var]
+    # A process's root logger starts with no handler: the test runner's own (pytest's log
+    # capture) are set aside for the run, so the tap sees, filters and formats only its own.
+    logging.getLogger().handlers.clear()
     try:
         yield
     finally:
