@@ -16,7 +16,7 @@ AIRFLOW_VERSION="3.3.*"
 
 [ -x .venv-sdk055/bin/python ] || "$PYTHON" -m venv .venv-sdk055
 .venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
-  -e . -e ./sandbox pytest pytest-timeout PyYAML
+  -e . -e ./sandbox pytest pytest-timeout pytest-xdist PyYAML
 
 # The [postgres] extra: the scheduler test keeps Airflow's metadata in PostgreSQL (psycopg2, asyncpg).
 if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
@@ -47,9 +47,25 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 
-# The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below).
-echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
-.venv-sdk055/bin/python -m pytest -q -p no:cacheprovider tests/test_core.py tests/test_sdk_compat.py \
-  tests/test_units.py tests/test_shaping_and_settings.py tests/test_hostile.py tests/test_resume.py
+# Two workers (pytest-xdist): most tests run the tap in-process and wait on the emulator, the
+# rest on Meltano, Airflow or PostgreSQL processes. --dist loadgroup keeps the tests that share
+# the repository's Meltano project on one worker, one at a time (tests/conftest.py).
+# "-n 0" among the arguments runs everything in this one process instead.
+WORKERS=(-n 2 --dist loadgroup)
 
-exec .venv/bin/python -m pytest "$@"
+# The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below), with the same
+# marker selection as that run: scripts/test.sh -m "not e2e" runs only their fast ones here too.
+MARKS=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    -m) MARKS=(-m "${args[i + 1]:-}") ;;
+    -m?*) MARKS=("${args[i]}") ;;
+  esac
+done
+echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
+.venv-sdk055/bin/python -m pytest -q -p no:cacheprovider "${WORKERS[@]}" ${MARKS[@]+"${MARKS[@]}"} \
+  tests/test_core.py tests/test_sdk_compat.py tests/test_units.py tests/test_shaping_and_settings.py \
+  tests/test_hostile.py tests/test_resume.py
+
+exec .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
