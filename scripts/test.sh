@@ -11,20 +11,34 @@ PYTHON="${PYTHON:-python3}"
 PIP=(--quiet --disable-pip-version-check)
 AIRFLOW_VERSION="3.3.*"
 
+# pip runs when what it installs may have changed: the packages' definitions or this script
+# (the editable installs follow the code by themselves). A second run starts testing at once.
+STAMP="$(cat pyproject.toml sandbox/pyproject.toml "$0" | sha256sum | cut -d' ' -f1)"
+current() { [ "$(cat "$1/.installed-by-test-sh" 2>/dev/null)" = "$STAMP" ]; }
+
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
+current .venv || {
+  .venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
+  echo "$STAMP" >.venv/.installed-by-test-sh
+}
 
 [ -x .venv-sdk055/bin/python ] || "$PYTHON" -m venv .venv-sdk055
-.venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
-  -e . -e ./sandbox pytest pytest-timeout pytest-xdist PyYAML
+current .venv-sdk055 || {
+  .venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
+    -e . -e ./sandbox pytest pytest-timeout pytest-xdist PyYAML
+  echo "$STAMP" >.venv-sdk055/.installed-by-test-sh
+}
 
 # The [postgres] extra: the scheduler test keeps Airflow's metadata in PostgreSQL (psycopg2, asyncpg).
-if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
-  rm -rf .venv-airflow
-  "$PYTHON" -m venv .venv-airflow
+if ! current .venv-airflow; then
+  if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
+    rm -rf .venv-airflow
+    "$PYTHON" -m venv .venv-airflow
+  fi
+  .venv-airflow/bin/python -c "import psycopg2, asyncpg" 2>/dev/null ||
+    .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres]==${AIRFLOW_VERSION}"
+  echo "$STAMP" >.venv-airflow/.installed-by-test-sh
 fi
-.venv-airflow/bin/python -c "import psycopg2, asyncpg" 2>/dev/null ||
-  .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres]==${AIRFLOW_VERSION}"
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
