@@ -20,7 +20,7 @@ from tap_jobsources.signals import STOP
 from tests.conftest import FAST
 from tests.helpers import PRIMARY_KEYS, TapRun, keys, run_in_process, run_tap
 
-_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?")
 _LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \| ")
 
 
