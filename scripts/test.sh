@@ -62,10 +62,10 @@ fi
 .venv/bin/mypy
 
 # Two workers (pytest-xdist): most tests run the tap in-process and wait on the emulator, the
-# rest on Meltano, Airflow or PostgreSQL processes. --dist loadgroup keeps the tests that share
-# the repository's Meltano project on one worker, one at a time (tests/conftest.py).
+# rest on Meltano, Airflow or PostgreSQL processes. The tests that share the repository's Meltano
+# project run on one worker, one at a time (tests/conftest.py schedules them).
 # "-n 0" among the arguments runs everything in this one process instead.
-WORKERS=(-n 2 --dist loadgroup)
+WORKERS=(-n 2)
 
 # The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below), with the same
 # marker selection as that run: scripts/test.sh -m "not e2e" runs only their fast ones here too.
