@@ -4,7 +4,8 @@
 #   .venv-sdk055   the tap on the next singer-sdk (0.55), for its core tests
 #   .venv-airflow  Apache Airflow 3 with its [postgres] extra, apart (its pins clash with Meltano's), for the DAG tests
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
-# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e").
+# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e"; a -m
+# selection applies to the singer-sdk 0.55 run too; -n 0: one process instead of two workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
