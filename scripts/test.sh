@@ -4,27 +4,42 @@
 #   .venv-sdk055   the tap on the next singer-sdk (0.55), for its core tests
 #   .venv-airflow  Apache Airflow 3 with its [postgres] extra, apart (its pins clash with Meltano's), for the DAG tests
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
-# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e").
+# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e"; a -m
+# selection applies to the singer-sdk 0.55 run too; -n 0: one process instead of two workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 PIP=(--quiet --disable-pip-version-check)
 AIRFLOW_VERSION="3.3.*"
 
+# pip runs when what it installs may have changed: the packages' definitions or this script
+# (the editable installs follow the code by themselves). A second run starts testing at once.
+STAMP="$(cat pyproject.toml sandbox/pyproject.toml "$0" | sha256sum | cut -d' ' -f1)"
+current() { [ "$(cat "$1/.installed-by-test-sh" 2>/dev/null)" = "$STAMP" ]; }
+
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
-.venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
+current .venv || {
+  .venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
+  echo "$STAMP" >.venv/.installed-by-test-sh
+}
 
 [ -x .venv-sdk055/bin/python ] || "$PYTHON" -m venv .venv-sdk055
-.venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
-  -e . -e ./sandbox pytest pytest-timeout PyYAML
+current .venv-sdk055 || {
+  .venv-sdk055/bin/python -m pip install "${PIP[@]}" --pre "singer-sdk[msgspec]>=0.55.0a0,<0.56" \
+    -e . -e ./sandbox pytest pytest-timeout pytest-xdist PyYAML
+  echo "$STAMP" >.venv-sdk055/.installed-by-test-sh
+}
 
 # The [postgres] extra: the scheduler test keeps Airflow's metadata in PostgreSQL (psycopg2, asyncpg).
-if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
-  rm -rf .venv-airflow
-  "$PYTHON" -m venv .venv-airflow
+if ! current .venv-airflow; then
+  if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
+    rm -rf .venv-airflow
+    "$PYTHON" -m venv .venv-airflow
+  fi
+  .venv-airflow/bin/python -c "import psycopg2, asyncpg" 2>/dev/null ||
+    .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres]==${AIRFLOW_VERSION}"
+  echo "$STAMP" >.venv-airflow/.installed-by-test-sh
 fi
-.venv-airflow/bin/python -c "import psycopg2, asyncpg" 2>/dev/null ||
-  .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres]==${AIRFLOW_VERSION}"
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -47,9 +62,25 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 
-# The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below).
-echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
-.venv-sdk055/bin/python -m pytest -q -p no:cacheprovider tests/test_core.py tests/test_sdk_compat.py \
-  tests/test_units.py tests/test_shaping_and_settings.py tests/test_hostile.py tests/test_resume.py
+# Two workers (pytest-xdist): most tests run the tap in-process and wait on the emulator, the
+# rest on Meltano, Airflow or PostgreSQL processes. The tests that share the repository's Meltano
+# project run on one worker, one at a time (tests/conftest.py schedules them).
+# "-n 0" among the arguments runs everything in this one process instead.
+WORKERS=(-n 2)
 
-exec .venv/bin/python -m pytest "$@"
+# The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below), with the same
+# marker selection as that run: scripts/test.sh -m "not e2e" runs only their fast ones here too.
+MARKS=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    -m) MARKS=(-m "${args[i + 1]:-}") ;;
+    -m?*) MARKS=("${args[i]}") ;;
+  esac
+done
+echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
+.venv-sdk055/bin/python -m pytest -q -p no:cacheprovider "${WORKERS[@]}" ${MARKS[@]+"${MARKS[@]}"} \
+  tests/test_core.py tests/test_sdk_compat.py tests/test_units.py tests/test_shaping_and_settings.py \
+  tests/test_hostile.py tests/test_resume.py
+
+exec .venv/bin/python -m pytest "${WORKERS[@]}" "$@"

@@ -41,6 +41,34 @@ class TapRun:
         return Counter({k: len(v) for k, v in self.records.items()})
 
 
+def tap_args(
+    tmp_path: Path,
+    config: dict | None,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    extra_args: list[str] | None = None,
+) -> list[str]:
+    """The tap's arguments for a run: its config (None: no --config), state and catalog
+    written to files in ``tmp_path``."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    args = []
+    if config is not None:
+        (tmp_path / "config.json").write_text(json.dumps(config))
+        args += ["--config", str(tmp_path / "config.json")]
+    if state is not None:
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(tmp_path / "state.json")]
+    if catalog is not None:
+        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+        args += ["--catalog", str(tmp_path / "catalog.json")]
+    return args + (extra_args or [])
+
+
+def parse_messages(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.startswith('{"type"')]
+
+
 def run_tap(
     tmp_path: Path,
     config: dict,
@@ -51,25 +79,41 @@ def run_tap(
     timeout: float = 240,
     extra_args: list[str] | None = None,
 ) -> TapRun:
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(config))
-    args = [*TAP, "--config", str(config_path)]
-    if state is not None:
-        (tmp_path / "state.json").write_text(json.dumps(state))
-        args += ["--state", str(tmp_path / "state.json")]
-    if catalog is not None:
-        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-        args += ["--catalog", str(tmp_path / "catalog.json")]
-    args += extra_args or []
+    """The tap as a process (``python -m tap_jobsources``): for what needs one (signals, kills,
+    the interpreter's own start and exit). Anything else: ``run_in_process``, the same answer."""
+    args = [*TAP, *tap_args(tmp_path, config, state=state, catalog=catalog, extra_args=extra_args)]
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")}
     proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env={**clean_env, **(env or {})})
-    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith('{"type"')]
-    return TapRun(proc.returncode, proc.stdout, proc.stderr, messages)
+    return TapRun(proc.returncode, proc.stdout, proc.stderr, parse_messages(proc.stdout))
+
+
+def run_in_process(
+    tmp_path: Path,
+    config: dict | None,
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    env: dict | None = None,
+    timeout: float = 240,
+    extra_args: list[str] | None = None,
+) -> TapRun:
+    """``run_tap``'s answer without a process: the tap, the emulator and the reader of its
+    output in this one (``tests/harness.py``)."""
+    from tests import harness
+
+    return harness.run_in_process(
+        tmp_path, config, state=state, catalog=catalog, env=env, timeout=timeout, extra_args=extra_args
+    )
 
 
 def discover(tmp_path: Path, config: dict) -> dict:
     run = run_tap(tmp_path, config, extra_args=["--discover"])
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def discover_in_process(tmp_path: Path, config: dict) -> dict:
+    run = run_in_process(tmp_path, config, extra_args=["--discover"])
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
 

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import FAST
-from tests.helpers import run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import run_in_process
 
 FULL_TABLE = {
     "job_functions",
@@ -24,7 +20,7 @@ FULL_TABLE = {
 
 def test_activate_version_comes_once_per_stream_after_all_its_records(tmp_path, sandbox):
     config = {**sandbox.settings(), **FAST, "emit_activate_version_messages": True}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     activations = [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
     # The emulator's network 102 hides its talent (403): that partition is skipped, so talent is not
@@ -45,14 +41,14 @@ def test_activate_version_comes_once_per_stream_after_all_its_records(tmp_path, 
 def test_a_run_that_fails_part_way_sends_no_activate_version(tmp_path, sandbox):
     config = {**sandbox.settings(), **FAST, "emit_activate_version_messages": True, "retry_max_attempts": 2}
     sandbox.faults.inject("503", provider="getro", path="^/networks/103/talent$", times=10)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert run.records["jobs"]  # records came...
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]  # ...but no deletes
 
 
 def test_off_by_default(tmp_path, sandbox):
-    run = run_tap(tmp_path, {**sandbox.settings("trackjobchanges"), **FAST})
+    run = run_in_process(tmp_path, {**sandbox.settings("trackjobchanges"), **FAST})
     assert run.returncode == 0, run.stderr
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
     assert all("version" not in m for m in run.messages if m["type"] == "RECORD")

@@ -13,10 +13,8 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano
 from tests.conftest import FAST
 from tests.expected import trackjobchanges_records
-from tests.helpers import run_tap
+from tests.helpers import run_in_process
 from tests.postgres import Cluster, pipeline_env
-
-pytestmark = pytest.mark.e2e
 
 
 def batch_config(root, size: int) -> dict:
@@ -31,7 +29,7 @@ def test_a_child_stream_writes_files_of_up_to_the_batch_size(tmp_path):
     with Sandbox(scale=2) as sandbox:
         files = tmp_path / "batches"
         files.mkdir()
-        run = run_tap(
+        run = run_in_process(
             tmp_path, {**sandbox.settings("trackjobchanges"), **FAST, "batch_config": batch_config(files, 20)}
         )
         assert run.returncode == 0, run.stderr
@@ -50,6 +48,7 @@ def test_a_child_stream_writes_files_of_up_to_the_batch_size(tmp_path):
         assert run.messages[-1]["type"] == "STATE" and "resume" not in run.state
 
 
+@pytest.mark.e2e  # Meltano and PostgreSQL
 def test_batch_output_loads_through_meltano_into_postgres(tmp_path):
     cluster = Cluster().start()
     try:

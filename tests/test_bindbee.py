@@ -10,9 +10,7 @@ import pytest
 from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import bindbee_records, by_key, instant, latest
-from tests.helpers import assert_no_duplicates, discover, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import assert_no_duplicates, discover_in_process, run_in_process
 
 #: bindbee_lookback_minutes' default: modified_after is asked this long before the bookmark.
 LOOKBACK = timedelta(minutes=60)
@@ -37,7 +35,7 @@ def bookmarks(state: dict) -> dict[str, datetime]:
 
 def test_full_sync_equals_the_emulator_for_every_connector(tmp_path, sandbox, config):
     config.update(bindbee_include_raw_data=True, bindbee_include_custom_fields=True)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     got = run.records["ats_jobs"]
     assert_no_duplicates(got, "connector", "id")
@@ -56,7 +54,7 @@ def test_full_sync_equals_the_emulator_for_every_connector(tmp_path, sandbox, co
 
 
 def test_options_off_means_no_raw_data_or_custom_fields(tmp_path, sandbox, config):
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert by_key(run.records["ats_jobs"], "connector", "id") == by_key(
         bindbee_records(sandbox.bindbee), "connector", "id"
@@ -65,7 +63,7 @@ def test_options_off_means_no_raw_data_or_custom_fields(tmp_path, sandbox, confi
 
 
 def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
-    first = run_tap(tmp_path / "1", config)
+    first = run_in_process(tmp_path / "1", config)
     assert first.returncode == 0, first.stderr
     marks = bookmarks(first.state)
 
@@ -84,7 +82,7 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     sandbox.bindbee.jobs["greenhouse"].append(at_bookmark)
     sandbox.clear_log()
 
-    second = run_tap(tmp_path / "2", config, state=first.state)
+    second = run_in_process(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
     got = {(r["connector"], r["id"]): r for r in second.records["ats_jobs"]}
     assert ("lever", changed["id"]) in got and got[("lever", changed["id"])]["name"] == "RENAMED"
@@ -110,23 +108,23 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
 def test_a_row_the_api_returns_is_emitted_even_if_modified_before_the_bookmark(tmp_path, sandbox, config):
     """modified_after filters on when Bindbee synced a job, not on its modified_at: a job synced
     again without a change comes back with an old modified_at, and the tap emits it."""
-    first = run_tap(tmp_path / "1", config)
+    first = run_in_process(tmp_path / "1", config)
     assert first.returncode == 0, first.stderr
     marks = bookmarks(first.state)
     old = min(sandbox.bindbee.jobs["lever"], key=lambda j: instant(j["modified_at"]))
     assert instant(old["modified_at"]) < marks["lever"]
     sandbox.bindbee.resync("lever", old["id"], datetime.now(UTC))
 
-    second = run_tap(tmp_path / "2", config, state=first.state)
+    second = run_in_process(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
     assert ("lever", old["id"]) in {(r["connector"], r["id"]) for r in second.records["ats_jobs"]}
     assert bookmarks(second.state) == marks  # emitted, and the bookmark did not move back
 
 
 def test_nothing_changed_costs_one_request_per_connector(tmp_path, sandbox, config):
-    first = run_tap(tmp_path / "1", config)
+    first = run_in_process(tmp_path / "1", config)
     sandbox.clear_log()
-    second = run_tap(tmp_path / "2", config, state=first.state)
+    second = run_in_process(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
     assert len(sandbox.requests_to("bindbee")) == 3
     assert bookmarks(second.state) == bookmarks(first.state)
@@ -134,7 +132,7 @@ def test_nothing_changed_costs_one_request_per_connector(tmp_path, sandbox, conf
 
 def test_first_run_starts_at_start_date(tmp_path, sandbox, config):
     config["start_date"] = "2026-06-01T00:00:00Z"
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert {r.query["modified_after"] for r in sandbox.requests_to("bindbee")} == {"2026-05-31T22:59:59.999Z"}
     expected = {
@@ -149,7 +147,7 @@ def test_first_run_starts_at_start_date(tmp_path, sandbox, config):
 def test_no_token_in_output_logs_or_state_even_at_debug(tmp_path, sandbox, config):
     sandbox.faults.inject("503", provider="bindbee")
     sandbox.faults.inject("reset", provider="bindbee")
-    run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode == 0, run.stderr
     assert "DEBUG" in run.stderr  # the level really was DEBUG
     secrets = [sandbox.bindbee.api_key, *sandbox.bindbee.tokens.values()]
@@ -171,7 +169,7 @@ def test_cursor_cycle_is_caught(tmp_path, sandbox, config):
         return None
 
     sandbox.intercept(cycling)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Bindbee GET /bindbee/api/ats/v1/jobs (stream ats_jobs, connector " in run.stderr
     assert "the API sent a page token it had already sent" in run.stderr
@@ -185,7 +183,7 @@ def test_auth_errors_name_bindbee_and_the_connector(tmp_path, sandbox, config, s
         config["bindbee_api_key"] = "wrong-api-key-123"
     else:
         config["bindbee_connectors"][1]["token"] = "bbct_0000ffff0000ffff0000"  # random-looking, as real ones
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     connector = "greenhouse" if status == 401 else "lever"
     assert f"Bindbee rejected the {what} ({status}) for connector '{connector}'" in run.stderr
@@ -200,7 +198,7 @@ def test_422_stops_with_the_apis_message(tmp_path, sandbox, config):
             else None
         )
     )
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Bindbee refused the request for connector 'greenhouse'" in run.stderr
     assert "query.modified_after: bad date" in run.stderr
@@ -210,7 +208,7 @@ def test_422_stops_with_the_apis_message(tmp_path, sandbox, config):
 @pytest.mark.parametrize("kind", ["429", "500", "truncated", "reset"])
 def test_transient_failures_go_through_the_shared_retries(tmp_path, sandbox, config, kind):
     sandbox.faults.inject(kind, provider="bindbee", times=2)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert len(run.records["ats_jobs"]) == 60
 
@@ -226,7 +224,7 @@ def test_with_flattening_on_the_schema_and_the_records_agree(tmp_path, sandbox, 
         flattening_enabled=True,
         flattening_max_depth=3,
     )
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr[-2000:]
     schema = next(m["schema"] for m in run.messages if m["type"] == "SCHEMA")
     for record in run.records["ats_jobs"]:
@@ -240,16 +238,16 @@ def test_read_whole_by_the_catalog_it_asks_no_modified_after_and_may_retire_dele
     `_metadata`) reads every job, whatever the bookmarks, and sends ACTIVATE_VERSION, so a job deleted
     at the source is retired."""
     config["emit_activate_version_messages"] = True
-    first = run_tap(tmp_path / "1", config)
+    first = run_in_process(tmp_path / "1", config)
     assert first.returncode == 0, first.stderr
     assert "ats_jobs" not in {m["stream"] for m in first.messages if m["type"] == "ACTIVATE_VERSION"}
     deleted = sandbox.bindbee.jobs["lever"].pop(0)
-    catalog = discover(tmp_path / "d", config)
+    catalog = discover_in_process(tmp_path / "d", config)
     entry = next(s for s in catalog["streams"] if s["tap_stream_id"] == "ats_jobs")
     entry["replication_method"] = "FULL_TABLE"
     next(m for m in entry["metadata"] if m["breadcrumb"] == [])["metadata"]["replication-method"] = "FULL_TABLE"
     sandbox.clear_log()
-    whole = run_tap(tmp_path / "2", config, catalog=catalog, state=first.state)
+    whole = run_in_process(tmp_path / "2", config, catalog=catalog, state=first.state)
     assert whole.returncode == 0, whole.stderr
     assert all("modified_after" not in r.query for r in sandbox.requests_to("bindbee"))
     got = {(r["connector"], r["id"]) for r in whole.records["ats_jobs"]}

@@ -11,9 +11,7 @@ import pytest
 from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.expected import by_key
-from tests.helpers import all_records, discover, run_tap, run_until_killed
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import all_records, discover_in_process, run_in_process, run_until_killed
 
 GROUPS = ["grp-default", "grp-sales", "grp-alumni"]
 
@@ -63,11 +61,11 @@ def without_run_times(state: dict) -> dict:
 
 
 def test_concurrent_runs_give_the_serial_runs_records_order_and_state(tmp_path, sandbox):
-    serial = run_tap(tmp_path / "serial", settings(sandbox, 1))
+    serial = run_in_process(tmp_path / "serial", settings(sandbox, 1))
     assert serial.returncode == 0, serial.stderr
     assert sandbox.peak_in_flight == 1
     sandbox.peak_in_flight = 0
-    concurrent = run_tap(tmp_path / "concurrent", settings(sandbox, 8))
+    concurrent = run_in_process(tmp_path / "concurrent", settings(sandbox, 8))
     assert concurrent.returncode == 0, concurrent.stderr
     assert 2 <= sandbox.peak_in_flight <= 8
     assert sequences(concurrent) == sequences(serial)
@@ -86,7 +84,7 @@ def test_concurrent_runs_give_the_serial_runs_records_order_and_state(tmp_path, 
 
 def test_a_server_that_caps_requests_in_flight_slows_the_tap_but_never_fails_it(tmp_path):
     with Sandbox(scale=3, latency=0.01, max_in_flight=2) as sandbox:
-        run = run_tap(tmp_path, {**settings(sandbox, 8), "retry_max_attempts": 3})
+        run = run_in_process(tmp_path, {**settings(sandbox, 8), "retry_max_attempts": 3})
         assert run.returncode == 0, run.stderr
         capped = [r for r in sandbox.log if r.fault == "cap"]
         assert capped, "the cap was never reached"
@@ -99,20 +97,21 @@ def test_a_server_that_caps_requests_in_flight_slows_the_tap_but_never_fails_it(
 
 
 def test_fifteen_percent_faults_under_concurrency_lose_nothing(tmp_path, sandbox):
-    clean = run_tap(tmp_path / "clean", settings(sandbox, 1))
+    clean = run_in_process(tmp_path / "clean", settings(sandbox, 1))
     sandbox.clear_log()
     sandbox.faults.set_rate(0.15, kinds=("500", "503", "429", "reset", "truncated", "html"), seed=3)
     sandbox.faults.retry_after = 0
-    faulty = run_tap(tmp_path / "faulty", {**settings(sandbox, 8), "retry_max_attempts": 10})
+    faulty = run_in_process(tmp_path / "faulty", {**settings(sandbox, 8), "retry_max_attempts": 10})
     assert faulty.returncode == 0, faulty.stderr
     assert len([r for r in sandbox.log if r.fault]) >= 0.1 * len(sandbox.log)
     assert sequences(faulty) == sequences(clean)
 
 
+@pytest.mark.e2e  # a SIGKILL to a process (the resumed run is in-process)
 @pytest.mark.parametrize("stream", ["employments", "ats_jobs"])
 def test_a_kill_under_concurrency_resumes_without_loss(tmp_path, sandbox, stream):
     config = settings(sandbox, 8)
-    catalog = discover(tmp_path / "d", config)
+    catalog = discover_in_process(tmp_path / "d", config)
     count = {"n": 0}
 
     def kill_when(message):
@@ -120,7 +119,7 @@ def test_a_kill_under_concurrency_resumes_without_loss(tmp_path, sandbox, stream
         return count["n"] >= 30
 
     killed = run_until_killed(tmp_path / "killed", config, catalog, kill_when)
-    resumed = run_tap(tmp_path / "resumed", config, catalog=catalog, state=killed.states[-1])
+    resumed = run_in_process(tmp_path / "resumed", config, catalog=catalog, state=killed.states[-1])
     assert resumed.returncode == 0, resumed.stderr
     want = expected(sandbox)
     for name, fields in (("ats_jobs", ("connector", "id")), ("connections", ("id",)), ("employments", ("id",))):

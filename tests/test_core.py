@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
@@ -10,7 +12,9 @@ from tap_jobsources.tap import TapJobSources
 from tests.conftest import FAST
 from tests.helpers import select
 
-pytestmark = pytest.mark.e2e
+# The SDK's runner builds the taps in this process (no process is started). Each tap installs
+# the stop flag's SIGTERM and SIGINT handlers: pytest's are put back after the module.
+HANDLERS = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
 # The SDK builds its test class (and a tap, to list the streams) while pytest collects
 # this module, so the emulator must already listen then.
@@ -21,6 +25,8 @@ EMULATOR = Sandbox().start()
 def _stop_emulator():
     yield
     EMULATOR.stop()
+    for sig, handler in HANDLERS.items():
+        signal.signal(sig, handler)
 
 
 # Every optional field fed, so that no standard test passes on "no records available":
@@ -35,6 +41,8 @@ CONFIG = {
 
 # job_details is off by default; select it so the suite covers it too.
 CATALOG = select(TapJobSources(config=CONFIG).catalog_dict, {"job_details": True})
+for _sig, _handler in HANDLERS.items():
+    signal.signal(_sig, _handler)
 
 TestTapJobSources = get_tap_test_class(
     TapJobSources,

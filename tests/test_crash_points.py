@@ -21,8 +21,9 @@ from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.crash import batch_config, check_crash_points, delivered, missing_or_wrong, stop_at_random
 from tests.expected import bindbee_records, getro_records, trackjobchanges_records
-from tests.helpers import discover, run_tap, select
+from tests.helpers import discover_in_process, run_in_process, run_tap, select
 
+# e2e: the signals go to processes; the crash points run the tap some 250 times (in-process, but minutes).
 pytestmark = pytest.mark.e2e
 
 # Small pages, so that a small data set gives many STATEs; Getro has no concurrency
@@ -57,7 +58,7 @@ def test_every_state_resumes_to_the_whole_data(tmp_path, provider, variant):
         config = {**sandbox.settings(provider), **FAST, **provider_settings, **settings}
         catalog = None
         if provider == "getro":  # job_details too: a grandchild with its own bookmark
-            catalog = select(discover(tmp_path / "discover", config), {"job_details": True})
+            catalog = select(discover_in_process(tmp_path / "discover", config), {"job_details": True})
         result = check_crash_points(tmp_path, config, expected_of(sandbox, provider), catalog=catalog, with_batch=batch)
     print(f"{provider} {variant}: {result['states']} STATEs, {result['cuts']} resumed, {len(result['failures'])} lost")
     assert result["cuts"] >= 20
@@ -100,7 +101,7 @@ def test_signals_at_random_moments_leave_whole_lines_and_a_state_that_resumes(tm
             assert exit_code == code, stderr[-2000:]
             assert messages[-1]["type"] == "STATE", messages[-1]
             assert "Traceback" not in stderr
-            resumed = run_tap(tmp_path / f"r{n}", config, state=messages[-1]["value"])
+            resumed = run_in_process(tmp_path / f"r{n}", config, state=messages[-1]["value"])
             assert resumed.returncode == 0, resumed.stderr[-2000:]
             before, after = delivered(messages), delivered(resumed.messages)
             got = {s: before.get(s, []) + after.get(s, []) for s in expected}

@@ -22,7 +22,7 @@ from tap_jobsources.signals import StopFlag
 from tap_jobsources.stats import StreamStats
 from tap_jobsources.transport import Session
 from tests.conftest import FAST
-from tests.helpers import run_tap
+from tests.helpers import run_in_process
 
 #: A token with a '/', a '"' and a '\\' in it: each has an escape of its own.
 TOKEN = 'gtk/8c41"f0\\7be2d94a6a13c5'
@@ -175,38 +175,35 @@ def test_the_sender_masks_a_wide_secret_in_every_form(sandbox, form, caplog):
 # The tap ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize("form", new_forms(TOKEN))
 def test_a_token_echoed_into_records_with_escapes_never_reaches_stdout(tmp_path, sandbox, form):
     sandbox.getro.token = TOKEN
     config = {**sandbox.settings("getro"), **FAST}
     body = f'["Design", "echo {FORMS[form](TOKEN)}", "IT"]'.encode()
     sandbox.intercept(lambda r: Answer(200, raw=body) if r.path == "/job_functions" else None)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr[-3000:]
     assert sorted(r["name"] for r in run.records["job_functions"]) == sorted(["Design", f"echo {MASK}", "IT"])
     assert "Getro echoed a credential in its answer on GET /getro/v2/job_functions" in run.stderr
     assert_no_piece_of(TOKEN, run.stdout, run.stderr)
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize("form", HIDING)
 def test_a_token_echoed_into_an_error_body_with_escapes_never_reaches_stderr(tmp_path, sandbox, form):
     sandbox.getro.token = TOKEN
     config = {**sandbox.settings("getro"), **FAST}
     body = f'{{"error": "bad request", "you_sent": "{FORMS[form](TOKEN)}"}}'.encode()
     sandbox.intercept(lambda r: Answer(400, raw=body))
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Getro answered 400" in run.stderr and MASK in run.stderr
     assert_no_piece_of(TOKEN, run.stdout, run.stderr)
 
 
-@pytest.mark.e2e
 def test_a_password_in_an_invalid_api_url_never_reaches_a_message(tmp_path):
     url = "htp://user:hunter2pass@127.0.0.1:9/api"
     config = {"trackjobchanges_api_key": "tjk_0123456789abcdef", "trackjobchanges_api_url": url, **FAST}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "trackjobchanges_api_url is not a valid http(s) URL: 'htp://****@127.0.0.1:9/api'" in run.stderr
     assert "hunter2pass" not in run.stderr and "hunter2pass" not in run.stdout

@@ -8,19 +8,17 @@ import pytest
 
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
-from tests.helpers import discover, only, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import discover_in_process, only, run_in_process
 
 
 @pytest.fixture
 def networks_catalog(tmp_path, getro_config):
-    return only(discover(tmp_path / "d", getro_config), {"networks", "job_functions"})
+    return only(discover_in_process(tmp_path / "d", getro_config), {"networks", "job_functions"})
 
 
 def test_401_stops_at_once_naming_the_credentials(tmp_path, sandbox, getro_config):
     config = {**getro_config, "getro_api_token": "wrong-token-abcdef"}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Getro rejected the credentials (401 Unauthorized)" in run.stderr
     assert "getro_email and getro_api_token" in run.stderr
@@ -30,7 +28,7 @@ def test_401_stops_at_once_naming_the_credentials(tmp_path, sandbox, getro_confi
 
 def test_403_outside_talent_stops_naming_the_settings(tmp_path, sandbox, getro_config, networks_catalog):
     sandbox.intercept(lambda r: Answer(403, {"error": "hidden"}) if r.path == "/networks" else None)
-    run = run_tap(tmp_path, getro_config, catalog=networks_catalog)
+    run = run_in_process(tmp_path, getro_config, catalog=networks_catalog)
     assert run.returncode != 0
     assert "Getro refused access (403 Forbidden) on GET" in run.stderr
     assert "getro_email and getro_api_token" in run.stderr
@@ -40,7 +38,7 @@ def test_403_outside_talent_stops_naming_the_settings(tmp_path, sandbox, getro_c
 def test_429_waits_for_retry_after_then_retries(tmp_path, sandbox, getro_config, networks_catalog, kind):
     sandbox.faults.retry_after = 2
     sandbox.faults.inject(kind, provider="getro", path="^/networks$")
-    run = run_tap(tmp_path, getro_config, catalog=networks_catalog)
+    run = run_in_process(tmp_path, getro_config, catalog=networks_catalog)
     assert run.returncode == 0, run.stderr
     assert len(run.records["networks"]) == 3
     first, second = sandbox.requests_to("getro", "/networks")[:2]
@@ -56,8 +54,10 @@ def test_emulators_own_rate_limit_is_respected_via_retry_after(tmp_path, getro_c
         config = {**getro_config, **sb.settings("getro")}
         # Four requests 57 s ago: the fifth fits, the sixth gets a short Retry-After.
         sb.rate_limits["getro"]._times = [time.monotonic() - 57] * 4  # noqa: SLF001
-        run = run_tap(
-            tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"job_functions", "experience_levels"})
+        run = run_in_process(
+            tmp_path,
+            config,
+            catalog=only(discover_in_process(tmp_path / "d", config), {"job_functions", "experience_levels"}),
         )
         assert run.returncode == 0, run.stderr
         statuses = [r.status for r in sb.requests_to("getro") if r.path in ("/job_functions", "/experience_levels")]
@@ -68,7 +68,7 @@ def test_emulators_own_rate_limit_is_respected_via_retry_after(tmp_path, getro_c
 @pytest.mark.parametrize("kind", ["500", "503", "truncated", "html", "reset"])
 def test_transient_failure_then_success(tmp_path, sandbox, getro_config, networks_catalog, kind):
     sandbox.faults.inject(kind, provider="getro", path="^/networks/102$", times=2)
-    run = run_tap(tmp_path, getro_config, catalog=networks_catalog)
+    run = run_in_process(tmp_path, getro_config, catalog=networks_catalog)
     assert run.returncode == 0, run.stderr
     assert [r["id"] for r in run.records["networks"]] == [101, 102, 103]
     assert [r.fault for r in sandbox.requests_to("getro", "/networks/102")] == [kind, kind, None]
@@ -78,7 +78,7 @@ def test_transient_failure_then_success(tmp_path, sandbox, getro_config, network
 def test_timeout_is_retried(tmp_path, sandbox, getro_config, networks_catalog):
     sandbox.faults.slow_seconds = 3
     sandbox.faults.inject("slow", provider="getro", path="^/job_functions$")
-    run = run_tap(tmp_path, {**getro_config, "request_timeout": 1}, catalog=networks_catalog)
+    run = run_in_process(tmp_path, {**getro_config, "request_timeout": 1}, catalog=networks_catalog)
     assert run.returncode == 0, run.stderr
     assert len(run.records["job_functions"]) == 15
     assert "no answer within request_timeout" in run.stderr
@@ -86,7 +86,7 @@ def test_timeout_is_retried(tmp_path, sandbox, getro_config, networks_catalog):
 
 def test_persistent_failure_stops_with_provider_and_endpoint(tmp_path, sandbox, getro_config, networks_catalog):
     sandbox.faults.inject("503", provider="getro", path="^/networks/103$", times=100)
-    run = run_tap(tmp_path, {**getro_config, "retry_max_attempts": 3}, catalog=networks_catalog)
+    run = run_in_process(tmp_path, {**getro_config, "retry_max_attempts": 3}, catalog=networks_catalog)
     assert run.returncode != 0
     assert len(sandbox.requests_to("getro", "/networks/103")) == 3
     assert "Getro GET /getro/v2/networks/103 (stream networks) still failing after 3 attempts" in run.stderr
@@ -103,7 +103,7 @@ def test_a_list_without_items_is_retried_not_taken_as_empty(tmp_path, sandbox, g
         return None
 
     sandbox.intercept(missing_list_once)
-    run = run_tap(tmp_path, getro_config, catalog=networks_catalog)
+    run = run_in_process(tmp_path, getro_config, catalog=networks_catalog)
     assert run.returncode == 0, run.stderr
     assert len(run.records["networks"]) == 3
     assert "without a list of objects under 'items'" in run.stderr

@@ -8,9 +8,7 @@ import pytest
 
 from jobsources_sandbox import Sandbox
 from tests.expected import by_key, getro_records, instant, latest
-from tests.helpers import PRIMARY_KEYS, assert_no_duplicates, discover, only, run_tap, select
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import PRIMARY_KEYS, assert_no_duplicates, discover_in_process, only, run_in_process, select
 
 KEYS = {
     stream: keys
@@ -31,11 +29,11 @@ def sandbox():
 
 @pytest.fixture
 def full_catalog(tmp_path, getro_config):
-    return select(discover(tmp_path / "discover", getro_config), {"job_details": True})
+    return select(discover_in_process(tmp_path / "discover", getro_config), {"job_details": True})
 
 
 def test_full_sync_emits_exactly_the_emulators_data(tmp_path, sandbox, getro_config, full_catalog):
-    run = run_tap(tmp_path, getro_config, catalog=full_catalog)
+    run = run_in_process(tmp_path, getro_config, catalog=full_catalog)
     assert run.returncode == 0, run.stderr
     expected = getro_records(sandbox.getro)
     for stream, fields in KEYS.items():
@@ -50,7 +48,7 @@ def test_full_sync_emits_exactly_the_emulators_data(tmp_path, sandbox, getro_con
 
 
 def test_job_details_is_off_by_default(tmp_path, sandbox, getro_config):
-    run = run_tap(tmp_path, getro_config)
+    run = run_in_process(tmp_path, getro_config)
     assert run.returncode == 0, run.stderr
     assert "job_details" not in run.records
     assert not [
@@ -63,7 +61,9 @@ def test_job_details_is_off_by_default(tmp_path, sandbox, getro_config):
 def test_paging_makes_no_wasted_request(tmp_path, sandbox, getro_config):
     # 30 jobs per network at 10 a page: 3 full pages, and meta.total says the third is the last.
     config = {**getro_config, "getro_page_size": 10}
-    run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"jobs", "talent"}))
+    run = run_in_process(
+        tmp_path, config, catalog=only(discover_in_process(tmp_path / "d", config), {"jobs", "talent"})
+    )
     assert run.returncode == 0, run.stderr
     assert len(run.records["jobs"]) == 90
     for nid in (101, 102, 103):
@@ -75,15 +75,15 @@ def test_paging_makes_no_wasted_request(tmp_path, sandbox, getro_config):
 
 def test_talent_pages_follow_next_page(tmp_path, sandbox, getro_config):
     config = {**getro_config, "getro_page_size": 4}  # 9 talent: pages 1..3, the last holding 1
-    run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"talent"}))
+    run = run_in_process(tmp_path, config, catalog=only(discover_in_process(tmp_path / "d", config), {"talent"}))
     assert run.returncode == 0, run.stderr
     assert [r.query["page"] for r in sandbox.requests_to("getro", "/networks/101/talent")] == ["1", "2", "3"]
     assert len(run.records["talent"]) == 18  # two visible networks
 
 
 def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, getro_config):
-    catalog = only(discover(tmp_path / "d", getro_config), {"removed_jobs"})
-    first = run_tap(tmp_path / "1", getro_config, catalog=catalog)
+    catalog = only(discover_in_process(tmp_path / "d", getro_config), {"removed_jobs"})
+    first = run_in_process(tmp_path / "1", getro_config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     partitions = {p["context"]["network_id"]: p for p in first.state["bookmarks"]["removed_jobs"]["partitions"]}
     for nid, jobs in sandbox.getro.removed_jobs.items():
@@ -107,7 +107,7 @@ def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, 
     sandbox.getro.removed_jobs[nid] += [later, earlier]
     sandbox.clear_log()
 
-    second = run_tap(tmp_path / "2", getro_config, catalog=catalog, state=first.state)
+    second = run_in_process(tmp_path / "2", getro_config, catalog=catalog, state=first.state)
     assert second.returncode == 0, second.stderr
     # Asked from the day before the bookmark's date (the docs give deactivated_from no zone), and every
     # row the API returns is emitted (the target upserts): a row that shows up late is never lost.
@@ -126,7 +126,7 @@ def test_removed_jobs_second_run_asks_from_the_bookmark_date(tmp_path, sandbox, 
 
 def test_removed_jobs_first_run_starts_at_start_date(tmp_path, sandbox, getro_config):
     config = {**getro_config, "start_date": "2026-05-01T00:00:00Z"}
-    run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
+    run = run_in_process(tmp_path, config, catalog=only(discover_in_process(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
     assert {r.query.get("deactivated_from") for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
         "2026-04-30"  # the day before: every row the API returns from it is emitted
@@ -142,7 +142,7 @@ def test_removed_jobs_first_run_starts_at_start_date(tmp_path, sandbox, getro_co
 
 def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, getro_config, full_catalog):
     catalog = only(full_catalog, {"job_details"})  # jobs runs as the parent, unselected
-    first = run_tap(tmp_path / "1", getro_config, catalog=catalog)
+    first = run_in_process(tmp_path / "1", getro_config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     assert "jobs" not in first.records
     # A first run reads every job's detail, with or without a description: all are new.
@@ -166,7 +166,7 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
     sandbox.getro.descriptions[(103, added["id"])] = sandbox.getro.descriptions[(103, old_id)]
     sandbox.clear_log()
 
-    second = run_tap(tmp_path / "2", getro_config, catalog=catalog, state=first.state)
+    second = run_in_process(tmp_path / "2", getro_config, catalog=catalog, state=first.state)
     assert second.returncode == 0, second.stderr
     detail_requests = {
         r.path for r in sandbox.requests_to("getro") if r.path.split("/")[-1].isdigit() and "/jobs/" in r.path
@@ -193,7 +193,9 @@ def test_job_details_second_run_requests_only_changed_jobs(tmp_path, sandbox, ge
 
 def test_network_ids_setting_reads_only_those_networks(tmp_path, sandbox, getro_config):
     config = {**getro_config, "getro_network_ids": [103]}
-    run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"networks", "companies"}))
+    run = run_in_process(
+        tmp_path, config, catalog=only(discover_in_process(tmp_path / "d", config), {"networks", "companies"})
+    )
     assert run.returncode == 0, run.stderr
     assert [r["id"] for r in run.records["networks"]] == [103]
     assert run.records["networks"][0]["tagline"] == "Tagline of 103"
@@ -205,7 +207,7 @@ def test_network_ids_setting_reads_only_those_networks(tmp_path, sandbox, getro_
 def test_network_detail_falls_back_to_the_singular_route(tmp_path, getro_config):
     with Sandbox(getro_options={"network_detail_routes": ("/network/{id}",)}) as sb:
         config = {**getro_config, **sb.settings("getro")}
-        run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"networks"}))
+        run = run_in_process(tmp_path, config, catalog=only(discover_in_process(tmp_path / "d", config), {"networks"}))
         assert run.returncode == 0, run.stderr
         assert [r["tagline"] for r in run.records["networks"]] == ["Tagline of 101", "Tagline of 102", "Tagline of 103"]
         assert [r.path for r in sb.requests_to("getro", "/network/")] == [
@@ -226,7 +228,7 @@ def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, 
         {**template, "id": 7_000_002, "deactivated_at": "2026-04-30T21:30:00.000Z"},  # before start_date
         {**template, "id": 7_000_003, "deactivated_at": "2026-05-01T00:30:00+02:00"},  # 22:30Z: after
     ]
-    run = run_tap(tmp_path, config, catalog=only(discover(tmp_path / "d", config), {"removed_jobs"}))
+    run = run_in_process(tmp_path, config, catalog=only(discover_in_process(tmp_path / "d", config), {"removed_jobs"}))
     assert run.returncode == 0, run.stderr
     assert {r.query["deactivated_from"] for r in sandbox.requests_to("getro", "/networks/101/jobs/removed")} == {
         "2026-04-29"
@@ -235,12 +237,12 @@ def test_removed_jobs_ask_the_utc_date_of_a_start_date_with_an_offset(tmp_path, 
 
 
 def test_not_visible_profiles_is_asked_only_when_set(tmp_path, sandbox, getro_config):
-    catalog = only(discover(tmp_path / "d", getro_config), {"talent"})
-    run = run_tap(tmp_path / "1", getro_config, catalog=catalog)
+    catalog = only(discover_in_process(tmp_path / "d", getro_config), {"talent"})
+    run = run_in_process(tmp_path / "1", getro_config, catalog=catalog)
     assert run.returncode == 0, run.stderr
     assert all("not_visible_profiles" not in r.query for r in sandbox.requests_to("getro", "/networks/101/talent"))
     sandbox.clear_log()
-    run = run_tap(tmp_path / "2", {**getro_config, "getro_not_visible_profiles": True}, catalog=catalog)
+    run = run_in_process(tmp_path / "2", {**getro_config, "getro_not_visible_profiles": True}, catalog=catalog)
     assert run.returncode == 0, run.stderr
     asked = sandbox.requests_to("getro", "/networks/101/talent")
     assert asked and all(r.query.get("not_visible_profiles") == "true" for r in asked)
@@ -248,10 +250,12 @@ def test_not_visible_profiles_is_asked_only_when_set(tmp_path, sandbox, getro_co
 
 def test_job_details_all_asks_every_jobs_details_again(tmp_path, sandbox, getro_config, full_catalog):
     catalog = only(full_catalog, {"job_details"})
-    first = run_tap(tmp_path / "1", getro_config, catalog=catalog)
+    first = run_in_process(tmp_path / "1", getro_config, catalog=catalog)
     assert first.returncode == 0, first.stderr
     sandbox.clear_log()
-    second = run_tap(tmp_path / "2", {**getro_config, "getro_job_details": "all"}, catalog=catalog, state=first.state)
+    second = run_in_process(
+        tmp_path / "2", {**getro_config, "getro_job_details": "all"}, catalog=catalog, state=first.state
+    )
     assert second.returncode == 0, second.stderr
     every = {(nid, j["id"]) for nid, jobs in sandbox.getro.jobs.items() for j in jobs}
     assert {(r["network_id"], r["id"]) for r in second.records["job_details"]} == every

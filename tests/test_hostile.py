@@ -12,9 +12,7 @@ import pytest
 
 from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
-from tests.helpers import TAP, discover, only, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import TAP, discover_in_process, only, run_in_process
 
 SECRET_SETTINGS = ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key")
 
@@ -54,7 +52,7 @@ def _with_line_break(config: dict, setting: str) -> dict:
 @pytest.mark.parametrize("setting", [*SECRET_SETTINGS, "connector token"])
 def test_a_secret_with_a_line_break_is_refused_before_any_request_and_never_shown(tmp_path, sandbox, config, setting):
     bad = _with_line_break(config, setting)
-    run = run_tap(tmp_path, bad, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_in_process(tmp_path, bad, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode != 0
     name = "the token of bindbee_connectors[0]" if setting == "connector token" else setting
     assert f"{name} has white space or a line break in it" in run.stderr
@@ -83,7 +81,7 @@ def test_an_error_body_that_echoes_the_headers_leaks_no_piece_of_a_secret(tmp_pa
         return answer
 
     sandbox.intercept(hostile)
-    run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode != 0
     assert "400" in run.stderr
     assert_no_piece_of(secrets_of(config), run.stdout, run.stderr)
@@ -95,7 +93,7 @@ def test_a_server_that_echoes_credentials_into_records_gets_them_masked(tmp_path
     first = sandbox.trackjobchanges.connections["grp-default"][0]
     first["full_name"] = f"echo {key}"
     first["headline"] = json.dumps({"key": key})[:-6]  # a piece of it too
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert_no_piece_of([key], run.stdout, run.stderr)
     assert "echoed a credential" in run.stderr
@@ -112,7 +110,7 @@ def test_a_server_that_echoes_credentials_into_records_gets_them_masked(tmp_path
 def test_a_reference_list_in_another_shape_fails_the_run_and_retires_nothing(tmp_path, sandbox, body):
     config = {**sandbox.settings("getro"), **FAST, "retry_max_attempts": 2, "emit_activate_version_messages": True}
     sandbox.intercept(lambda r: Answer(200, body) if r.path == "/job_functions" else None)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Getro answered GET /getro/v2/job_functions without a list of names" in run.stderr
     assert "still failing after 2 attempts" in run.stderr
@@ -134,7 +132,7 @@ def _bad_keys(sandbox) -> None:
 def test_a_record_with_an_invalid_key_stops_the_run_by_default(tmp_path, sandbox):
     config = {**sandbox.settings("getro"), **FAST}
     _bad_keys(sandbox)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert (
         "Getro sent a jobs record [network_id=102] whose primary key field id is 'abc', which its schema does not allow"
@@ -151,7 +149,7 @@ def test_skip_loads_the_rest_logs_each_and_ends_with_an_error(tmp_path, sandbox)
         "emit_activate_version_messages": True,
     }
     _bad_keys(sandbox)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 1
     jobs = run.records["jobs"]
     assert all(isinstance(r["id"], int) for r in jobs)
@@ -173,7 +171,7 @@ def test_lone_surrogates_and_nul_are_read_and_replaced(tmp_path, sandbox):
     jobs[1]["title"] = "Nul\x00 here"
     jobs[2]["title"] = "Fine \U0001f600"
     jobs[3]["locations"] = ["\udc00 Remote"]
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     titles = {r["id"]: r["title"] for r in run.records["jobs"] if r["network_id"] == 101}
     assert titles[jobs[0]["id"]] == "Engineer \ufffd"
@@ -202,6 +200,7 @@ def _start(tmp_path, config: dict) -> subprocess.Popen:
     )
 
 
+@pytest.mark.e2e  # a signal to a process
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_ends_the_run_promptly_with_a_final_state_and_a_failure_code(tmp_path, sandbox, sig, code):
     config = {**sandbox.settings("getro"), **FAST, "getro_requests_per_minute": 120}  # 0.5 s a request
@@ -219,6 +218,7 @@ def test_a_signal_ends_the_run_promptly_with_a_final_state_and_a_failure_code(tm
     assert "Interrupted by" in err and "Traceback" not in err
 
 
+@pytest.mark.e2e  # a process whose stdout the target closed
 def test_a_closed_stdout_ends_the_run_at_once_with_one_clear_line(tmp_path, sandbox):
     config = {**sandbox.settings("getro"), **FAST, "getro_requests_per_minute": 600}
     proc = _start(tmp_path, config)
@@ -238,7 +238,7 @@ def test_a_closed_stdout_ends_the_run_at_once_with_one_clear_line(tmp_path, sand
 
 @pytest.mark.parametrize("start", ["yesterday", "2026-13-01T00:00:00Z", "20260101"])
 def test_a_start_date_that_is_not_a_date_stops_before_any_request(tmp_path, sandbox, start):
-    run = run_tap(tmp_path, {**sandbox.settings("getro"), **FAST, "start_date": start})
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST, "start_date": start})
     assert run.returncode != 0
     assert "start_date is not a date-time" in run.stderr
     assert sandbox.log == [] and "Traceback" not in run.stderr
@@ -282,7 +282,7 @@ def test_a_start_date_that_is_not_a_date_stops_before_any_request(tmp_path, sand
     ids=["list", "bookmarks-list", "bookmark-not-date", "entry-not-object", "marker-not-date"],
 )
 def test_a_state_of_the_wrong_shape_stops_before_any_request(tmp_path, sandbox, config, state, named):
-    run = run_tap(tmp_path, config, state=state)
+    run = run_in_process(tmp_path, config, state=state)
     assert run.returncode != 0
     assert named in run.stderr, run.stderr[-2000:]
     assert "meltano state clear" in run.stderr
@@ -292,15 +292,15 @@ def test_a_state_of_the_wrong_shape_stops_before_any_request(tmp_path, sandbox, 
 
 def test_an_unknown_setting_is_warned_about_with_the_closest_name(tmp_path, sandbox):
     config = {**sandbox.settings("trackjobchanges"), **FAST, "getro_netwrok_ids": [101]}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert "Unknown setting 'getro_netwrok_ids' is ignored. Did you mean getro_network_ids?" in run.stderr
 
 
 def test_unknown_streams_in_the_catalog_are_warned_about(tmp_path, sandbox):
     config = {**sandbox.settings("trackjobchanges"), **FAST}
-    full = discover(tmp_path / "all", sandbox.settings())
-    run = run_tap(tmp_path / "run", config, catalog=only(full, {"connections", "jobs"}))
+    full = discover_in_process(tmp_path / "all", sandbox.settings())
+    run = run_in_process(tmp_path / "run", config, catalog=only(full, {"connections", "jobs"}))
     assert run.returncode == 0, run.stderr
     line = next(line for line in run.stderr.splitlines() if "The catalog names streams" in line)
     assert "jobs" in line and "connections" not in line
@@ -309,7 +309,7 @@ def test_unknown_streams_in_the_catalog_are_warned_about(tmp_path, sandbox):
 
 def test_duplicate_network_ids_are_read_once(tmp_path, sandbox):
     config = {**sandbox.settings("getro"), **FAST, "getro_network_ids": [101, 101, 103]}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     assert sorted(r["id"] for r in run.records["networks"]) == [101, 103]
     assert len([r for r in sandbox.requests_to("getro") if r.path == "/networks/101/jobs"]) == 1
@@ -321,20 +321,20 @@ def test_a_comma_separated_list_in_the_environment_is_accepted(tmp_path, sandbox
     settings = sandbox.settings("getro")
     env = {f"TAP_JOBSOURCES_{k.upper()}": str(v) for k, v in {**settings, **FAST}.items()}
     env["TAP_JOBSOURCES_GETRO_NETWORK_IDS"] = value
-    run = run_tap(tmp_path, {}, env=env, extra_args=["--config", "ENV"])
+    run = run_in_process(tmp_path, {}, env=env, extra_args=["--config", "ENV"])
     assert run.returncode == 0, run.stderr[-2000:]
     assert sorted(r["id"] for r in run.records["networks"]) == [101, 103]
 
 
 def test_connection_test_succeeds_without_error_lines(tmp_path, sandbox, config):
-    run = run_tap(tmp_path, config, extra_args=["--test"])
+    run = run_in_process(tmp_path, config, extra_args=["--test"])
     assert run.returncode == 0, run.stderr
     assert "| ERROR" not in run.stderr, run.stderr
     assert run.records  # it did read each provider
 
 
 def test_connection_test_still_fails_on_wrong_credentials(tmp_path, sandbox, config):
-    run = run_tap(tmp_path, {**config, "trackjobchanges_api_key": "wrong-key-0000"}, extra_args=["--test"])
+    run = run_in_process(tmp_path, {**config, "trackjobchanges_api_key": "wrong-key-0000"}, extra_args=["--test"])
     assert run.returncode != 0
     assert "TrackJobChanges rejected the API key (401)" in run.stderr
 
@@ -343,7 +343,7 @@ def test_connection_test_still_fails_on_wrong_credentials(tmp_path, sandbox, con
 def test_a_bindbee_422_of_any_shape_is_a_clear_message(tmp_path, sandbox, body):
     config = {**sandbox.settings("bindbee"), **FAST}
     sandbox.intercept(lambda r: Answer(422, body) if r.provider == "bindbee" else None)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Bindbee refused the request for connector 'greenhouse' on GET /bindbee/api/ats/v1/jobs (422)" in run.stderr
     assert "AttributeError" not in run.stderr
@@ -380,7 +380,7 @@ def test_page_progress_the_tap_cannot_use_is_ignored_with_a_warning(tmp_path, sa
     section, named = BAD_RESUME[shape]
     config = {**sandbox.settings(), **FAST, "getro_page_size": 5}
     state = {"bookmarks": {}, "resume": section, "getro": {"networks_read_whole": ["101"]}}
-    run = run_tap(tmp_path, config, state=state)
+    run = run_in_process(tmp_path, config, state=state)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "Traceback" not in run.stderr
     assert named in run.stderr, run.stderr[-3000:]

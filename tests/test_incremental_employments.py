@@ -11,9 +11,7 @@ import pytest
 from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.expected import by_key, trackjobchanges_records
-from tests.helpers import run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import run_in_process
 
 GROUPS = ["grp-default", "grp-sales"]
 
@@ -60,7 +58,7 @@ def test_a_second_run_reads_only_what_changed_and_ends_whole(tmp_path, shape):
             "trackjobchanges_group_ids": GROUPS,
             "emit_activate_version_messages": True,
         }
-        first = run_tap(tmp_path / "1", config)
+        first = run_in_process(tmp_path / "1", config)
         assert first.returncode == 0, first.stderr[-2000:]
         everyone = {c["id"] for g in GROUPS for c in sandbox.trackjobchanges.connections[g]}
         assert employments_asked(sandbox) == everyone
@@ -79,7 +77,7 @@ def test_a_second_run_reads_only_what_changed_and_ends_whole(tmp_path, shape):
 
         moved, rechecked, new = change_some(sandbox)
         sandbox.clear_log()
-        second = run_tap(tmp_path / "2", config, state=first.state)
+        second = run_in_process(tmp_path / "2", config, state=first.state)
         assert second.returncode == 0, second.stderr[-2000:]
         asked = employments_asked(sandbox)
         connections = {c["id"]: (g, c) for g in GROUPS for c in sandbox.trackjobchanges.connections[g]}
@@ -116,10 +114,10 @@ def test_a_second_run_reads_only_what_changed_and_ends_whole(tmp_path, shape):
 def test_all_reads_every_connection_and_may_retire_rows(tmp_path):
     with Sandbox(scale=1) as sandbox:
         config = {**sandbox.settings("trackjobchanges"), **FAST, "emit_activate_version_messages": True}
-        first = run_tap(tmp_path / "1", config)
+        first = run_in_process(tmp_path / "1", config)
         assert first.returncode == 0, first.stderr[-2000:]
         sandbox.clear_log()
-        second = run_tap(tmp_path / "2", {**config, "trackjobchanges_employments": "all"}, state=first.state)
+        second = run_in_process(tmp_path / "2", {**config, "trackjobchanges_employments": "all"}, state=first.state)
         assert second.returncode == 0, second.stderr[-2000:]
         group = next(iter(sandbox.trackjobchanges.connections))
         assert employments_asked(sandbox) == {c["id"] for c in sandbox.trackjobchanges.connections[group]}
@@ -141,12 +139,12 @@ def test_an_interrupted_first_run_does_not_count_as_complete(tmp_path):
             return None
 
         sandbox.intercept(fail_late)
-        failed = run_tap(tmp_path / "1", config)
+        failed = run_in_process(tmp_path / "1", config)
         assert failed.returncode != 0 and calls["n"]
         assert "employments_read" not in failed.state.get("trackjobchanges", {})
         sandbox.intercepts.clear()
         sandbox.clear_log()
-        resumed = run_tap(tmp_path / "2", config, state=failed.state)
+        resumed = run_in_process(tmp_path / "2", config, state=failed.state)
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         group = next(iter(sandbox.trackjobchanges.connections))
         state = resumed.state["trackjobchanges"]["employments_read"]

@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from tests.conftest import FAST
-from tests.helpers import run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import run_in_process
 
 METRIC = re.compile(r"METRIC: (\{.*\})$")
 
 
 def test_every_request_is_timed_and_every_stream_summed_up(tmp_path, sandbox):
     sandbox.faults.inject("503", provider="trackjobchanges", path="^/connections$")
-    run = run_tap(tmp_path, {**sandbox.settings("trackjobchanges", "bindbee"), **FAST})
+    run = run_in_process(tmp_path, {**sandbox.settings("trackjobchanges", "bindbee"), **FAST})
     assert run.returncode == 0, run.stderr
     points = [json.loads(m.group(1)) for line in run.stderr.splitlines() if (m := METRIC.search(line))]
     timed = [p for p in points if p["metric"] == "http_request_duration"]

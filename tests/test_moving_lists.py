@@ -13,9 +13,7 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.misbehaviour import Misbehaviour
 from tests.conftest import FAST
 from tests.expected import instant
-from tests.helpers import PRIMARY_KEYS, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import PRIMARY_KEYS, run_in_process
 
 #: Lists of several pages: Getro 10 items a page, TrackJobChanges 10 (the emulator's).
 PAGED = {"getro_page_size": 10, "emit_activate_version_messages": True}
@@ -46,7 +44,7 @@ def sync(tmp_path, misbehaviour: Misbehaviour, scale: int = 3, **settings: t.Any
     sandbox = Sandbox(scale=scale, misbehaviour=misbehaviour).start()
     before = listed_now(sandbox)
     config = {**sandbox.settings("getro", "trackjobchanges"), **FAST, **PAGED, **settings}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     sandbox.stop()
     return sandbox, before, run
 
@@ -118,7 +116,7 @@ def test_a_getro_403_on_any_network_endpoint_skips_that_partition_and_retires_no
 def test_a_date_that_cannot_move_to_utc_costs_a_warning_not_the_run(tmp_path):
     sandbox = Sandbox(misbehaviour=Misbehaviour(dates_out_of_range=True)).start()
     config = {**sandbox.settings("getro", "bindbee"), **FAST}
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     sandbox.stop()
     assert run.returncode == 0, run.stderr[-3000:]
     by_connector = {r["connector"] for r in run.records["ats_jobs"]}
@@ -140,7 +138,7 @@ def test_a_bindbee_row_dated_a_year_ahead_does_not_move_the_bookmark_past_the_ru
         ahead = (datetime.now(UTC) + timedelta(days=365)).isoformat().replace("+00:00", "Z")
         sandbox.bindbee.jobs["lever"][0]["modified_at"] = ahead
         started = datetime.now(UTC)
-        first = run_tap(tmp_path / "1", config)
+        first = run_in_process(tmp_path / "1", config)
         assert first.returncode == 0, first.stderr
         marks = {
             p["context"]["connector"]: instant(p["replication_key_value"])
@@ -150,7 +148,7 @@ def test_a_bindbee_row_dated_a_year_ahead_does_not_move_the_bookmark_past_the_ru
         # A change after that run is read by the next one.
         changed = sandbox.bindbee.jobs["lever"][5]
         changed.update(name="CHANGED LATER", modified_at=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
-        second = run_tap(tmp_path / "2", config, state=first.state)
+        second = run_in_process(tmp_path / "2", config, state=first.state)
         assert second.returncode == 0, second.stderr
         assert "CHANGED LATER" in {r["name"] for r in second.records["ats_jobs"]}
 
@@ -166,13 +164,13 @@ def test_trackjobchanges_changes_stamped_by_its_own_clock_are_read(tmp_path, off
         group = next(iter(api.connections))
         # The server's "now" stamps the data's latest changes too.
         api.recheck(api.connections[group][0]["id"], misbehaviour.now() - timedelta(minutes=1))
-        first = run_tap(tmp_path / "1", config)
+        first = run_in_process(tmp_path / "1", config)
         assert first.returncode == 0, first.stderr
         moved = api.connections[group][3]["id"]
         api.change_job(moved, misbehaviour.now())
         new = api.add_connection(group, misbehaviour.now())["id"]
         sandbox.clear_log()
-        second = run_tap(tmp_path / "2", config, state=first.state)
+        second = run_in_process(tmp_path / "2", config, state=first.state)
         assert second.returncode == 0, second.stderr
         asked = {
             int(r.path.split("/")[2]) for r in sandbox.requests_to("trackjobchanges") if r.path.endswith("/employments")
@@ -188,7 +186,7 @@ def test_a_state_time_later_than_the_runs_start_is_ignored_with_a_warning(tmp_pa
         config = {**sandbox.settings("trackjobchanges"), **FAST}
         ahead = (datetime.now(UTC) + timedelta(days=2)).isoformat().replace("+00:00", "Z")
         state = {"bookmarks": {}, "trackjobchanges": {"employments_read": {"": ahead}}}
-        run = run_tap(tmp_path, config, state=state)
+        run = run_in_process(tmp_path, config, state=state)
         assert run.returncode == 0, run.stderr
         assert "later than this run's start" in run.stderr and "ignored" in run.stderr
         group = next(iter(sandbox.trackjobchanges.connections))

@@ -7,9 +7,10 @@ import pytest
 from tap_jobsources.pacing import Pacer
 from tests.helpers import run_tap
 
-pytestmark = pytest.mark.e2e
 
-
+# A process: the emulator stamps arrivals from its thread, and in the tap's process it would wait
+# for the interpreter lock while the tap decodes a page, which the spacing measured would show.
+@pytest.mark.e2e
 def test_requests_are_evenly_spaced_under_the_ceiling(tmp_path, sandbox, getro_config):
     rpm = 600  # one request every 0.1 s
     run = run_tap(tmp_path, {**getro_config, "getro_requests_per_minute": rpm})

@@ -8,12 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tap_jobsources.plugin import providers
 from tap_jobsources.settings import config_schema
-from tests.helpers import TAP, run_tap
+from tests.helpers import TAP, run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,8 +28,10 @@ def settings_rows(markdown: str) -> list[str]:
     return [line for line in markdown.splitlines() if re.match(r"^\| [a-z_]+ \|", line)]
 
 
-def test_readme_settings_table_agrees_with_about():
-    about = subprocess.run([*TAP, "--about", "--format=markdown"], capture_output=True, text=True, check=True).stdout
+def test_readme_settings_table_agrees_with_about(tmp_path):
+    run = run_in_process(tmp_path, None, extra_args=["--about", "--format=markdown"])
+    assert run.returncode == 0, run.stderr
+    about = run.stdout
     own = set(config_schema()["properties"])
     expected = [row for row in settings_rows(about) if row.split("|")[1].strip() in own]
     assert len(expected) == len(own)
@@ -135,14 +136,13 @@ def test_meltano_yml_and_the_hub_definition_match_about():
     }
 
 
-@pytest.mark.e2e
 def test_the_sandbox_banner_counts_what_its_printed_settings_read(tmp_path):
     from jobsources_sandbox import Sandbox
     from jobsources_sandbox.cli import readable_records
 
     with Sandbox() as sandbox:
         settings = {**sandbox.settings(), "getro_requests_per_minute": 60_000}
-        run = run_tap(tmp_path, settings)
+        run = run_in_process(tmp_path, settings)
         assert run.returncode == 0, run.stderr[-2000:]
         assert sum(run.counts().values()) == readable_records(sandbox.counts())
 

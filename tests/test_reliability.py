@@ -16,13 +16,11 @@ from tests.helpers import (
     all_records,
     assert_no_duplicates,
     assert_records_match_schemas,
-    discover,
-    run_tap,
+    discover_in_process,
+    run_in_process,
     run_until_killed,
     select,
 )
-
-pytestmark = pytest.mark.e2e
 
 SECRETS_OF = ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key")
 
@@ -44,11 +42,11 @@ def config(sandbox) -> dict:
 
 @pytest.fixture
 def catalog(tmp_path, config) -> dict:
-    return select(discover(tmp_path / "discover", config), {"job_details": True})
+    return select(discover_in_process(tmp_path / "discover", config), {"job_details": True})
 
 
 def test_fifteen_percent_faulty_requests_give_exactly_the_emulators_data(tmp_path, sandbox, config, catalog):
-    clean = run_tap(tmp_path / "clean", config, catalog=catalog)  # only to count the requests a sync makes
+    clean = run_in_process(tmp_path / "clean", config, catalog=catalog)  # only to count the requests a sync makes
     assert clean.returncode == 0, clean.stderr
     clean_requests = len(sandbox.log)
     sandbox.clear_log()
@@ -56,7 +54,9 @@ def test_fifteen_percent_faulty_requests_give_exactly_the_emulators_data(tmp_pat
     sandbox.faults.set_rate(0.15, seed=11)
     sandbox.faults.slow_seconds = 1.5
     sandbox.faults.retry_after = 1
-    faulty = run_tap(tmp_path / "faulty", {**config, "request_timeout": 1, "retry_max_attempts": 8}, catalog=catalog)
+    faulty = run_in_process(
+        tmp_path / "faulty", {**config, "request_timeout": 1, "retry_max_attempts": 8}, catalog=catalog
+    )
     assert faulty.returncode == 0, faulty.stderr
     faults = [r.fault for r in sandbox.log if r.fault]
     assert len(faults) >= 0.1 * clean_requests
@@ -73,7 +73,7 @@ def test_a_provider_that_keeps_failing_ends_the_run_within_its_bound(tmp_path, s
     sandbox.faults.inject("503", provider="trackjobchanges", path="^/connections$", times=1000)
     config.update(retry_max_attempts=3, retry_backoff_seconds=0.2)
     started = time.monotonic()
-    run = run_tap(tmp_path / "1", config, catalog=catalog)
+    run = run_in_process(tmp_path / "1", config, catalog=catalog)
     elapsed = time.monotonic() - started
     assert run.returncode != 0
     assert len(sandbox.requests_to("trackjobchanges", "/connections")) == 3
@@ -90,7 +90,7 @@ def test_a_provider_that_keeps_failing_ends_the_run_within_its_bound(tmp_path, s
     assert marks == {c: latest(j["modified_at"] for j in jobs) for c, jobs in sandbox.bindbee.jobs.items()}
     sandbox.faults = type(sandbox.faults)()
     sandbox.clear_log()
-    rerun = run_tap(tmp_path / "2", config, catalog=catalog, state=run.state)
+    rerun = run_in_process(tmp_path / "2", config, catalog=catalog, state=run.state)
     assert rerun.returncode == 0, rerun.stderr
     assert sandbox.requests_to("bindbee") == []  # finished by the failed run: not read again
     assert not rerun.records.get("ats_jobs")
@@ -109,6 +109,7 @@ def removed_bookmark_of(network_id: int):
     return check
 
 
+@pytest.mark.e2e  # a SIGKILL to a process (the resumed run is in-process)
 @pytest.mark.parametrize("kill_point", ["mid-getro", "mid-bindbee"])
 def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox, config, catalog, kill_point):
     config["getro_requests_per_minute"] = 1200  # slow enough to be caught mid-run
@@ -119,7 +120,7 @@ def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox
     )
     killed = run_until_killed(tmp_path / "1", config, catalog, kill_when)
     state = killed.states[-1]
-    resumed = run_tap(tmp_path / "2", config, catalog=catalog, state=state)
+    resumed = run_in_process(tmp_path / "2", config, catalog=catalog, state=state)
     assert resumed.returncode == 0, resumed.stderr
 
     expected = all_records(sandbox)
@@ -181,7 +182,7 @@ def test_bookmarks_in_the_future_are_read_as_the_runs_start_and_none_is_written_
         }
     }
     before = datetime.now(UTC)
-    run = run_tap(tmp_path, config, catalog=catalog, state=state)
+    run = run_in_process(tmp_path, config, catalog=catalog, state=state)
     assert run.returncode == 0, run.stderr
     for stream in ("removed_jobs", "job_details", "ats_jobs"):
         assert not run.records.get(stream), stream  # nothing changed since the run's start
@@ -195,7 +196,7 @@ def test_bookmarks_in_the_future_are_read_as_the_runs_start_and_none_is_written_
 def test_no_secret_anywhere_at_debug_through_faults(tmp_path, sandbox, config, catalog):
     sandbox.faults.set_rate(0.2, kinds=("500", "429", "reset", "truncated", "html"), seed=5)
     sandbox.faults.retry_after = 1
-    run = run_tap(
+    run = run_in_process(
         tmp_path, {**config, "retry_max_attempts": 8}, catalog=catalog, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"}
     )
     assert run.returncode == 0, run.stderr
@@ -213,7 +214,7 @@ def test_no_secret_when_the_api_is_unreachable(tmp_path, sandbox, config, provid
         "retry_max_attempts": 2,
         f"{provider}_api_url": "http://127.0.0.1:9/unreachable",
     }
-    run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode != 0
     assert "still failing after 2 attempts: connection failed" in run.stderr
     for key, value in config.items():
@@ -240,7 +241,7 @@ def test_a_list_that_never_ends_hits_the_page_cap(tmp_path, sandbox, config):
             else None
         )
     )
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert (
         "TrackJobChanges GET /trackjobchanges/api/v1/connections (stream connections): more than 5 pages" in run.stderr
@@ -256,7 +257,7 @@ def test_a_list_that_never_ends_hits_the_page_cap(tmp_path, sandbox, config):
 def test_a_page_without_its_list_is_an_error_not_an_empty_page(tmp_path, sandbox, config, body):
     config = {**sandbox.settings("getro"), **FAST, "retry_max_attempts": 2}
     sandbox.intercept(lambda r: Answer(200, body) if r.path == "/networks/101/jobs" else None)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "Getro GET /getro/v2/networks/101/jobs (stream jobs) still failing after 2 attempts" in run.stderr
     assert "without a list of objects under 'items'" in run.stderr
@@ -269,7 +270,7 @@ def test_schema_drift_does_not_break_the_sync_and_output_stays_valid(tmp_path, s
     sandbox.bindbee.jobs["lever"][0]["confidential"] = "false"
     sandbox.trackjobchanges.connections["grp-default"][0]["in_eu"] = 1
     sandbox.trackjobchanges.connections["grp-default"][0]["current_employment"]["email_confidence"] = "85"
-    run = run_tap(tmp_path, config, catalog=catalog)
+    run = run_in_process(tmp_path, config, catalog=catalog)
     assert run.returncode == 0, run.stderr
     assert_records_match_schemas(run)
     emitted = next(r for r in run.records["jobs"] if r["id"] == int(job["id"]))

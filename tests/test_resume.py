@@ -13,9 +13,7 @@ import pytest
 from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.expected import by_key
-from tests.helpers import PRIMARY_KEYS, all_records, discover, run_tap, run_until_killed, select
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import PRIMARY_KEYS, all_records, discover_in_process, run_in_process, run_until_killed, select
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def config(sandbox) -> dict:
 
 @pytest.fixture
 def catalog(tmp_path, config) -> dict:
-    return select(discover(tmp_path / "discover", config), {"job_details": True})
+    return select(discover_in_process(tmp_path / "discover", config), {"job_details": True})
 
 
 def request_key(r) -> tuple:
@@ -91,11 +89,12 @@ KILL_POINTS = {
 }
 
 
+@pytest.mark.e2e  # a SIGKILL to a process (the runs around it are in-process)
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_partition(
     tmp_path, sandbox, config, catalog, point
 ):
-    clean = run_tap(tmp_path / "clean", config, catalog=catalog)  # only to count the requests a sync makes
+    clean = run_in_process(tmp_path / "clean", config, catalog=catalog)  # only to count the requests a sync makes
     assert clean.returncode == 0, clean.stderr
     clean_requests = len(sandbox.log)
     sandbox.clear_log()
@@ -106,7 +105,7 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
     sandbox.clear_log()
     state = killed.states[-1]
     assert "resume" in state
-    resumed = run_tap(tmp_path / "resumed", config, catalog=catalog, state=state)
+    resumed = run_in_process(tmp_path / "resumed", config, catalog=catalog, state=state)
     assert resumed.returncode == 0, resumed.stderr
 
     # Nothing lost: the two parts together are the emulator's data.
@@ -141,7 +140,7 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
 def test_the_resume_state_is_small_and_grows_with_partitions_not_records(tmp_path):
     with Sandbox(networks=100, scale=1) as sandbox:  # 500 partitions (five streams per network)
         config = {**sandbox.settings("getro"), **FAST, "getro_page_size": 2}
-        run = run_tap(tmp_path, config, timeout=600)
+        run = run_in_process(tmp_path, config, timeout=600)
         assert run.returncode == 0, run.stderr
         sizes = [len(json.dumps(s)) for s in run.states]
         assert max(sizes) < 20_000, max(sizes)
@@ -174,18 +173,19 @@ def test_a_state_of_the_previous_release_is_read(tmp_path, sandbox, config):
             "employments": {},
         }
     }
-    run = run_tap(tmp_path, config, state=old)
+    run = run_in_process(tmp_path, config, state=old)
     assert run.returncode == 0, run.stderr
     assert run.records["jobs"] and "resume" not in run.state
 
 
+@pytest.mark.e2e  # a SIGKILL to a process (the runs around it are in-process)
 def test_progress_older_than_resume_within_hours_is_ignored(tmp_path, sandbox, config, catalog):
     killed = run_until_killed(tmp_path / "killed", config, catalog, nth_record_of("connections", 14))
     state = json.loads(json.dumps(killed.states[-1]))
     written = datetime.now(UTC) - timedelta(hours=30)
     state["resume"]["written"] = written.isoformat().replace("+00:00", "Z")
     sandbox.clear_log()
-    run = run_tap(tmp_path / "again", config, catalog=catalog, state=state)
+    run = run_in_process(tmp_path / "again", config, catalog=catalog, state=state)
     assert run.returncode == 0, run.stderr
     assert "more than resume_within_hours (24): ignored" in run.stderr
     assert len(run.records["job_functions"]) == len(sandbox.getro.job_functions)  # read again
@@ -193,17 +193,21 @@ def test_progress_older_than_resume_within_hours_is_ignored(tmp_path, sandbox, c
     assert versions and versions != {state["resume"]["version"]}  # a new logical run
 
 
+@pytest.mark.e2e  # a SIGKILL to a process (the runs around it are in-process)
 def test_a_bindbee_cursor_the_api_no_longer_accepts_falls_back_to_the_bookmark(tmp_path, sandbox):
     config = {**sandbox.settings("bindbee"), **FAST, "bindbee_page_size": 7}
     killed = run_until_killed(
-        tmp_path / "killed", config, discover(tmp_path / "d", config), nth_record_of("ats_jobs", 10, connector="lever")
+        tmp_path / "killed",
+        config,
+        discover_in_process(tmp_path / "d", config),
+        nth_record_of("ats_jobs", 10, connector="lever"),
     )
     state = json.loads(json.dumps(killed.states[-1]))
     entries = state["resume"]["streams"]["ats_jobs"]
     lever = next(e for k, e in entries.items() if "lever" in k)
     assert lever.get("page")  # a saved cursor
     lever["page"] = base64.b64encode(b"expired").decode()
-    run = run_tap(tmp_path / "resumed", config, state=state)
+    run = run_in_process(tmp_path / "resumed", config, state=state)
     assert run.returncode == 0, run.stderr
     assert "the saved page was refused" in run.stderr
     together = {
@@ -215,12 +219,12 @@ def test_a_bindbee_cursor_the_api_no_longer_accepts_falls_back_to_the_bookmark(t
 
 def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp_path, sandbox):
     config = {**sandbox.settings("getro"), **FAST, "emit_activate_version_messages": True}
-    first = run_tap(tmp_path / "1", config)
+    first = run_in_process(tmp_path / "1", config)
     assert first.returncode == 0, first.stderr
     read = first.state["getro"]["networks_read_whole"]
     assert set(read) == {"101", "102", "103"}
 
-    second = run_tap(tmp_path / "2", config, state=first.state)
+    second = run_in_process(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
     told = [line for line in second.stderr.splitlines() if "networks read whole less than that ago" in line]
     assert len(told) == 1 and "Read anyway" in told[0]  # one line a run, naming the networks
@@ -228,7 +232,7 @@ def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp
     assert second.records["jobs"]
 
     sandbox.clear_log()
-    third = run_tap(tmp_path / "3", {**config, "getro_min_hours_between_syncs": 4}, state=first.state)
+    third = run_in_process(tmp_path / "3", {**config, "getro_min_hours_between_syncs": 4}, state=first.state)
     assert third.returncode == 0, third.stderr
     assert "Skipped (getro_min_hours_between_syncs)" in third.stderr
     assert not third.records.get("jobs") and not third.records.get("networks")
@@ -245,7 +249,7 @@ def test_long_partitions_log_their_progress_with_totals_and_time_left(tmp_path, 
         "progress_interval_seconds": 0.001,
         "getro_network_ids": [101],
     }
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     lines = [line.split("| ")[-1] for line in run.stderr.splitlines() if " pages" in line]
     jobs = [line for line in lines if line.startswith("jobs [network 101]: ")]

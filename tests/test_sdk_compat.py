@@ -8,14 +8,11 @@ import inspect
 from importlib.metadata import version
 from pathlib import Path
 
-import pytest
 from singer_sdk import Stream
 from singer_sdk.plugin_base import PluginBase
 
 from tests.conftest import FAST
-from tests.helpers import discover, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import discover_in_process, run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK_VERSION = version("singer-sdk")
@@ -113,7 +110,7 @@ def test_no_private_sdk_name_is_used_outside_the_compatibility_module():
 
 
 def test_one_schema_per_stream_per_run(tmp_path, sandbox):
-    run = run_tap(tmp_path, {**sandbox.settings("trackjobchanges", "getro"), **FAST})
+    run = run_in_process(tmp_path, {**sandbox.settings("trackjobchanges", "getro"), **FAST})
     assert run.returncode == 0, run.stderr
     schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
     assert len(schemas) == len(set(schemas)) and {"employments", "jobs", "talent"} <= set(schemas)
@@ -133,11 +130,11 @@ def test_one_http_session_per_provider(sandbox):
 
 def test_the_plain_record_path_equals_the_sdks_own(tmp_path, sandbox):
     config = {**sandbox.settings("trackjobchanges"), **FAST}
-    plain = run_tap(tmp_path / "plain", config)
+    plain = run_in_process(tmp_path / "plain", config)
     assert plain.returncode == 0, plain.stderr
 
     # The same records through the SDK's path: a stream map that changes nothing forces it.
-    mapped = run_tap(
+    mapped = run_in_process(
         tmp_path / "mapped", {**config, "stream_maps": {"connections": {"id": "id"}, "employments": {"id": "id"}}}
     )
     assert mapped.returncode == 0, mapped.stderr
@@ -145,13 +142,13 @@ def test_the_plain_record_path_equals_the_sdks_own(tmp_path, sandbox):
         assert plain.records[stream] == mapped.records[stream], stream
 
     # A map and a deselected field are honoured (the plain path is not taken then).
-    catalog = discover(tmp_path / "d", config)
+    catalog = discover_in_process(tmp_path / "d", config)
     for entry in catalog["streams"]:
         if entry["tap_stream_id"] == "connections":
             for md in entry["metadata"]:
                 if md["breadcrumb"] == ["properties", "last_name"]:
                     md["metadata"]["selected"] = False
-    changed = run_tap(
+    changed = run_in_process(
         tmp_path / "changed", {**config, "stream_maps": {"employments": {"title": "__NULL__"}}}, catalog=catalog
     )
     assert changed.returncode == 0, changed.stderr

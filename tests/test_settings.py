@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import TAP, discover, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import discover_in_process, run_in_process
 
 BAD_CONFIGS = {
     "email without token": ({"getro_api_token": None}, ["getro_api_token"]),
@@ -44,7 +42,7 @@ BAD_CONFIGS = {
 def test_bad_config_stops_before_any_request(tmp_path, sandbox, getro_config, case, mode):
     changes, expected = BAD_CONFIGS[case]
     config = {k: v for k, v in {**getro_config, **changes}.items() if v is not None}
-    run = run_tap(tmp_path, config, extra_args=["--discover"] if mode == "discover" else [])
+    run = run_in_process(tmp_path, config, extra_args=["--discover"] if mode == "discover" else [])
     assert run.returncode != 0
     for text in expected:
         assert text in run.stderr, run.stderr[-2000:]
@@ -52,10 +50,9 @@ def test_bad_config_stops_before_any_request(tmp_path, sandbox, getro_config, ca
     assert not run.messages
 
 
-def test_about_needs_no_config():
-    import subprocess
-
-    out = subprocess.run([*TAP, "--about", "--format=json"], capture_output=True, text=True, check=True)
+def test_about_needs_no_config(tmp_path):
+    out = run_in_process(tmp_path, None, extra_args=["--about", "--format=json"])
+    assert out.returncode == 0, out.stderr
     about = json.loads(out.stdout)
     settings = about["settings"]["properties"]
     for name in ("getro_api_token", "bindbee_api_key", "trackjobchanges_api_key"):
@@ -85,13 +82,13 @@ PROVIDER_STREAMS = {
     "providers", [("getro",), ("bindbee",), ("trackjobchanges",), ("getro", "bindbee", "trackjobchanges")]
 )
 def test_only_enabled_providers_are_discovered(tmp_path, sandbox, providers):
-    catalog = discover(tmp_path, sandbox.settings(*providers))
+    catalog = discover_in_process(tmp_path, sandbox.settings(*providers))
     assert {s["tap_stream_id"] for s in catalog["streams"]} == set().union(*(PROVIDER_STREAMS[p] for p in providers))
     assert sandbox.log == []  # discovery asks no API
 
 
 def test_job_details_is_not_selected_by_default(tmp_path, getro_config):
-    catalog = discover(tmp_path, getro_config)
+    catalog = discover_in_process(tmp_path, getro_config)
     job_details = next(s for s in catalog["streams"] if s["tap_stream_id"] == "job_details")
     root = next(m for m in job_details["metadata"] if m["breadcrumb"] == [])
     assert root["metadata"].get("selected-by-default") is False
@@ -103,8 +100,8 @@ def test_schema_only_sends_every_selected_schema_and_nothing_else(tmp_path, sand
     from tests.helpers import select
 
     config = {**sandbox.settings(), "schema_only": True}
-    catalog = select(discover(tmp_path / "d", config), {"job_details": True, "talent": False})
-    run = run_tap(tmp_path, config, catalog=catalog, state={"bookmarks": {}})
+    catalog = select(discover_in_process(tmp_path / "d", config), {"job_details": True, "talent": False})
+    run = run_in_process(tmp_path, config, catalog=catalog, state={"bookmarks": {}})
     assert run.returncode == 0, run.stderr[-2000:]
     assert [m["type"] for m in run.messages] == ["SCHEMA"] * len(run.messages)  # no RECORD, no STATE
     expected = set().union(*PROVIDER_STREAMS.values()) - {"talent"}

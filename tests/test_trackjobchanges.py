@@ -10,9 +10,7 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import by_key, trackjobchanges_records
-from tests.helpers import assert_no_duplicates, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import assert_no_duplicates, run_in_process
 
 GROUPS = ["grp-default", "grp-sales", "grp-alumni"]
 
@@ -26,7 +24,7 @@ def config(sandbox) -> dict:
 def test_full_sync_equals_the_emulator(tmp_path, sandbox, config, groups):
     if groups:
         config["trackjobchanges_group_ids"] = groups
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr
     expected = trackjobchanges_records(sandbox.trackjobchanges, groups)
     for stream in ("connections", "employments"):
@@ -50,7 +48,7 @@ def test_key_travels_in_the_header_only_and_never_reaches_a_log(tmp_path, sandbo
     sandbox.faults.inject("503", provider="trackjobchanges")
     sandbox.faults.inject("reset", provider="trackjobchanges")
     key = sandbox.trackjobchanges.api_key
-    run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode == 0, run.stderr
     logged = sandbox.requests_to("trackjobchanges")
     assert logged and all(r.headers.get("key") == key for r in logged)
@@ -61,7 +59,7 @@ def test_key_travels_in_the_header_only_and_never_reaches_a_log(tmp_path, sandbo
 
 def test_unreachable_url_error_holds_no_key(tmp_path, config):
     config.update(trackjobchanges_api_url="http://127.0.0.1:9/api/v1", retry_max_attempts=2)
-    run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+    run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode != 0
     # Streams go by name: the account (GET /account) is the first request of the run.
     assert "TrackJobChanges GET /api/v1/account (stream account) still failing after 2 attempts" in run.stderr
@@ -72,7 +70,7 @@ def test_last_page_ends_paging_without_an_extra_request(tmp_path, config):
     with Sandbox() as sb:
         sb.trackjobchanges.per_page = 4  # 8 connections a group: pages 1 and 2, the second says last_page
         config.update(sb.settings("trackjobchanges"))
-        run = run_tap(tmp_path, config)
+        run = run_in_process(tmp_path, config)
         assert run.returncode == 0, run.stderr
         assert [r.query["page"] for r in sb.requests_to("trackjobchanges") if r.path == "/connections"] == ["1", "2"]
         for connection in run.records["connections"]:
@@ -89,7 +87,7 @@ def test_status_error_in_a_200_stops_the_tap_with_its_message(tmp_path, sandbox,
             else None
         )
     )
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert (
         "TrackJobChanges answered GET /trackjobchanges/api/v1/connections with status ERROR: "
@@ -101,7 +99,7 @@ def test_status_error_in_a_200_stops_the_tap_with_its_message(tmp_path, sandbox,
 
 def test_401_names_trackjobchanges_and_the_key_setting(tmp_path, sandbox, config):
     config["trackjobchanges_api_key"] = "not-the-right-key-xyz"
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "TrackJobChanges rejected the API key (401)" in run.stderr
     assert "Check trackjobchanges_api_key" in run.stderr
@@ -114,7 +112,7 @@ def test_state_does_not_grow_with_connections(tmp_path):
     for scale in (1, 5):
         with Sandbox(scale=scale) as sb:
             config = {**sb.settings("trackjobchanges"), **FAST, "trackjobchanges_group_ids": GROUPS}
-            run = run_tap(tmp_path / str(scale), config)
+            run = run_in_process(tmp_path / str(scale), config)
             assert run.returncode == 0, run.stderr
             assert len(run.records["connections"]) == 24 * scale
             sizes[scale] = len(json.dumps(run.state))
@@ -128,7 +126,7 @@ def test_a_stream_map_can_call_fake_with_faker_config(tmp_path, sandbox, config)
         faker_config={"seed": 7, "locale": "en_US"},
         stream_maps={"connections": {"first_name": "fake.first_name()"}},
     )
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr[-3000:]
     names = [r["first_name"] for r in run.records["connections"]]
     assert names and not any(n.startswith("first") for n in names), names  # the emulator's are "first<id>"
@@ -136,7 +134,7 @@ def test_a_stream_map_can_call_fake_with_faker_config(tmp_path, sandbox, config)
 
 def test_connections_in_groups_left_unread_are_warned_about(tmp_path, sandbox, config):
     """The account's connections_count (GET /account, the account stream) against what was read."""
-    run = run_tap(tmp_path / "1", config)
+    run = run_in_process(tmp_path / "1", config)
     assert run.returncode == 0, run.stderr
     total = sum(map(len, sandbox.trackjobchanges.connections.values()))
     default = len(next(iter(sandbox.trackjobchanges.connections.values())))
@@ -146,6 +144,6 @@ def test_connections_in_groups_left_unread_are_warned_about(tmp_path, sandbox, c
     )
     assert run.records["account"] == [{"email": "sandbox@example.com", "connections_count": total}]
     every = list(sandbox.trackjobchanges.connections)
-    run = run_tap(tmp_path / "2", {**config, "trackjobchanges_group_ids": every})
+    run = run_in_process(tmp_path / "2", {**config, "trackjobchanges_group_ids": every})
     assert run.returncode == 0, run.stderr
     assert "the account holds" not in run.stderr

@@ -32,9 +32,7 @@ from tap_jobsources.signals import StopFlag
 from tap_jobsources.stats import StreamStats
 from tests.conftest import FAST
 from tests.expected import bindbee_records, getro_records, trackjobchanges_records
-from tests.helpers import TAP, only, run_tap
-
-pytestmark = pytest.mark.e2e
+from tests.helpers import TAP, only, run_in_process
 
 PROVIDERS = ("getro", "bindbee", "trackjobchanges")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -141,7 +139,7 @@ def test_a_redirect_to_another_origin_is_refused_and_the_other_origin_gets_nothi
             return Answer(status, {"moved": True}, {"Location": target}) if request.provider == provider else None
 
         sandbox.intercept(moved)
-        run = run_tap(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
+        run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert other.requests == [], "a request reached the other origin"
     line = assert_one_line_failure(
         run,
@@ -167,7 +165,7 @@ def test_another_scheme_host_or_port_is_another_origin(tmp_path, sandbox, where)
         "default-port": ("http://127.0.0.1/getro/v2/x", "http://127.0.0.1:80"),
     }[where]
     sandbox.intercept(lambda r: Answer(302, {}, {"Location": target}))
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert_one_line_failure(run, f"to another origin, {shown}:", "getro_api_url")
     assert len(sandbox.log) == 1
 
@@ -185,7 +183,7 @@ def test_a_redirect_within_the_origin_is_followed_as_a_get_with_the_credentials(
         return Answer(status, {}, {"Location": there if status % 2 else sandbox.url + there})
 
     sandbox.intercept(moved)
-    run = run_tap(tmp_path, config, catalog=small_catalog(provider))
+    run = run_in_process(tmp_path, config, catalog=small_catalog(provider))
     assert run.returncode == 0, run.stderr[-3000:]
     assert len(run.records[SMALL[provider]]) == expected_small(sandbox, provider)
     asked = sandbox.requests_to(provider)
@@ -211,7 +209,7 @@ def test_a_redirect_loop_within_the_origin_is_one_clear_line(tmp_path, sandbox):
         return Answer(302, {}, {"Location": f"{base}/b" if request.path != "/b" else f"{base}/a"})
 
     sandbox.intercept(loop)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     # The first request of a TrackJobChanges run is the account's (streams run by name).
     assert_one_line_failure(run, "TrackJobChanges redirected GET /trackjobchanges/api/v1/account in a loop")
     assert len(sandbox.log) == 3  # the request, /a, /b: and no more
@@ -225,7 +223,7 @@ def test_an_endless_chain_of_redirects_within_the_origin_stops(tmp_path, sandbox
         return Answer(307, {}, {"Location": f"{PREFIXES['getro']}/x?hop={hop + 1}"})
 
     sandbox.intercept(chain)
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert_one_line_failure(run, "Getro redirected GET /getro/v2/", "more than 10 times", "getro_api_url")
     assert len(sandbox.log) == 11
 
@@ -240,7 +238,7 @@ def test_an_answer_that_trickles_ends_at_its_deadline_and_is_retried(tmp_path, s
     sandbox.faults.trickle_seconds = 1.0
     sandbox.faults.inject(kind, provider="getro", path="^/job_functions$")
     started = time.monotonic()
-    run = run_tap(tmp_path, config, catalog=small_catalog("getro"), timeout=60)
+    run = run_in_process(tmp_path, config, catalog=small_catalog("getro"), timeout=60)
     assert run.returncode == 0, run.stderr[-3000:]
     assert time.monotonic() - started < 20
     assert len(run.records["job_functions"]) == len(sandbox.getro.job_functions)
@@ -253,7 +251,7 @@ def test_an_answer_that_always_trickles_stops_the_run_with_one_line(tmp_path, sa
     sandbox.faults.trickle_seconds = 0.5
     sandbox.faults.inject("trickle", provider="trackjobchanges", times=5)
     started = time.monotonic()
-    run = run_tap(tmp_path, config, timeout=60)
+    run = run_in_process(tmp_path, config, timeout=60)
     assert time.monotonic() - started < 20
     assert_one_line_failure(
         run, "TrackJobChanges GET /trackjobchanges/api/v1/account", "still failing after 2 attempts", "1.5 s"
@@ -283,6 +281,7 @@ def run_measured(tmp_path: Path, config: dict) -> tuple[int, str, int]:
     return proc.returncode, (tmp_path / "err").read_text(), usage.ru_maxrss // 1024
 
 
+@pytest.mark.e2e  # its own peak memory: a process
 def test_a_gzip_bomb_stops_at_the_size_limit_with_bounded_memory(tmp_path, sandbox, gzip_bomb):
     config = {**sandbox.settings("getro"), **FAST}
     sandbox.intercept(lambda r: Answer(200, raw=gzip_bomb, headers={"Content-Encoding": "gzip"}))
@@ -346,7 +345,7 @@ def test_json_nested_too_deep_is_one_line_naming_provider_and_endpoint(tmp_path,
     config = {**sandbox.settings("bindbee"), **FAST, "retry_max_attempts": 2}
     body = b'{"items": ' + b"[" * depth + b"]" * depth + b', "cursor": null}'
     sandbox.intercept(lambda r: Answer(200, raw=body))
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert_one_line_failure(
         run,
         "Bindbee sent a body nested deeper than a JSON reader goes (about 1,000 levels) on GET "
@@ -374,7 +373,7 @@ def test_the_summary_and_the_metric_count_to_the_last_byte(tmp_path, sandbox):
     body_size = len(json.dumps(sandbox.getro.job_functions, separators=(",", ":")))
     sandbox.faults.trickle_seconds = 2.0 / body_size  # the body takes about 2 s
     sandbox.faults.inject("trickle", provider="getro", path="^/job_functions$")
-    run = run_tap(tmp_path, config, catalog=small_catalog("getro"))
+    run = run_in_process(tmp_path, config, catalog=small_catalog("getro"))
     assert run.returncode == 0, run.stderr[-3000:]
     summary = next(line for line in run.stderr.splitlines() if "Stream job_functions:" in line)
     seconds = float(summary.split(" retries, ")[1].split(" s ")[0])
@@ -400,6 +399,6 @@ def test_an_error_body_nested_too_deep_is_still_the_providers_error_in_one_line(
     config = {**sandbox.settings("bindbee"), **FAST}
     body = b'{"detail": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
     sandbox.intercept(lambda r: Answer(422, raw=body))
-    run = run_tap(tmp_path, config)
+    run = run_in_process(tmp_path, config)
     assert_one_line_failure(run, "Bindbee refused the request for connector 'greenhouse'", "(422)")
     assert "RecursionError" not in run.stderr

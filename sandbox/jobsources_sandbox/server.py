@@ -7,6 +7,7 @@ import struct
 import threading
 import time
 import typing as t
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -85,7 +86,10 @@ class Sandbox:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> Sandbox:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox", daemon=True)
+        # stop() waits for the serving loop to see its request: every 20 ms, not the default 0.5 s
+        # (the tests start and stop an emulator for each test).
+        serve = partial(self._httpd.serve_forever, poll_interval=0.02)
+        self._thread = threading.Thread(target=serve, name="sandbox", daemon=True)
         self._thread.start()
         return self
 
