@@ -188,6 +188,7 @@ class Reader:
         self._prefetched: dict[str, Future[Page]] = {}  # partition -> its first page, fetched ahead
         self._ahead: dict[str, tuple[Partition, PageReader]] = {}  # partition -> its pages, read ahead
         self._warned = 0
+        self._counter: metrics.Counter | None = None  # the request metrics of the partition being read
 
     @property
     def name(self) -> str:
@@ -222,7 +223,8 @@ class Reader:
             pages = self._reader_of(part)
         sdk_stream, below = t.cast(t.Any, stream), t.cast(t.Any, stream.descendants)
         try:
-            yield from self._emit(part, pages)
+            with stream.request_counter(context) as self._counter:
+                yield from self._emit(part, pages)
         except SkipPartition as skip:  # a status the stream declares: skip it with a warning
             stream.logger.warning(stream.skip_on[skip.status].format(stream=self.name, **(part.context or {})))
             self._incomplete(f"{part.label} skipped ({skip.status})")
@@ -302,31 +304,29 @@ class Reader:
     # The page loop ------------------------------------------------------------------------------
 
     def list_pages(self, part: Partition) -> t.Iterator[Page]:
-        """The pages of a partition's list, counted in the request metrics. A resumed partition
+        """The pages of a partition's list. A resumed partition
         starts at its saved page; if the API no longer accepts it (a cursor that expired), the
         partition is read again from its start (its bookmark has not moved)."""
         paging = self.stream.paging()
-        with self.stream.request_counter(part.context) as counter:
-            resumed = part.progress.page is not None
-            while True:
-                loop = self._loop(part, paging)
-                try:
-                    for page in loop:
-                        counter.increment()
-                        resumed = False
-                        yield page
-                    return
-                except FatalAPIError as exc:
-                    if not resumed:
-                        raise
-                    self.stream.logger.warning(
-                        "%s: the saved page was refused (%s); reading the partition again from its start.",
-                        part.label,
-                        exc,
-                    )
-                    part.progress.restart()
-                    part.check = ListCheck()
+        resumed = part.progress.page is not None
+        while True:
+            loop = self._loop(part, paging)
+            try:
+                for page in loop:
                     resumed = False
+                    yield page
+                return
+            except FatalAPIError as exc:
+                if not resumed:
+                    raise
+                self.stream.logger.warning(
+                    "%s: the saved page was refused (%s); reading the partition again from its start.",
+                    part.label,
+                    exc,
+                )
+                part.progress.restart()
+                part.check = ListCheck()
+                resumed = False
 
     def _loop(self, part: Partition, paging: Paging) -> t.Iterator[Page]:
         if isinstance(paging, SinglePage):
@@ -498,19 +498,31 @@ class Reader:
         *,
         path: str | None = None,
         extract: Extract | None = None,
+        counted: bool = True,
     ) -> Page:
-        """Send one request for a partition (paced, retried) and return its page."""
+        """Send one request for a partition (paced, retried) and return its page. It is counted in the
+        request metrics of the partition being read, failed or not (a page fetched ahead: once read)."""
         stream = self.stream
-        page = stream.sender.send(stream.request(part, token, path), extract or stream.extract)
+        try:
+            page = stream.sender.send(stream.request(part, token, path), extract or stream.extract)
+        finally:
+            if counted:
+                self._count()
         page.token = token
         page.info = paging.info(page.payload)
         return page
+
+    def _count(self) -> None:
+        counter = self._counter
+        if counter is not None:
+            counter.increment()
 
     def _first_or_fetch(self, part: Partition, token: t.Any, paging: Paging) -> Page | None:
         """The partition's first page, if it was fetched ahead (only a fresh partition's is)."""
         future = self._prefetched.pop(partition_key(part.context), None)
         if future is None or part.progress.page is not None:
             return None
+        self._count()
         with self.stop.waiting():
             page = future.result()
         page.info = paging.info(page.payload)
@@ -529,7 +541,7 @@ class Reader:
     def _fetch_first(self, context: Context | None) -> Page:
         paging = self.stream.paging()
         part = Partition(context, PartitionProgress({}), ListCheck(), None, self._label(context))
-        page = self.fetch(part, paging.first, paging)
+        page = self.fetch(part, paging.first, paging, counted=False)
         self.on_page(page, context)
         return page
 

@@ -43,7 +43,7 @@ def expected(sandbox: Sandbox) -> dict[str, list[dict]]:
     """What a sync of every group must emit (the groups are all of the sandbox's)."""
     records = all_records(sandbox)
     tjc = sandbox.trackjobchanges
-    records["connections"] = [dict(c, group_id=g) for g in GROUPS for c in tjc.connections[g]]
+    records["connections"] = [dict(tjc.listed(c), group_id=g) for g in GROUPS for c in tjc.connections[g]]
     records["employments"] = [dict(e, connection_id=cid) for cid, items in tjc.employments.items() for e in items]
     return records
 
