@@ -79,6 +79,19 @@ def meltano(*args: str) -> str:
     return f"cd {shlex.quote(PROJECT)} && {shlex.quote(MELTANO)} {environment}{' '.join(map(shlex.quote, args))}"
 
 
+def as_list(value: object) -> list:
+    """A list setting as `meltano config` prints it: a list, or the text it was given as (the
+    settings of ids and names are of Meltano's string kind, so `101,102` passes): JSON or
+    comma-separated."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    return list(value or [])
+
+
 def state_id(extractor: str, partition: str) -> str:
     """The id `meltano run` gives a run with MELTANO_RUN_STATE_ID_SUFFIX=<partition>."""
     pair = f"{extractor}-to-{LOADER}:{partition}"
@@ -134,9 +147,9 @@ with DAG(
         if shown.returncode:  # the output may quote settings: never echo it
             raise RuntimeError(f"`meltano config tap-jobsources` failed (exit {shown.returncode}).")
         config = json.loads(shown.stdout)
-        networks = config.get("getro_network_ids") or [None]
+        networks = as_list(config.get("getro_network_ids")) or [None]
         connectors = [c["name"] for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
-        groups = config.get("trackjobchanges_group_ids") or [None]
+        groups = as_list(config.get("trackjobchanges_group_ids")) or [None]
         getro = config.get("getro_api_token") and config.get("getro_email")
         return {
             "getro": [
