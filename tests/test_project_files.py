@@ -166,3 +166,20 @@ def test_every_field_has_a_description_and_the_data_dictionary_is_current():
         [sys.executable, "scripts/make_data_dictionary.py", "--check"], cwd=ROOT, capture_output=True, text=True
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_the_production_page_shows_the_prod_environment_the_project_ships():
+    """docs/production.md shows the `prod` environment of meltano.yml, which the scheduler test
+    runs (test_airflow_scheduler.py), and the Meltano variables each machine sets there."""
+    from tests.airflow import ENVIRONMENT, MELTANO_VARIABLES
+
+    page = (ROOT / "docs" / "production.md").read_text()
+    shown = [yaml.safe_load(b.split("\n", 1)[1]) for b in page.split("```")[1::2] if b.startswith("yaml")]
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    (prod,) = [e for e in project["environments"] if e["name"] == ENVIRONMENT]
+    assert {"environments": [prod]} in shown
+    for variable in MELTANO_VARIABLES:
+        assert f"{variable}=" in page, variable
+    assert "MELTANO_STATE_BACKEND_URI=systemdb" in page
+    # Meltano 4.4 has no state backend for postgresql:// URIs ("No state backend found").
+    assert not re.search(r"MELTANO_STATE_BACKEND_URI[=:] *postgres", page)
