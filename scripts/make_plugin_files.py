@@ -21,10 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 MELTANO_YML = ROOT / "meltano.yml"
 HUB_FILE = ROOT / "hub" / "tap-jobsources--jobsources.yml"
 
-#: Meltano 4.4 cannot pass a setting of its decimal kind on: numbers go as integers, or as
-#: text where fractions matter (the tap reads numbers given as text).
-AS_TEXT = {"retry_backoff_seconds"}
-
 
 def about() -> dict:
     out = subprocess.run(
@@ -33,7 +29,10 @@ def about() -> dict:
     return json.loads(out.stdout)
 
 
-def kind(name: str, spec: dict) -> str:
+def kind(spec: dict) -> str:
+    """The Meltano kind of a setting: one that passes on every form the tap reads, from
+    `meltano config set` and from its TAP_JOBSOURCES_* variable alike (Meltano 4.4,
+    tests/test_meltano_settings.py sets each setting both ways)."""
     types = spec.get("type", [])
     types = [types] if isinstance(types, str) else [t for t in types if t != "null"]
     if spec.get("secret"):
@@ -44,9 +43,16 @@ def kind(name: str, spec: dict) -> str:
         # Not date_iso8601: Meltano rewrites what it cannot read (2O26-01-01 became today), so a
         # typo would pass as another date. As text, the tap sees it and refuses it by name.
         return "string"
-    if name in AS_TEXT or types[0] == "string":
+    if types[0] == "number":
+        # As text, read by the tap: Meltano's integer kind refuses 0.5 (int("0.5")), and its
+        # decimal kind takes `config set` but hands a value from a variable on as a Decimal,
+        # which it then cannot write into the tap's config file ("not JSON serializable").
         return "string"
-    return {"integer": "integer", "number": "integer", "boolean": "boolean", "array": "array", "object": "object"}[
+    if types[0] == "array" and "object" not in str((spec.get("items") or {}).get("type")):
+        # As text, read by the tap (JSON or comma-separated): Meltano's array kind refuses
+        # `grp-a,grp-b` and a single `101`, which the tap takes.
+        return "string"
+    return {"integer": "integer", "string": "string", "boolean": "boolean", "array": "array", "object": "object"}[
         types[0]
     ]
 
@@ -60,7 +66,7 @@ def settings(info: dict) -> list[dict]:
     for name in ours + [n for n in own if n not in ours]:  # the tap's, then the SDK's (batch, maps ...)
         spec = own[name]
         description = " ".join(spec.get("description", "").split())
-        row: dict = {"name": name, "label": spec["title"], "kind": kind(name, spec), "description": description}
+        row: dict = {"name": name, "label": spec["title"], "kind": kind(spec), "description": description}
         if spec.get("enum"):
             row["options"] = [{"label": v, "value": v} for v in spec["enum"]]
         if spec.get("secret") or name == "bindbee_connectors":  # its tokens are secrets

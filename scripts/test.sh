@@ -2,8 +2,10 @@
 # The test command: installs everything the tests need, runs the gates, then the tests.
 #   .venv          the tap, Meltano, pytest, ruff, mypy, and the sandbox (pip install -e ".[test]" -e ./sandbox)
 #   .venv-sdk055   the tap on the next singer-sdk (0.55), for its core tests
-#   .venv-airflow  Apache Airflow 3 with its [postgres] extra, apart (its pins clash with Meltano's), for the DAG tests
+#   .venv-airflow  Apache Airflow 3 with its [postgres] and [celery] extras and redis, apart (its pins clash with
+#                  Meltano's), for the DAG tests
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
+#   Redis          Debian's redis-server when missing; the production test starts its own
 # Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e"; a -m
 # selection applies to the singer-sdk 0.55 run too; -n 0: one process instead of two workers).
 set -euo pipefail
@@ -31,13 +33,17 @@ current .venv-sdk055 || {
 }
 
 # The [postgres] extra: the scheduler test keeps Airflow's metadata in PostgreSQL (psycopg2, asyncpg).
+# The [celery] extra and redis: the production test runs the CeleryExecutor with a Redis broker.
+# celery<5.7: the Celery provider (3.26) imports celery.backends.database.retry, which 5.7 removed.
 if ! current .venv-airflow; then
   if ! .venv-airflow/bin/python -c "import airflow, sys; sys.exit(not airflow.__version__.startswith('3.'))" 2>/dev/null; then
     rm -rf .venv-airflow
     "$PYTHON" -m venv .venv-airflow
   fi
-  .venv-airflow/bin/python -c "import psycopg2, asyncpg" 2>/dev/null ||
-    .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres]==${AIRFLOW_VERSION}"
+  .venv-airflow/bin/python -c "import psycopg2, asyncpg, redis, airflow.providers.celery.executors.celery_executor" \
+    >/dev/null 2>&1 ||
+    .venv-airflow/bin/python -m pip install "${PIP[@]}" "apache-airflow[postgres,celery]==${AIRFLOW_VERSION}" \
+      "celery[redis]<5.7" redis
   echo "$STAMP" >.venv-airflow/.installed-by-test-sh
 fi
 
@@ -46,6 +52,16 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
   else
     echo "PostgreSQL is needed: install it (Debian: sudo apt-get install postgresql)" >&2
+    exit 1
+  fi
+fi
+
+# Redis: the Celery broker of the production test (it starts its own redis-server, nothing else).
+if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  else
+    echo "redis-server is needed: install it (Debian: sudo apt-get install redis-server)" >&2
     exit 1
   fi
 fi
@@ -81,6 +97,6 @@ done
 echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
 .venv-sdk055/bin/python -m pytest -q -p no:cacheprovider "${WORKERS[@]}" ${MARKS[@]+"${MARKS[@]}"} \
   tests/test_core.py tests/test_sdk_compat.py tests/test_units.py tests/test_shaping_and_settings.py \
-  tests/test_hostile.py tests/test_resume.py
+  tests/test_hostile.py tests/test_resume.py tests/test_reading.py tests/test_moving_lists.py tests/test_settings_forms.py
 
 exec .venv/bin/python -m pytest "${WORKERS[@]}" "$@"

@@ -8,6 +8,7 @@ singer-sdk 0.54 and 0.55. Nothing else in the tap names a private SDK attribute.
 
 from __future__ import annotations
 
+import copy
 import typing as t
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -15,6 +16,7 @@ from functools import cached_property, partial
 from singer_sdk import Stream
 from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers._catalog import get_selected_schema
 from singer_sdk.singerlib import RecordMessage
 
 from tap_jobsources.signals import STOP
@@ -264,6 +266,23 @@ class CompatTap:
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)  # type: ignore[attr-defined]
         return errors
+
+    # A stream that is not selected is known to the stream maps with the schema it has once
+    # selected. The SDK selects streams after start-up (`--test`, `--test=schema` and its standard
+    # tests set `stream.selected = True`), but the maps keep the schema registered from the
+    # catalog's selection: for a stream off by default (job_details) no property at all, so its
+    # SCHEMA went out as `properties: {}` with key properties not in it (SDK #1942). The SDK sends
+    # nothing of a stream that is not selected, so a run with a catalog is unchanged.
+    def setup_mapper(self) -> None:
+        super().setup_mapper()  # type: ignore[misc]
+        for entry in self.catalog.streams:  # type: ignore[attr-defined]
+            if entry.metadata.resolve_selection().get((), True):
+                continue
+            metadata = copy.deepcopy(entry.metadata)
+            metadata.root.selected = True
+            name = entry.stream or entry.tap_stream_id
+            schema = get_selected_schema(name, entry.schema.to_dict(), metadata.resolve_selection())
+            self.mapper.register_raw_stream_schema(name, schema, entry.key_properties)  # type: ignore[attr-defined]
 
     # The SDK answers SIGTERM and SIGINT with sys.exit(0) from wherever the main thread is;
     # the tap's handlers (signals.py) stay in place instead.

@@ -65,6 +65,14 @@ class Cluster:
             "password": "unused-with-trust-auth",
         }
 
+    def create_database(self, name: str) -> None:
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as con:
+            con.execute(f'create database "{name}"')
+
     def query(self, sql: str, *params) -> list[tuple]:
         import psycopg
 

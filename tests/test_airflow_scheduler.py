@@ -1,34 +1,61 @@
-"""The DAG as it runs in production: a real Airflow 3 (api-server, dag-processor, scheduler with the
-LocalExecutor and parallel workers, metadata in PostgreSQL) runs `tap_jobsources` twice against the
-emulator into PostgreSQL through target-postgres. Every task succeeds; the Getro tasks (one pool
-slot) never overlap; the tasks of one extractor do; the warehouse holds exactly the emulator's
-rows; the second run is incremental where the tap is."""
+"""The DAG under a real Airflow 3 scheduler, as production runs it (docs/production.md): the DAG
+as shipped, the project's `prod` environment, Meltano's system database and state in PostgreSQL,
+Airflow's api-server, dag-processor and scheduler (metadata in PostgreSQL), and the CeleryExecutor
+with a Redis broker and two Celery workers, each a machine of its own: its own copy of the Meltano
+project (a clone of the repository), its own installed plugins, its own DAG folder and task logs.
+The machines share only PostgreSQL (Airflow's metadata, Meltano's system database, the warehouse)
+and Redis.
+
+Two runs against the emulator, which changes between them (a renamed Bindbee job, a job change and
+a new connection, a newly removed Getro job): every task succeeds, and both machines run tasks;
+one task per partition; the Getro tasks (one pool slot, across machines) never overlap; the tasks
+of one extractor do; nothing loads before create_tables is done; the warehouse (target-postgres)
+holds exactly the emulator's rows, none twice, the changes included; each partition keeps the state
+id `meltano run` gave it; each partition's second run, on whichever machine, starts from the
+bookmark its first run saved (Bindbee asks `modified_after` the connector's bookmark, Getro's
+removed jobs `deactivated_from` the network's, TrackJobChanges reads only the employments of the
+connections that changed or are new); no machine keeps state of its own; no secret (the APIs',
+Meltano's database password, Redis', the warehouse's) is in any log, XCom or rendered field.
+
+Number settings with fractions reach the tap from the machines' variables through Meltano (they
+are of Meltano's string kind). One deployment for all of it: the LocalExecutor test this replaces
+made the same checks on one machine, and two Airflow deployments would double the minutes."""
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, datetime, timedelta
+import json
+import secrets
+import subprocess
+from datetime import UTC, timedelta
+from pathlib import Path
 
 import pytest
 
 from jobsources_sandbox import Sandbox
-from jobsources_sandbox.quickstart import meltano, sandbox_env
-from tests.airflow import Scheduler, TaskInstance, dag_settings
-from tests.expected import bindbee_records, getro_records, trackjobchanges_records
-from tests.helpers import stored_keys, table_keys
-from tests.postgres import Cluster, pipeline_env
+from jobsources_sandbox.quickstart import sandbox_env
+from tests.airflow import (
+    DAG,
+    ENVIRONMENT,
+    MELTANO,
+    Redis,
+    Scheduler,
+    assert_incremental,
+    assert_ran_as_designed,
+    assert_the_changes_loaded,
+    assert_warehouse_is_the_emulator,
+    change_the_sources,
+    dag_settings,
+    project_copy,
+    run_dag,
+    sandbox_secrets,
+)
+from tests.expected import instant
+from tests.postgres import Cluster
 
 pytestmark = pytest.mark.e2e
 
-DAG = "tap_jobsources"
 SCHEMA = "warehouse"
-GETRO_TASKS = ("getro_network", "getro_reference_lists")
-
-
-@pytest.fixture(scope="module")
-def installed():
-    result = meltano("install", env=sandbox_env({}), check=False)
-    assert result.returncode == 0, result.stderr[-3000:]
+MACHINES = ("machine-a", "machine-b")
 
 
 @pytest.fixture
@@ -38,118 +65,154 @@ def postgres():
     cluster.stop()
 
 
-def expected_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
-    """Each table's primary keys, as the emulator holds the data now (job_details is not selected)."""
-    groups = list(sandbox.trackjobchanges.connections)
-    records = {
-        **getro_records(sandbox.getro),
-        "ats_jobs": bindbee_records(sandbox.bindbee),
-        **trackjobchanges_records(sandbox.trackjobchanges, groups),
-    }
-    records.pop("job_details")
-    return {table: table_keys(table, rows) for table, rows in records.items()}
+def machine_env(settings: dict, postgres: Cluster, project: Path, db_password: str) -> dict[str, str]:
+    """What one machine's processes (its Celery worker, and so its tasks) run with."""
+    return sandbox_env(
+        settings,
+        MELTANO_ENVIRONMENT=ENVIRONMENT,
+        # Meltano's system database: its runs and, with the systemdb backend, every state.
+        MELTANO_DATABASE_URI=f"postgresql+psycopg://postgres:{db_password}@127.0.0.1:{postgres.port}/meltano",
+        MELTANO_STATE_BACKEND_URI="systemdb",
+        **{f"TARGET_POSTGRES_{k.upper()}": v for k, v in postgres.settings.items()},
+        TARGET_POSTGRES_DEFAULT_TARGET_SCHEMA=SCHEMA,
+        TAP_JOBSOURCES_PROJECT=str(project),
+        AIRFLOW__CORE__DAGS_FOLDER=str(project / "orchestrate" / "dags"),
+        MELTANO_BIN=str(MELTANO),
+    )
 
 
-def assert_warehouse_is_the_emulator(postgres: Cluster, sandbox: Sandbox) -> None:
-    for table, keys in expected_keys(sandbox).items():
-        assert stored_keys(postgres, SCHEMA, table) == keys, table  # every row, none twice
+def install(project: Path, env: dict[str, str]) -> None:
+    """`meltano install` on the machine: the plugins into its own `.meltano`."""
+    done = subprocess.run([str(MELTANO), "install"], cwd=project, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
-def overlap(a: TaskInstance, b: TaskInstance) -> bool:
-    assert a.start and a.end and b.start and b.end
-    return a.start < b.end and b.start < a.end
+def saved_states(postgres: Cluster) -> dict[str, dict]:
+    """Every state Meltano keeps, by state id, from its system database."""
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=postgres.port, user="postgres", dbname="meltano") as con:
+        rows = con.execute("select state_id, completed_state from state").fetchall()
+    values = {state_id: json.loads(value) if isinstance(value, str) else value for state_id, value in rows}
+    return {state_id: (value or {}).get("singer_state", {}) for state_id, value in values.items()}
 
 
-def assert_ran_as_designed(instances: list[TaskInstance]) -> None:
-    by_task: dict[str, list[TaskInstance]] = {}
-    for ti in instances:
-        by_task.setdefault(ti.task_id, []).append(ti)
-    assert {
-        t: len(v) for t, v in by_task.items() if t in ("getro_network", "bindbee_connector", "trackjobchanges_group")
-    } == {
-        "getro_network": 3,
-        "bindbee_connector": 3,
-        "trackjobchanges_group": 3,
-    }
-    getro = [ti for ti in instances if ti.task_id in GETRO_TASKS]
-    assert not [(a.task_id, b.task_id) for a, b in itertools.combinations(getro, 2) if overlap(a, b)]
-    for task in ("bindbee_connector", "trackjobchanges_group"):
-        assert any(overlap(a, b) for a, b in itertools.combinations(by_task[task], 2)), f"{task}: never side by side"
-    # Tables first: nothing loads before create_tables is done.
-    (tables,) = by_task["create_tables"]
-    assert tables.end and all(ti.start and ti.start >= tables.end for t in GETRO_TASKS for ti in by_task[t])
+def bookmarks(state: dict, stream: str) -> dict[str, str]:
+    """A stream's replication values by partition (its context's one value, as text)."""
+    found = {}
+    for entry in state.get("bookmarks", {}).get(stream, {}).get("partitions", []):
+        if "replication_key_value" in entry:
+            (value,) = entry["context"].values()
+            found[str(value)] = entry["replication_key_value"]
+    return found
 
 
-def run(airflow: Scheduler, run_id: str) -> list[TaskInstance]:
-    airflow.trigger(DAG, run_id)
-    state = airflow.wait_for_run(DAG, run_id)
-    # No run but the test's own (the scheduler's cron is off: see tests/airflow.py).
-    assert {r for (r,) in airflow.query("select run_id from dag_run where dag_id = %s", DAG)} <= {"first", "second"}
-    instances = airflow.task_instances(DAG, run_id)
-    failed = [(ti.task_id, ti.map_index, ti.state) for ti in instances if ti.state != "success"]
-    assert state == "success" and not failed, (failed, airflow.logs()[-6000:])
-    return instances
+def header(request, name: str) -> str | None:
+    return next((v for k, v in request.headers.items() if k.lower() == name), None)
 
 
-@pytest.mark.timeout(1200)
-def test_the_dag_runs_twice_under_a_real_scheduler_with_tasks_side_by_side(tmp_path, installed, postgres):
-    with Sandbox() as sandbox:
-        state_dir = tmp_path / "state"
-        env = pipeline_env(dag_settings(sandbox), postgres, SCHEMA, state_dir)
-        (tmp_path / "airflow").mkdir()
-        airflow = Scheduler(tmp_path / "airflow", postgres, env, parallelism=8).start()
-        try:
+def assert_each_partition_went_on_from_its_bookmark(sandbox: Sandbox, states: dict[str, dict]) -> None:
+    """Each Bindbee connector's and each Getro network's second run asked from the bookmark its
+    first run saved in Meltano's system database."""
+    for name, token in sandbox.bindbee.tokens.items():
+        state = states[f"{ENVIRONMENT}:tap-jobsources-bindbee-to-target-postgres:bindbee-{name}"]
+        saved = instant(bookmarks(state, "ats_jobs")[name])
+        asked = {
+            instant(r.query["modified_after"])
+            for r in sandbox.requests_to("bindbee", "/jobs")
+            if header(r, "x-connector-token") == token
+        }
+        # modified_after is exclusive: the tap asks from just before the bookmark.
+        assert asked and all(saved - timedelta(seconds=1) <= a <= saved for a in asked), (name, saved, asked)
+    for network in (101, 102, 103):
+        state = states[f"{ENVIRONMENT}:tap-jobsources-getro-to-target-postgres:getro-{network}"]
+        saved = instant(bookmarks(state, "removed_jobs")[str(network)])
+        asked = {r.query["deactivated_from"] for r in sandbox.requests_to("getro", f"/networks/{network}/jobs/removed")}
+        assert asked == {saved.astimezone(UTC).date().isoformat()}, (network, saved, asked)
+
+
+def assert_no_machine_keeps_state(projects: list[Path]) -> None:
+    """No SQLite system database, no state folder on either machine: a bookmark can only have
+    come from PostgreSQL."""
+    for project in projects:
+        local = [p for p in (project / ".meltano").rglob("*") if p.name in ("meltano.db", "state") or p.suffix == ".db"]
+        assert not local, local
+
+
+@pytest.mark.timeout(1500)
+def test_production_two_celery_workers_with_their_own_projects_share_state_in_postgresql(tmp_path, postgres):
+    db_password = secrets.token_hex(10)  # trust auth ignores it: it only has to stay out of the logs
+    postgres.create_database("meltano")
+    redis = Redis(tmp_path / "redis").start()
+    airflow: Scheduler | None = None
+    try:
+        with Sandbox() as sandbox:
+            # Fractions through the machines' variables, as Meltano's string kind passes them on.
+            settings = dag_settings(
+                sandbox,
+                request_timeout=30.5,
+                resume_within_hours=0.5,
+                progress_interval_seconds=0.5,
+                getro_min_hours_between_syncs=0.001,  # 3.6 s: the second run is not skipped
+            )
+            projects, envs = [], []
+            for machine in MACHINES:
+                project = project_copy(tmp_path / machine / "project")
+                env = machine_env(settings, postgres, project, db_password)
+                install(project, env)  # one machine after the other: the first migrates the database
+                projects.append(project)
+                envs.append(env)
+
+            # Airflow's own processes on a machine of their own; the DAG's partitions run on the workers.
+            own = ("TAP_JOBSOURCES_", "TARGET_POSTGRES_", "MELTANO_")
+            scheduler_env = {k: v for k, v in envs[0].items() if not k.startswith(own)}
+            scheduler_env["MELTANO_ENVIRONMENT"] = ENVIRONMENT
+            airflow = Scheduler(
+                tmp_path / "airflow", postgres, scheduler_env, parallelism=8, database="airflow", broker=redis
+            ).start()
+            for machine, env in zip(MACHINES, envs, strict=True):
+                airflow.start_worker(machine, tmp_path / machine / "airflow", env, concurrency=3)
             airflow.airflow("pools", "set", "tap_jobsources_getro", "1", "Getro API quota")
             airflow.wait_for_dag(DAG)
             airflow.airflow("dags", "unpause", DAG)
 
-            assert_ran_as_designed(run(airflow, "first"))
-            assert_warehouse_is_the_emulator(postgres, sandbox)
-            ids = {p.name for p in state_dir.iterdir()}
-            # The ids `meltano run` gave these partitions before: their state carries over.
+            runs = {"first", "second"}
+            assert_ran_as_designed(run_dag(airflow, "first", runs))
+            assert_warehouse_is_the_emulator(postgres, SCHEMA, sandbox)
+            first_on = airflow.ran_on(DAG, "first")
+            assert {home.parent.name for home in first_on.values()} == set(MACHINES), first_on
+            states = saved_states(postgres)
             for state_id in (
-                "dev:tap-jobsources-getro-to-target-postgres:getro-101",
-                "dev:tap-jobsources-bindbee-to-target-postgres:bindbee-lever",
-                "dev:tap-jobsources-trackjobchanges-to-target-postgres:trackjobchanges-grp-sales",
-                "dev:tap-jobsources-getro-lists-to-target-postgres:getro-lists",
+                "prod:tap-jobsources-getro-to-target-postgres:getro-101",
+                "prod:tap-jobsources-bindbee-to-target-postgres:bindbee-lever",
+                "prod:tap-jobsources-trackjobchanges-to-target-postgres:trackjobchanges-grp-sales",
+                "prod:tap-jobsources-getro-lists-to-target-postgres:getro-lists",
             ):
-                assert state_id in ids, sorted(ids)
+                assert state_id in states, sorted(states)
 
-            # The sources change between the runs.
-            now = datetime.now(UTC) - timedelta(minutes=1)
-            stamp = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-            renamed = sandbox.bindbee.jobs["lever"][5]
-            renamed.update(name="RENAMED", modified_at=stamp)
-            tjc = sandbox.trackjobchanges
-            moved = tjc.connections["grp-sales"][2]["id"]
-            tjc.change_job(moved, now)
-            added = tjc.add_connection("grp-alumni", now)["id"]
-            sandbox.getro.removed_jobs[102].append(
-                {**sandbox.getro.removed_jobs[102][0], "id": 102_888_888, "deactivated_at": stamp}
-            )
+            changed = change_the_sources(sandbox)
             sandbox.clear_log()
 
-            assert_ran_as_designed(run(airflow, "second"))
-            assert_warehouse_is_the_emulator(postgres, sandbox)
-            assert postgres.query(
-                f"select name from {SCHEMA}.ats_jobs where connector = 'lever' and id = %s", renamed["id"]
-            ) == [("RENAMED",)]
-            current = postgres.query(f"select id from {SCHEMA}.employments where connection_id = %s and current", moved)
-            assert current == [(tjc.employments[moved][-1]["id"],)]
+            assert_ran_as_designed(run_dag(airflow, "second", runs))
+            assert_warehouse_is_the_emulator(postgres, SCHEMA, sandbox)
+            assert_the_changes_loaded(postgres, SCHEMA, sandbox, changed)
+            assert_incremental(sandbox, changed)
+            assert_each_partition_went_on_from_its_bookmark(sandbox, states)
+            assert_no_machine_keeps_state(projects)
+            second_on = airflow.ran_on(DAG, "second")
+            assert {home.parent.name for home in second_on.values()} == set(MACHINES), second_on
+            moved = sorted(f"{t}[{i}]" for (t, i), home in second_on.items() if first_on.get((t, i)) != home)
+            print(f"\nTask instances that ran on the other machine the second time: {len(moved)}: {moved}")
 
-            # Incremental where the tap is: Bindbee from its bookmark, Getro's removed jobs from
-            # theirs, employments only of the connections that changed or are new.
-            jobs = sandbox.requests_to("bindbee", "/jobs")
-            assert jobs and all(r.query.get("modified_after") for r in jobs)
-            removed = [r for r in sandbox.requests_to("getro") if r.path.endswith("/jobs/removed")]
-            assert removed and all(r.query.get("deactivated_from") for r in removed)
-            employments = sandbox.requests_to("trackjobchanges", "/connections/")
-            read = {int(r.path.split("/")[2]) for r in employments if r.path.endswith("/employments")}
-            assert read == {moved, added}
-
-            logs = airflow.logs()
-            for secret in (sandbox.getro.token, sandbox.bindbee.api_key, sandbox.trackjobchanges.api_key):
-                assert secret not in logs
-            assert all(token not in logs for token in sandbox.bindbee.tokens.values())
-        finally:
+            logs = airflow.logs() + (tmp_path / "redis" / "redis.log").read_text(errors="replace")
+            stored = json.dumps(
+                airflow.query("select * from xcom") + airflow.query("select * from rendered_task_instance_fields"),
+                default=str,
+            )
+            for secret in [*sandbox_secrets(sandbox), db_password, redis.password, postgres.settings["password"]]:
+                assert secret not in logs, "a secret is in a log"
+                assert secret not in stored, "a secret is in Airflow's database"
+    finally:
+        if airflow:
             airflow.stop()
+        redis.stop()

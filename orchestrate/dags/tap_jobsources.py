@@ -12,8 +12,9 @@ its own under `.meltano/run/elt/`; parallel `meltano run`s of one plugin share
 `.meltano/run/<plugin>/` and delete each other's catalog) with an explicit `--state-id`, the id
 `meltano run` would give it: `<environment>:<extractor>-to-<loader>:<partition>`, so existing
 state carries over. Before them, `create_tables` sends every stream's SCHEMA alone
-(`schema_only`), one extractor after another, so the loader creates or alters each table once,
-not in four processes at the same moment (target-postgres fails on that).
+(`schema_only`) through `tap-jobsources`, the extractor the four inherit from (its selection
+covers theirs: select there every stream they load), so the loader creates or alters each table
+once, not in several processes at the same moment (target-postgres fails on that).
 
 Getro's limit is per account: every Getro task takes a slot of the pool `tap_jobsources_getro`
 (created with `airflow pools set tap_jobsources_getro 1 "Getro API quota"`). With S slots, set
@@ -54,6 +55,7 @@ MELTANO = os.environ.get("MELTANO_BIN", "meltano")
 LOADER = os.environ.get("TAP_JOBSOURCES_LOADER", "target-postgres")
 GETRO_POOL = "tap_jobsources_getro"
 NO_DELETES = {"TAP_JOBSOURCES_EMIT_ACTIVATE_VERSION_MESSAGES": "false"}
+BASE = "tap-jobsources"  # the extractor the four below inherit from
 GETRO, GETRO_LISTS, BINDBEE, TRACKJOBCHANGES = EXTRACTORS = (
     "tap-jobsources-getro",
     "tap-jobsources-getro-lists",
@@ -79,6 +81,19 @@ def meltano(*args: str) -> str:
     return f"cd {shlex.quote(PROJECT)} && {shlex.quote(MELTANO)} {environment}{' '.join(map(shlex.quote, args))}"
 
 
+def as_list(value: object) -> list:
+    """A list setting as `meltano config` prints it: a list, or the text it was given as (the
+    settings of ids and names are of Meltano's string kind, so `101,102` passes): JSON or
+    comma-separated."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [part.strip() for part in text.split(",") if part.strip()]
+    return list(value or [])
+
+
 def state_id(extractor: str, partition: str) -> str:
     """The id `meltano run` gives a run with MELTANO_RUN_STATE_ID_SUFFIX=<partition>."""
     pair = f"{extractor}-to-{LOADER}:{partition}"
@@ -96,9 +111,10 @@ def partition_env(extractor: str, partition: str, **settings: object) -> dict[st
 
 
 def create_tables(partition: str) -> BashOperator:
-    """Every table created (or altered) once, before the tasks that load into it run side by side.
+    """Every table created (or altered) once, before the tasks that load into it run side by side:
+    one run of the extractor the others inherit from (one Meltano start, not four in a row).
     Each DAG has its own id for it: Meltano refuses a job whose id is already running."""
-    command = " && ".join(meltano("el", e, LOADER, "--state-id", state_id(e, partition)) for e in EXTRACTORS)
+    command = meltano("el", BASE, LOADER, "--state-id", state_id(BASE, partition))
     return BashOperator(
         task_id="create_tables", bash_command=command, append_env=True, env={"TAP_JOBSOURCES_SCHEMA_ONLY": "true"}
     )
@@ -134,9 +150,9 @@ with DAG(
         if shown.returncode:  # the output may quote settings: never echo it
             raise RuntimeError(f"`meltano config tap-jobsources` failed (exit {shown.returncode}).")
         config = json.loads(shown.stdout)
-        networks = config.get("getro_network_ids") or [None]
+        networks = as_list(config.get("getro_network_ids")) or [None]
         connectors = [c["name"] for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
-        groups = config.get("trackjobchanges_group_ids") or [None]
+        groups = as_list(config.get("trackjobchanges_group_ids")) or [None]
         getro = config.get("getro_api_token") and config.get("getro_email")
         return {
             "getro": [
