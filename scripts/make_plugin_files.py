@@ -115,6 +115,8 @@ def task_extractors() -> list[dict]:
                 dag["partition_setting"] = extractor.partition_setting
                 dag["partitions_from"] = extractor.partitions_from
                 dag["all_when_none"] = extractor.all_when_none
+                if extractor.all_when_none:
+                    dag["all_label"] = extractor.all_label
             if extractor.pool:
                 dag["pool"] = extractor.pool
             if extractor.full_run:

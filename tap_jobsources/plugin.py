@@ -54,6 +54,8 @@ class Extractor:
     partition_setting: str | None = None
     partitions_from: str | None = None
     all_when_none: bool = True
+    #: How the one task that reads every partition names its state ("getro-all").
+    all_label: str = "all"
     pool: str | None = None
     #: Settings of the weekly full DAG's task (the providers' "read whole" modes).
     full_run: t.Mapping[str, str] = field(default_factory=dict)

@@ -1,8 +1,14 @@
 """Airflow 3 DAG: one task per partition, mapped from the Meltano project's configuration.
 
-`partitions` reads the configured Getro networks, Bindbee connector names and TrackJobChanges
-groups (`meltano config`; only ids and names leave it, never a credential), and each becomes
-a mapped task: a `meltano el` of that provider's extractor limited to that partition through a
+The tasks come from the project's `meltano.yml`: each extractor that inherits from `tap-jobsources`
+carries, as a `tap_jobsources` annotation (Meltano ignores it), what the DAG needs to run it (its
+task, the setting that splits it into partitions and where the config lists them, its pool, its
+settings for the weekly full run). scripts/make_plugin_files.py writes them from the providers'
+plug-ins, so this file names no provider.
+
+`partitions` reads the configured partitions (Getro networks, Bindbee connector names,
+TrackJobChanges groups: `meltano config`; only ids and names leave it, never a credential), and each
+becomes a mapped task: a `meltano el` of that extractor limited to that partition through a
 `TAP_JOBSOURCES_*` variable (`getro_network_ids`, `bindbee_connector_names`,
 `trackjobchanges_group_ids`), with a state id of its own. A failing partition fails its own task
 only. With no networks (or groups) configured, one task reads them all.
@@ -27,9 +33,8 @@ would retire the rows of every other partition). The mapped tasks run with
 send it. To retire rows that vanished from a partitioned table, run the unpartitioned DAG
 `tap_jobsources_full` (one task per provider) now and then with deletes on.
 
-Employments: the mapped tasks read only the employments of connections that changed
-(`trackjobchanges_employments: changed`); `tap_jobsources_full`, weekly, reads every
-connection's (`all`).
+The weekly full run: each extractor's task runs with its provider's "read whole" settings (every
+connection's employments, every job's details, Bindbee's jobs without modified_after).
 
 Environment: TAP_JOBSOURCES_PROJECT (the Meltano project; default: this repository),
 MELTANO_BIN (default `meltano`), TAP_JOBSOURCES_LOADER (default `target-postgres`),
@@ -53,27 +58,33 @@ from airflow.sdk import DAG, task
 PROJECT = os.environ.get("TAP_JOBSOURCES_PROJECT", str(Path(__file__).resolve().parents[2]))
 MELTANO = os.environ.get("MELTANO_BIN", "meltano")
 LOADER = os.environ.get("TAP_JOBSOURCES_LOADER", "target-postgres")
-GETRO_POOL = "tap_jobsources_getro"
 NO_DELETES = {"TAP_JOBSOURCES_EMIT_ACTIVATE_VERSION_MESSAGES": "false"}
-BASE = "tap-jobsources"  # the extractor the four below inherit from
-GETRO, GETRO_LISTS, BINDBEE, TRACKJOBCHANGES = EXTRACTORS = (
-    "tap-jobsources-getro",
-    "tap-jobsources-getro-lists",
-    "tap-jobsources-bindbee",
-    "tap-jobsources-trackjobchanges",
-)
+
+
+def project_file(project: str) -> dict:
+    try:
+        found = yaml.safe_load((Path(project) / "meltano.yml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def default_environment(project: str) -> str | None:
     """The project's `default_environment` (what Meltano uses when none is named)."""
-    try:
-        found = yaml.safe_load((Path(project) / "meltano.yml").read_text())
-    except (OSError, yaml.YAMLError):
-        return None
-    return found.get("default_environment") if isinstance(found, dict) else None
+    return project_file(project).get("default_environment")
+
+
+def task_extractors(project: str) -> tuple[str, list[dict]]:
+    """The extractor the others inherit from, and the others with what the DAG needs to run them
+    (their `tap_jobsources` annotations, written from the providers by scripts/make_plugin_files.py)."""
+    extractors = (project_file(project).get("plugins") or {}).get("extractors") or []
+    tasks = [e for e in extractors if isinstance((e.get("annotations") or {}).get("tap_jobsources"), dict)]
+    base = next((e["inherit_from"] for e in tasks if e.get("inherit_from")), "tap-jobsources")
+    return base, [{"name": e["name"], **e["annotations"]["tap_jobsources"]} for e in tasks]
 
 
 ENVIRONMENT = os.environ.get("MELTANO_ENVIRONMENT") or default_environment(PROJECT)
+BASE, EXTRACTORS = task_extractors(PROJECT)
 
 
 def meltano(*args: str) -> str:
@@ -94,6 +105,18 @@ def as_list(value: object) -> list:
     return list(value or [])
 
 
+def listed(config: dict, where: str) -> list:
+    """The partitions a setting lists: ``getro_network_ids``, or ``bindbee_connectors.name`` (the
+    ``name`` of each entry)."""
+    setting, _, field = where.partition(".")
+    values = as_list(config.get(setting))
+    return [v.get(field) for v in values if isinstance(v, dict) and v.get(field)] if field else values
+
+
+def label(extractor: dict) -> str:
+    return extractor["name"].removeprefix(f"{BASE}-")
+
+
 def state_id(extractor: str, partition: str) -> str:
     """The id `meltano run` gives a run with MELTANO_RUN_STATE_ID_SUFFIX=<partition>."""
     pair = f"{extractor}-to-{LOADER}:{partition}"
@@ -108,6 +131,22 @@ def el(extractor: str) -> str:
 def partition_env(extractor: str, partition: str, **settings: object) -> dict[str, str]:
     env = {f"TAP_JOBSOURCES_{k.upper()}": json.dumps(v) for k, v in settings.items()}
     return {**env, **NO_DELETES, "JOBSOURCES_STATE_ID": state_id(extractor, partition)}
+
+
+def partitions_of(extractor: dict, config: dict) -> list[dict[str, str]]:
+    """One task's environment per partition the config lists (ids and names only); none listed: one
+    task reading them all, or none (``all_when_none``); the extractor's provider not set up: none."""
+    if not all(config.get(name) for name in extractor.get("enabled_by", [])):
+        return []
+    name, setting = extractor["name"], extractor["partition_setting"]
+    found = listed(config, extractor["partitions_from"])
+    if not found:
+        return (
+            [partition_env(name, f"{label(extractor)}-{extractor.get('all_label', 'all')}")]
+            if extractor.get("all_when_none")
+            else []
+        )
+    return [partition_env(name, f"{label(extractor)}-{value}", **{setting: [value]}) for value in found]
 
 
 def create_tables(partition: str) -> BashOperator:
@@ -133,91 +172,64 @@ COMMON = {
 
 with DAG(
     dag_id="tap_jobsources",
-    description="tap-jobsources: one task per Getro network, Bindbee connector and TrackJobChanges group",
+    description="tap-jobsources: one task per partition (Getro network, Bindbee connector, TrackJobChanges group)",
     schedule="0 */6 * * *",  # Getro: the same request at most once every 6 hours
     **COMMON,
 ) as dag:
 
     @task(retries=0)
     def partitions() -> dict[str, list[dict[str, str]]]:
-        """The configured partitions, as each mapped task's environment (ids and names only)."""
+        """The configured partitions of each extractor, as its mapped tasks' environments."""
         shown = subprocess.run(
-            ["bash", "-c", meltano("config", "--unsafe", "print", "tap-jobsources", "--format=json")],
+            ["bash", "-c", meltano("config", "--unsafe", "print", BASE, "--format=json")],
             capture_output=True,
             text=True,
             check=False,
         )
         if shown.returncode:  # the output may quote settings: never echo it
-            raise RuntimeError(f"`meltano config tap-jobsources` failed (exit {shown.returncode}).")
+            raise RuntimeError(f"`meltano config {BASE}` failed (exit {shown.returncode}).")
         config = json.loads(shown.stdout)
-        networks = as_list(config.get("getro_network_ids")) or [None]
-        connectors = [c["name"] for c in config.get("bindbee_connectors") or [] if isinstance(c, dict)]
-        groups = as_list(config.get("trackjobchanges_group_ids")) or [None]
-        getro = config.get("getro_api_token") and config.get("getro_email")
-        return {
-            "getro": [
-                partition_env(GETRO, f"getro-{n}", getro_network_ids=[n]) if n else partition_env(GETRO, "getro-all")
-                for n in networks
-            ]
-            if getro
-            else [],
-            "bindbee": [partition_env(BINDBEE, f"bindbee-{c}", bindbee_connector_names=[c]) for c in connectors],
-            "trackjobchanges": [
-                partition_env(TRACKJOBCHANGES, f"trackjobchanges-{g}", trackjobchanges_group_ids=[g])
-                if g
-                else partition_env(TRACKJOBCHANGES, "trackjobchanges-default")
-                for g in groups
-            ]
-            if config.get("trackjobchanges_api_key")
-            else [],
-        }
+        return {e["name"]: partitions_of(e, config) for e in EXTRACTORS if e.get("partition_setting")}
 
     @task
-    def of(found: dict[str, list[dict[str, str]]], provider: str) -> list[dict[str, str]]:
-        """One provider's partitions (a mapped task maps over one task's whole result)."""
-        return found[provider]
+    def of(found: dict[str, list[dict[str, str]]], extractor: str) -> list[dict[str, str]]:
+        """One extractor's partitions (a mapped task maps over one task's whole result)."""
+        return found[extractor]
 
     found = partitions()
     tables = create_tables("tables")
-    extract = [
-        BashOperator.partial(task_id="getro_network", bash_command=el(GETRO), append_env=True, pool=GETRO_POOL).expand(
-            env=of.override(task_id="getro_networks")(found, "getro")
-        ),
-        BashOperator.partial(task_id="bindbee_connector", bash_command=el(BINDBEE), append_env=True).expand(
-            env=of.override(task_id="bindbee_connectors")(found, "bindbee")
-        ),
-        BashOperator.partial(task_id="trackjobchanges_group", bash_command=el(TRACKJOBCHANGES), append_env=True).expand(
-            env=of.override(task_id="trackjobchanges_groups")(found, "trackjobchanges")
-        ),
-        # Account-wide reference lists: one task reads them whole (and may send ACTIVATE_VERSION).
-        BashOperator(
-            task_id="getro_reference_lists",
-            bash_command=el(GETRO_LISTS),
-            append_env=True,
-            pool=GETRO_POOL,
-            env={"JOBSOURCES_STATE_ID": state_id(GETRO_LISTS, "getro-lists")},
-        ),
-    ]
-    tables >> extract
+    for extractor in EXTRACTORS:
+        pool = extractor.get("pool") or "default_pool"
+        if extractor.get("partition_setting"):
+            tables >> BashOperator.partial(
+                task_id=extractor["task"], bash_command=el(extractor["name"]), append_env=True, pool=pool
+            ).expand(env=of.override(task_id=f"{extractor['task']}s")(found, extractor["name"]))
+        else:
+            # Read whole by one task (the account-wide reference lists): it may send ACTIVATE_VERSION.
+            tables >> BashOperator(
+                task_id=extractor["task"],
+                bash_command=el(extractor["name"]),
+                append_env=True,
+                pool=pool,
+                env={"JOBSOURCES_STATE_ID": state_id(extractor["name"], label(extractor))},
+            )
 
 
 with DAG(
     dag_id="tap_jobsources_full",
-    description="tap-jobsources: one task per provider, every partition (with deletes, if enabled)",
+    description="tap-jobsources: one task per extractor, every partition (with deletes, if enabled)",
     schedule="@weekly",
     **COMMON,
 ) as full_dag:
     tables = create_tables("tables-full")
     for extractor in EXTRACTORS:
-        name = extractor.removeprefix("tap-jobsources-")
+        name = label(extractor)
         tables >> BashOperator(
             task_id=f"extract_{name.replace('-', '_')}",
-            bash_command=el(extractor),
+            bash_command=el(extractor["name"]),
             append_env=True,
-            pool=GETRO_POOL if name.startswith("getro") else "default_pool",
-            # The weekly run reads every connection's employments (and so may retire rows).
-            env={
-                "JOBSOURCES_STATE_ID": state_id(extractor, f"{name}-full"),
-                "TAP_JOBSOURCES_TRACKJOBCHANGES_EMPLOYMENTS": "all",
-            },
+            pool=extractor.get("pool") or "default_pool",
+            # Each provider's "read whole" settings (every connection's employments, every job's
+            # details, every Bindbee job): the weekly run may retire what vanished.
+            env={"JOBSOURCES_STATE_ID": state_id(extractor["name"], f"{name}-full"), **extractor.get("full_run", {})},
         )

@@ -54,6 +54,7 @@ PROVIDER = Provider(
             partition_setting="trackjobchanges_group_ids",
             partitions_from="trackjobchanges_group_ids",
             all_when_none=True,
+            all_label="default",  # the account's default group
             # The weekly full run reads every connection's employments (and so may retire rows).
             full_run={"TAP_JOBSOURCES_TRACKJOBCHANGES_EMPLOYMENTS": "all"},
         ),
