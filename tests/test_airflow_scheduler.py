@@ -12,7 +12,7 @@ one task per partition; the Getro tasks (one pool slot, across machines) never o
 of one extractor do; nothing loads before create_tables is done; the warehouse (target-postgres)
 holds exactly the emulator's rows, none twice, the changes included; each partition keeps the state
 id `meltano run` gave it; each partition's second run, on whichever machine, starts from the
-bookmark its first run saved (Bindbee asks `modified_after` the connector's bookmark, Getro's
+bookmark its first run saved (Bindbee asks `modified_after` from the connector's bookmark, Getro's
 removed jobs `deactivated_from` the network's, TrackJobChanges reads only the employments of the
 connections that changed or are new); no machine keeps state of its own; no secret (the APIs',
 Meltano's database password, Redis', the warehouse's) is in any log, XCom or rendered field.
@@ -122,13 +122,16 @@ def assert_each_partition_went_on_from_its_bookmark(sandbox: Sandbox, states: di
             for r in sandbox.requests_to("bindbee", "/jobs")
             if header(r, "x-connector-token") == token
         }
-        # modified_after is exclusive: the tap asks from just before the bookmark.
-        assert asked and all(saved - timedelta(seconds=1) <= a <= saved for a in asked), (name, saved, asked)
+        # The tap asks from bindbee_lookback_minutes (60) and 1 ms before the bookmark (modified_after
+        # is on Bindbee's sync clock, and may be exclusive): exactly that, from this bookmark.
+        back = saved - timedelta(minutes=60)
+        assert asked and all(back - timedelta(milliseconds=2) <= a < back for a in asked), (name, saved, asked)
     for network in (101, 102, 103):
         state = states[f"{ENVIRONMENT}:tap-jobsources-getro-to-target-postgres:getro-{network}"]
         saved = instant(bookmarks(state, "removed_jobs")[str(network)])
         asked = {r.query["deactivated_from"] for r in sandbox.requests_to("getro", f"/networks/{network}/jobs/removed")}
-        assert asked == {saved.astimezone(UTC).date().isoformat()}, (network, saved, asked)
+        # From the day before the bookmark's UTC date (the docs give deactivated_from no zone).
+        assert asked == {(saved.astimezone(UTC).date() - timedelta(days=1)).isoformat()}, (network, saved, asked)
 
 
 def assert_no_machine_keeps_state(projects: list[Path]) -> None:
