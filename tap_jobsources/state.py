@@ -199,11 +199,8 @@ class RunState:
         kept per this partition) promoted, capped at the run's start; only then marked done. A STATE
         between the two would claim a finished partition whose bookmark had not moved."""
         cap = self.bookmark_cap
-        if stream.replication_key and sdk_compat.state_is_per(stream, context):
-            sdk_compat.promote(stream.get_context_state(context), cap)
-        for child in descendants:
-            if child.replication_key and sdk_compat.state_is_coarser(child, context):
-                sdk_compat.promote(child.get_context_state(context), cap)
+        for state in _bookmarks_of(stream, context, descendants):
+            sdk_compat.promote(state, cap)
         progress.entry.clear()
         progress.entry["done"] = True
 
@@ -216,11 +213,8 @@ class RunState:
     ) -> None:
         """The partition was skipped or its read could not be proven: its bookmark (and those kept per
         it below) stays where it was, so the next run reads it again; this run does not."""
-        if stream.replication_key and sdk_compat.state_is_per(stream, context):
-            sdk_compat.drop_progress(stream.get_context_state(context))
-        for child in descendants:
-            if child.replication_key and sdk_compat.state_is_coarser(child, context):
-                sdk_compat.drop_progress(child.get_context_state(context))
+        for state in _bookmarks_of(stream, context, descendants):
+            sdk_compat.drop_progress(state)
         progress.entry.clear()
         progress.entry["done"] = True
 
@@ -320,6 +314,20 @@ class RunState:
             "Resuming the interrupted run of %s: finished partitions are not read again.", written.isoformat()
         )
         return True
+
+
+def _bookmarks_of(stream: Stream, context: Context | None, descendants: t.Iterable[Stream]) -> list[dict]:
+    """The bookmarks a partition's end moves: its stream's, and those of descendants kept per it."""
+    states = (
+        [stream.get_context_state(context)]
+        if stream.replication_key and sdk_compat.state_is_per(stream, context)
+        else []
+    )
+    return states + [
+        child.get_context_state(context)
+        for child in descendants
+        if child.replication_key and sdk_compat.state_is_coarser(child, context)
+    ]
 
 
 def _instant(value: t.Any) -> datetime | None:
