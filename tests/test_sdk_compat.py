@@ -27,7 +27,23 @@ PRIVATE_METHODS = {
     "_write_batch_message": (Stream, ["encoding", "manifest"]),
     "_setup_signal_handlers": (PluginBase, []),
     "_write_record_message": (Stream, ["record"]),
+    "_finalize_state": (Stream, ["state"]),
+    "_write_state_message": (Stream, []),
 }
+
+
+def test_the_state_keys_and_helpers_the_tap_relies_on_are_the_sdks():
+    """Bookmarks are promoted by the tap (capped at the run's start) in the SDK's own state shape."""
+    from singer_sdk.helpers import _state
+    from singer_sdk.helpers._catalog import get_selected_schema  # noqa: F401  (sdk_compat.setup_mapper)
+
+    from tap_jobsources import sdk_compat
+
+    assert _state.PROGRESS_MARKERS == sdk_compat.MARKERS
+    assert _state.SIGNPOST_MARKER == "replication_key_signpost"
+    assert _state.STARTING_MARKER in sdk_compat.BOOKMARK_FIELDS
+    assert "replication_key_value" in inspect.getsource(_state.finalize_state_progress_markers)
+    assert inspect.signature(Stream.finalize_state_progress_markers).parameters.keys() == {"self", "state"}
 
 
 def test_every_state_the_sdk_writes_goes_through_the_tap_state_writer():
@@ -96,6 +112,8 @@ def test_no_private_sdk_name_is_used_outside_the_compatibility_module():
         "_state_writer",
         "_requests_session",
         "_write_record_message",
+        "_finalize_state",
+        "_write_state_message",
     }
     offenders = []
     for path in (ROOT / "tap_jobsources").rglob("*.py"):
