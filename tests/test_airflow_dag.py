@@ -127,8 +127,8 @@ def run_dag(home: Path, sandbox: Sandbox, postgres: Cluster, schema: str, **over
     return states
 
 
-def expected_rows(sandbox: Sandbox) -> dict[str, int]:
-    groups = list(sandbox.trackjobchanges.connections)
+def expected_rows(sandbox: Sandbox, groups: list[str] | None = None) -> dict[str, int]:
+    groups = groups or list(sandbox.trackjobchanges.connections)
     records = {
         **getro_records(sandbox.getro),
         "ats_jobs": all_records(sandbox)["ats_jobs"],
@@ -144,11 +144,24 @@ def rows(postgres: Cluster, schema: str, table: str) -> int:
 
 @pytest.mark.timeout(900)
 def test_a_provider_with_wrong_credentials_fails_its_tasks_only(tmp_path, installed, postgres):
-    with Sandbox() as sandbox:
-        states = run_dag(tmp_path, sandbox, postgres, "dag_some", bindbee_api_key="bbk_wrong_0000000000000000")
+    # One partition of each provider: `airflow dags test` runs the tasks one after another (the
+    # scheduler test runs three of each side by side).
+    with Sandbox(networks=1) as sandbox:
+        group = next(iter(sandbox.trackjobchanges.connections))
+        connector = next(iter(sandbox.bindbee.tokens))
+        states = run_dag(
+            tmp_path,
+            sandbox,
+            postgres,
+            "dag_some",
+            bindbee_api_key="bbk_wrong_0000000000000000",
+            getro_network_ids=[101],
+            trackjobchanges_group_ids=[group],
+            bindbee_connectors=[{"name": connector, "token": sandbox.bindbee.tokens[connector]}],
+        )
         assert {s for (t, _), s in states.items() if t == "bindbee_connector"} == {"failed"}
         others = {s for (t, _), s in states.items() if not t.startswith("bindbee")}
         assert others == {"success"}, states
-        expected = expected_rows(sandbox)
+        expected = expected_rows(sandbox, [group])
         for table in ("jobs", "companies", "talent", "connections", "employments", "job_functions"):
             assert rows(postgres, "dag_some", table) == expected[table], table
