@@ -372,7 +372,7 @@ class Reader:
             if page.info.total is None and not page.info.last:
                 check.no_total = True
             if shrank and read_upto and size:
-                self._read_again(check, again, read_upto, size, shrank, forward_pages, part)
+                self._read_again(check, again, read_upto, size, shrank, forward_pages)
             # A page read again (shifted positions, or the same page asked again) gives only what is new.
             page.records = check.count_page(page.records, key, again=not forward or tries > 0)
             if not forward:
@@ -432,9 +432,8 @@ class Reader:
             return "next"  # a full page past the total: the total is low, read on to a short page
         return "end" if raw < size else "next"
 
-    def _read_again(
-        self, check: ListCheck, again: deque[int], read_upto: int, size: int, shrank: int, forward: int, part: Partition
-    ) -> None:
+    @staticmethod
+    def _read_again(check: ListCheck, again: deque[int], read_upto: int, size: int, shrank: int, forward: int) -> None:
         """The list shrank by ``shrank`` since the answer before: the items that stood just past what
         was read may now stand on the pages already read. Ask for those pages again."""
         frontier = read_upto * size

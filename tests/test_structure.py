@@ -100,7 +100,7 @@ def test_generic_code_names_no_provider():
     pattern = re.compile(r"(" + "|".join(sorted(names)) + r")", re.IGNORECASE)
     offenders = [
         f"{path.name}:{line}: {word}"
-        for path in PACKAGE.glob("*.py")
+        for path in [*PACKAGE.glob("*.py"), ROOT / "orchestrate" / "dags" / "tap_jobsources.py"]
         for line, word in code_words(path)
         if pattern.search(word)
     ]

@@ -172,7 +172,7 @@ COMMON = {
 
 with DAG(
     dag_id="tap_jobsources",
-    description="tap-jobsources: one task per partition (Getro network, Bindbee connector, TrackJobChanges group)",
+    description="tap-jobsources: one task per partition of each extractor (meltano.yml's annotations)",
     schedule="0 */6 * * *",  # Getro: the same request at most once every 6 hours
     **COMMON,
 ) as dag:
