@@ -108,7 +108,7 @@ class Readable(t.Protocol):
 
     def request_counter(self, context: Context | None) -> metrics.Counter: ...
 
-    def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]: ...
+    def child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]: ...
 
     def get_context_state(self, context: Context | None) -> dict: ...
 
@@ -375,6 +375,7 @@ class Reader:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages)
             # A page read again (shifted positions, or the same page asked again) gives only what is new.
             page.records = check.count_page(page.records, key, again=not forward or tries > 0)
+            self.on_page(page, part.context)
             if not forward:
                 check.rereads += 1
                 page.again = True
@@ -464,6 +465,7 @@ class Reader:
             count += 1
             page.count = len(page.records)
             page.records = check.count_page(page.records, key)
+            self.on_page(page, part.context)
             following = page.info.cursor
             if following is None or following == "":
                 page.next_token = None
@@ -545,8 +547,9 @@ class Reader:
         return page
 
     def on_page(self, page: Page, context: Context | None) -> None:
-        """A page arrived (maybe on a worker): let children fetch ahead, except for the records an
-        interrupted run finished (on the page it was reading: up to its ``after``)."""
+        """A page arrived (maybe on a worker): let children fetch ahead for the records it gives,
+        except for those an interrupted run finished (on the page it was reading: up to its ``after``).
+        A page fetched ahead is counted when it is read, not here."""
         children = self.prefetching_children
         if not children:
             return
@@ -555,7 +558,7 @@ class Reader:
         if after is not None:
             records = _after(records, after, self.stream.item_key)
         for record in records:
-            for child_context in self.stream.generate_child_contexts(record, context):
+            for child_context in self.stream.child_contexts(record, context):
                 for child in children:
                     child.reader.prefetch(child_context)
 

@@ -208,6 +208,11 @@ class JobSourcesStream(CompatStream):
             return ()
         return super().generate_child_contexts(record, context)
 
+    def child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
+        """The contexts of the children a record will have, without side effects (pages fetched
+        ahead ask it, maybe on a worker): the SDK's, unless a stream says which records need them."""
+        return super().generate_child_contexts(record, context) if self.read_children else ()
+
     @property
     def emit_activate_version_messages(self) -> bool:
         # The SDK would send ACTIVATE_VERSION as each partition starts, so a target would retire the

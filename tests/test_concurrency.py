@@ -82,6 +82,19 @@ def test_concurrent_runs_give_the_serial_runs_records_order_and_state(tmp_path, 
                     assert part["context"]["connector"] in seen
 
 
+def test_a_pages_connections_have_their_employments_asked_at_once(tmp_path):
+    """One group (nothing else to read ahead): while a page of connections is emitted, its
+    connections' first employments pages are already being fetched, several in flight."""
+    with Sandbox(scale=2, latency=0.05) as sandbox:
+        config = {**sandbox.settings("trackjobchanges"), **FAST, "trackjobchanges_max_concurrency": 4}
+        run = run_in_process(tmp_path, config)
+        assert run.returncode == 0, run.stderr[-2000:]
+        arrived = sorted(r.time for r in sandbox.requests_to("trackjobchanges") if r.path.endswith("/employments"))
+        together = max(sum(1 for t in arrived if start <= t < start + 0.04) for start in arrived)
+        assert together >= 3, together  # one at a time, no two would arrive within one answer's latency
+        assert sandbox.peak_in_flight >= 3
+
+
 def test_a_server_that_caps_requests_in_flight_slows_the_tap_but_never_fails_it(tmp_path):
     with Sandbox(scale=3, latency=0.01, max_in_flight=2) as sandbox:
         run = run_in_process(tmp_path, {**settings(sandbox, 8), "retry_max_attempts": 3})

@@ -209,6 +209,11 @@ class ConnectionsStream(TrackJobChangesStream):
         self.runtime.ledger.mark_incomplete("connections unchanged, employments not read", "employments")
         return ()
 
+    def child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
+        if self.changed(group_key(context)).wants(record):
+            return super().child_contexts(record, context)
+        return ()
+
     def compare_with_account(self, reader: Reader, part: Partition) -> None:
         """The account's ``connections_count`` against what this run read: groups left unread show.
         The account stream, when this run reads it (before connections: streams go by name), has it."""
