@@ -146,3 +146,28 @@ def test_bookmarks_of_streams_the_tap_does_not_have_are_written_once_in_the_fina
     assert len(lines) == 2
     assert "a_stream_of_another_release" not in lines[0]["value"]["bookmarks"]
     assert lines[-1]["value"]["bookmarks"]["a_stream_of_another_release"] == big
+
+
+def test_a_start_date_in_year_one_reads_bindbee_end_to_end(tmp_path, sandbox):
+    from tests.conftest import FAST
+    from tests.helpers import run_in_process
+
+    config = {**sandbox.settings("bindbee"), **FAST, "start_date": "0001-01-01T00:00:00Z"}
+    run = run_in_process(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert {r.query["modified_after"] for r in sandbox.requests_to("bindbee")} == {"0001-01-01T00:00:00.000Z"}
+    assert len(run.records["ats_jobs"]) == sum(map(len, sandbox.bindbee.jobs.values()))
+
+
+def test_a_bindbee_cursor_that_is_an_object_is_one_line_naming_provider_and_endpoint(tmp_path, sandbox):
+    from jobsources_sandbox.http import Answer
+    from tests.conftest import FAST
+    from tests.helpers import run_in_process
+
+    sandbox.intercept(lambda r: Answer(200, {"items": [], "cursor": {"offset": 100}, "page_size": 0}))
+    run = run_in_process(tmp_path, {**sandbox.settings("bindbee"), **FAST})
+    assert run.returncode == 1
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert errors and "Bindbee GET /bindbee/api/ats/v1/jobs (stream ats_jobs, connector " in errors[-1]
+    assert "cursor that is a dict, not a token" in errors[-1]
+    assert "Traceback" not in run.stderr
