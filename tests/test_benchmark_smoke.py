@@ -66,3 +66,11 @@ def test_benchmark_smoke_run_prints_its_figures():
         r"(\d+) changes; (\d+) requests against (\d+) .*: (\d+) extra, [\d.]+ per change; .*arrived: yes", out
     )
     assert moved and int(moved.group(4)) <= int(moved.group(1)) + 2, out  # about one page read again per change
+
+
+def test_speed_measures_print_what_each_buys():
+    run = subprocess.run([sys.executable, "bench/measures.py"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    saved = re.findall(r"against\s+[\d.]+ \((.+?)\): saves\s+-?[\d.]+ us", run.stdout)
+    assert len(saved) == 7, run.stdout  # parse, fit, stream map, two writers, STATE, proxies
+    assert re.search(r"one SCHEMA per stream: saves, per connection, a [\d,]+ B line", run.stdout), run.stdout
