@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import socket
 import threading
 import time
@@ -159,28 +160,40 @@ def read_body(response: requests.Response, deadline: Deadline, max_bytes: int) -
     chunks: list[bytes] = []
     size = 0
     try:
-        while True:
-            left = deadline.left()
-            if left <= 0:
-                raise deadline.expired()
-            if sock is not None:
-                sock.settimeout(left)  # one slow read cannot outlast the answer's deadline
-            chunk = _read1(raw, deadline)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > max_bytes:
-                raise BodyTooLarge(max_bytes, size)
-            chunks.append(chunk)
-    except BaseException:
+        # The socket timeout bounds one receive; a body that trickles inside one read of
+        # urllib3's chunked decoder (a chunk-size line or trailers byte by byte) is bounded by
+        # the reaper, which shuts the socket down at the deadline.
+        with REAPER.watching(sock, deadline.at):
+            while True:
+                left = deadline.left()
+                if left <= 0:
+                    raise deadline.expired()
+                if sock is not None:
+                    sock.settimeout(left)  # one slow read cannot outlast the answer's deadline
+                chunk = _read1(raw, deadline)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BodyTooLarge(max_bytes, size)
+                chunks.append(chunk)
+        if deadline.left() <= 0:
+            raise deadline.expired()  # the end may be the reaper's shutdown, not the body's
+    except BaseException as exc:
         chunks.clear()
         response.close()  # the rest of the body is never read: the connection is not reused
+        if deadline.left() <= 0 and isinstance(exc, _BROKEN) and not isinstance(exc, AnswerTimeout):
+            raise deadline.expired() from None  # a read broken by the reaper's shutdown
         raise
     body = b"".join(chunks)
     response._content = body
     response._content_consumed = True
     raw.release_conn()
     return body
+
+
+#: How a read broken off by the reaper's shutdown may surface.
+_BROKEN = (OSError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError, http.client.HTTPException)
 
 
 def _read1(raw: urllib3.HTTPResponse, deadline: Deadline) -> bytes:

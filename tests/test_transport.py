@@ -231,9 +231,10 @@ def test_an_endless_chain_of_redirects_within_the_origin_stops(tmp_path, sandbox
 # 3. Every wait has a deadline; a body has a size limit ----------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["trickle", "trickle-head"])
+@pytest.mark.parametrize("kind", ["trickle", "trickle-head", "trickle-chunked"])
 def test_an_answer_that_trickles_ends_at_its_deadline_and_is_retried(tmp_path, sandbox, kind):
-    """A byte a second never trips a per-read timeout; the answer's deadline ends it all the same."""
+    """A byte a second never trips a per-read timeout; the answer's deadline ends it all the same,
+    also inside one read of the chunked framing (a chunk-size line that trickles)."""
     config = {**sandbox.settings("getro"), **FAST, "request_timeout": 2}
     sandbox.faults.trickle_seconds = 1.0
     sandbox.faults.inject(kind, provider="getro", path="^/job_functions$")

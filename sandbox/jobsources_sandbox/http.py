@@ -22,6 +22,9 @@ class Answer:
     trickle: float = 0.0
     #: The same for the status line and headers.
     trickle_head: float = 0.0
+    #: The body sent chunked, its chunk-size line a byte at a time, this far apart (a read of
+    #: the chunked framing that never waits long enough for a per-read timeout).
+    trickle_chunked: float = 0.0
 
     def encode(self) -> bytes:
         if self.raw is not None:
@@ -55,7 +58,7 @@ class LoggedRequest:
 FAULT_KINDS = ("500", "503", "429", "429-date", "reset", "truncated", "html", "slow")
 #: Faults a test injects by name, never drawn at random: a body or head sent a byte at a
 #: time, ``Faults.trickle_seconds`` apart (the answer is whole, only slow).
-TRICKLE_KINDS = ("trickle", "trickle-head")
+TRICKLE_KINDS = ("trickle", "trickle-head", "trickle-chunked")
 
 
 class Faults:
@@ -115,6 +118,9 @@ class Faults:
             return good
         if kind == "trickle-head":
             good.trickle_head = self.trickle_seconds
+            return good
+        if kind == "trickle-chunked":
+            good.trickle_chunked = self.trickle_seconds
             return good
         return kind  # "reset", "slow"
 

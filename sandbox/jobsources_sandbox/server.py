@@ -248,6 +248,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", answer.headers.pop("Content-Type", "application/json; charset=utf-8"))
         for name, value in answer.headers.items():
             self.send_header(name, value)
+        if answer.trickle_chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            # The chunk-size line padded with zeros, a byte at a time: all of it inside one
+            # read of the client's chunked decoder.
+            self._trickle(b"0" * 40 + f"{len(body):x}\r\n".encode(), answer.trickle_chunked)
+            self.wfile.write(body + b"\r\n0\r\n\r\n")
+            return
         self.send_header("Content-Length", str(len(body)))
         if answer.trickle_head:
             head, self._headers_buffer = b"".join(self._headers_buffer) + b"\r\n", []
