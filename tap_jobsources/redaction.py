@@ -13,6 +13,7 @@ a server may write a secret with escapes (``\\/``, ``\\u0067``, surrogate pairs)
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
@@ -69,11 +70,17 @@ def mask_userinfo(text: str) -> str:
 
 
 def forms(secret: str) -> set[str]:
-    """The ways a secret may be written out: as given, stripped, escaped, URL-encoded."""
+    """The ways a secret may be written out: as given, stripped, escaped, URL-encoded (with upper-
+    or lower-case hex, '/' kept or not, as encoders differ), HTML-escaped."""
     found = {secret}
     for value in (secret, secret.strip()):
-        found |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], quote(value, safe=""), quote_plus(value)}
+        encoded = {quote(value, safe=""), quote(value), quote_plus(value), quote_plus(value, safe="/")}
+        encoded |= {_LOWER_HEX.sub(lambda m: m.group().lower(), e) for e in encoded}
+        found |= {value, repr(value)[1:-1], json.dumps(value)[1:-1], html.escape(value), *encoded}
     return {f for f in found if len(f) >= SHORTEST}
+
+
+_LOWER_HEX = re.compile(r"%[0-9A-F]{2}")
 
 
 class Secrets:

@@ -3,9 +3,11 @@ user info never reaches a message or a log line."""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import re
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -208,3 +210,28 @@ def test_a_password_in_an_invalid_api_url_never_reaches_a_message(tmp_path):
     assert "trackjobchanges_api_url is not a valid http(s) URL: 'htp://****@127.0.0.1:9/api'" in run.stderr
     assert "hunter2pass" not in run.stderr and "hunter2pass" not in run.stdout
     assert "Traceback" not in run.stderr
+
+
+#: URL encoders differ: upper- or lower-case hex (.NET writes %2f), '/' kept or not, '+' for a space.
+URL_FORMS = {
+    "lower-hex": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, safe="")),
+    "slash-kept": lambda s: quote(s),
+    "plus-lower-hex": lambda s: re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote_plus(s)),
+    "html": lambda s: html.escape(s),
+}
+URL_TOKEN = "gtk/Q7zX+9vLp=2Wm&4Rt8"
+
+
+@pytest.mark.parametrize("form", sorted(URL_FORMS))
+def test_a_token_echoed_url_encoded_in_any_case_never_reaches_stdout_or_stderr(tmp_path, sandbox, form):
+    sandbox.getro.token = URL_TOKEN
+    config = {**sandbox.settings("getro"), **FAST}
+    echoed = URL_FORMS[form](URL_TOKEN)
+    assert echoed != URL_TOKEN and json.dumps(echoed)[1:-1] == echoed  # no JSON escape in the way
+    body = json.dumps(["Design", f"https://jobs.example.com/apply?t={echoed}"]).encode()
+    sandbox.intercept(lambda r: Answer(200, raw=body) if r.path == "/job_functions" else None)
+    run = run_in_process(tmp_path, config)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"https://jobs.example.com/apply?t={MASK}" in [r["name"] for r in run.records["job_functions"]]
+    assert echoed not in run.stdout + run.stderr
+    assert_no_piece_of(echoed, run.stdout, run.stderr)
