@@ -11,7 +11,7 @@ comes twice, and in the end says whether the read is *proven*:
 - the pages ended where the list says it ends (a short or empty page agrees with the total, or the
   answer says it is the last), no empty page was taken for the end while the total said more;
 - every shrink of the list was followed by a read again of what may have shifted, within budget;
-- the items read are at least the total, less what the list grew by on the way (an item added
+- the items read are at least the total, less what the list grew by on the way, net (an item added
   before the read position is new: it is not "listed for the whole read", and the next run has it).
 
 A read that cannot prove itself is *unproven*, with a reason: the reader warns once, and the run
@@ -68,7 +68,7 @@ class ListCheck:
         fresh = []
         for record in records:
             ident = key(record)
-            if ident is None:
+            if ident is None or not _hashable(ident):  # an id of the wrong type: the shaper's to judge
                 self.anonymous += 1
             elif ident in seen:
                 self.duplicates += 1
@@ -95,9 +95,14 @@ class ListCheck:
         return self.totals[-1] if self.totals else None
 
     def short_of_total(self) -> bool:
-        """Fewer items read than the total says, less what the list grew by on the way."""
+        """Fewer items read than the total says, less what the list grew by on the way, net: a
+        total that rose and fell back (items added, then others or the same gone) allows nothing,
+        else a page that says it is the last after such a bump would end the list early unseen."""
         total = self.total
-        return total is not None and self.count < total - self.grew
+        if total is None:
+            return False
+        first = self.resumed_total if self.resumed_total is not None else self.totals[0]
+        return self.count < min(total, first)
 
     def verdict(self) -> str | None:
         """None when the read is proven, else why not (for the one warning)."""
@@ -120,3 +125,8 @@ class ListCheck:
         if self.duplicates:
             parts.append(f"{self.duplicates} items came twice")
         return ", ".join(parts)
+
+
+def _hashable(value: t.Any) -> bool:
+    """Ids are numbers or strings; an object or a list for one cannot be counted, only sent on."""
+    return type(value) in (int, str) or isinstance(value, t.Hashable)

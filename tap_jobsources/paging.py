@@ -27,6 +27,9 @@ class PageInfo:
     total: int | None = None  # items in the whole list
     last: bool | None = None  # this is (True) or is not (False) the last page
     cursor: t.Any = None  # a cursor list: the token of the next page (None: the end)
+    #: A cursor list's end is proven only by an answer that says it (a cursor field null or empty),
+    #: not by one that lacks the field.
+    cursor_given: bool = True
 
 
 NO_INFO = PageInfo()

@@ -57,6 +57,8 @@ if t.TYPE_CHECKING:
 EMPTY_RETRIES = 2
 #: Pages read again for shifted positions, beyond one per page read forward.
 REREAD_ALLOWANCE = 5
+#: Pages in a row that hold only items already read (the list not grown by a page) stop the run.
+SAME_PAGES = 3
 #: Unproven partitions warned about one by one, per stream and run (the rest are counted).
 WARNINGS_PER_STREAM = 5
 
@@ -354,7 +356,7 @@ class Reader:
             raise PaginationError(f"the saved page {number!r} is not a page number")
         read_upto = number - 1  # pages read forward
         again: deque[int] = deque()
-        ended, tries, forward_pages, full_seen = False, 0, 0, False
+        ended, tries, forward_pages, full_seen, repeats = False, 0, 0, False, 0
         while again or not ended:
             forward = not again
             asking = number if forward else again.popleft()
@@ -368,6 +370,7 @@ class Reader:
             raw = page.count = len(page.records)
             if raw > size and asked is None:
                 size = raw  # the server's page size, learnt from its fullest page
+            grew, dups = check.grew, check.duplicates
             shrank = check.moved(page.info.total)
             if page.info.total is None and not page.info.last:
                 check.no_total = True
@@ -375,6 +378,16 @@ class Reader:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages)
             # A page read again (shifted positions, or the same page asked again) gives only what is new.
             page.records = check.count_page(page.records, key, again=not forward or tries > 0)
+            if forward and tries == 0 and raw:
+                # A page of nothing but items already read, the list not grown by as much: a server
+                # that ignores the page number would feed the same page up to the page cap.
+                same = check.duplicates - dups == raw and check.grew - grew < raw
+                repeats = repeats + 1 if same else 0
+                if repeats >= SAME_PAGES:
+                    raise PaginationError(
+                        f"pages {asking - repeats + 1} to {asking} held only items already read (does the API "
+                        "ignore the page number?); stopping instead of reading the same items again"
+                    )
             self.on_page(page, part.context)
             if not forward:
                 check.rereads += 1
@@ -468,6 +481,8 @@ class Reader:
             self.on_page(page, part.context)
             following = page.info.cursor
             if following is None or following == "":
+                if not page.info.cursor_given:
+                    check.unproven(f"page {count} came without a cursor field, so nothing says the list ends there")
                 page.next_token = None
                 yield page
                 return

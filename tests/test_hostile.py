@@ -127,6 +127,7 @@ def _bad_keys(sandbox) -> None:
     jobs[0]["id"] = "abc"
     jobs[1]["id"] = "abc"
     del jobs[2]["id"]
+    jobs[3]["id"] = {"x": 1}  # an object for an id: no key, like the others (it cannot even be counted)
 
 
 def test_a_record_with_an_invalid_key_stops_the_run_by_default(tmp_path, sandbox):
@@ -153,11 +154,11 @@ def test_skip_loads_the_rest_logs_each_and_ends_with_an_error(tmp_path, sandbox)
     assert run.returncode == 1
     jobs = run.records["jobs"]
     assert all(isinstance(r["id"], int) for r in jobs)
-    assert len(jobs) == sum(len(v) for v in sandbox.getro.jobs.values()) - 3
+    assert len(jobs) == sum(len(v) for v in sandbox.getro.jobs.values()) - 4
     errors = [line for line in run.stderr.splitlines() if "| ERROR" in line and ": skipped (" in line]
-    assert len(errors) == 3, errors
-    assert any("is missing" in line for line in errors)
-    assert "Records with an invalid primary key were skipped (3 in jobs)" in run.stderr
+    assert len(errors) == 4, errors
+    assert any("is missing" in line for line in errors) and any("id is {'x': 1}" in line for line in errors)
+    assert "Records with an invalid primary key were skipped (4 in jobs)" in run.stderr
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from singer_sdk import metrics
 
+from tap_jobsources.bindbee.streams import cursor_info as bindbee_cursor_info
 from tap_jobsources.checkpoint import Checkpoint
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.errors import FatalAPIError
@@ -428,3 +429,63 @@ def test_the_reader_stops_at_a_record_boundary_when_the_flag_is_set():
     with pytest.raises(RunStopped) as stopped:
         next(records)
     assert stopped.value.code == 143 and server.asked == [1]
+
+
+def test_a_bindbee_answer_without_its_cursor_field_ends_the_read_unproven():
+    """The docs make ``cursor`` required (string or null): an answer that lacks it says nothing of
+    the end, so the read retires nothing (a dropped field must not pass for the last page)."""
+
+    def answer(token: t.Any) -> dict:
+        return {"items": [{"id": 1}], "next_cursor": "p2"}
+
+    reader, _, runtime, _ = reader_for(answer, CursorPages(bindbee_cursor_info))
+    assert [r["id"] for r in reader.records(None)] == [1]
+    assert "came without a cursor field" in runtime.ledger.incomplete["jobs"][0]
+    reader, _, runtime, _ = reader_for(cursor_list(["a"]), CursorPages(bindbee_cursor_info))
+    assert [r["id"] for r in reader.records(None)] == [0, 1] and not runtime.ledger.incomplete
+
+
+def test_a_last_page_after_the_total_rose_and_fell_back_is_not_taken_as_proof():
+    """Totals 50, 70, 50 and a third page that says it is the last at item 30: the rise allowed for
+    items added before the read position, but the list is back to 50 and 20 were never read."""
+    totals = iter([50, 70, 50, 50, 50, 50, 50])
+
+    def answer(page: int) -> dict:
+        items = [{"id": i} for i in range((page - 1) * 10, min(page * 10, 50))]
+        return {"items": items, "last_page": page >= 3, "total_count": next(totals)}
+
+    def info(payload: t.Any) -> PageInfo:
+        return PageInfo(total=payload["total_count"], last=payload["last_page"])
+
+    reader, _, runtime, _ = reader_for(answer, NumberedPages(info, size=10))
+    assert len([r["id"] for r in reader.records(None)]) < 50
+    assert "where the list's total says 50" in runtime.ledger.incomplete["jobs"][0]
+
+
+def test_an_id_that_is_an_object_is_counted_and_sent_on_for_the_shaper_to_judge():
+    server = ListServer(20, 10)
+    server.items[3]["id"] = {"x": 1}
+    server.items[4]["id"] = [1]
+    ids, runtime, _ = read(server)
+    assert len(ids) == 20 and {"x": 1} in ids and not runtime.ledger.incomplete
+
+
+def test_a_server_that_ignores_the_page_number_is_stopped_after_three_repeated_pages():
+    server = ListServer(25, 10)
+    server.answer = lambda page, answer=server.answer: answer(1)  # type: ignore[method-assign]
+    reader, _, _, _ = reader_for(server.answer, NumberedPages(list_info, size=10))
+    with pytest.raises(FatalAPIError, match=r"pages 2 to 4 held only items already read \(does the API ignore"):
+        list(reader.records(None))
+    assert server.asked == [1, 1, 1, 1]
+
+
+def test_pages_pushed_forward_by_a_list_that_grew_by_a_page_or_more_are_not_repeats():
+    server = ListServer(40, 10)
+
+    def grow(s: ListServer, page: int) -> None:  # ten new items at the front after pages 1 to 3
+        if page <= 3:
+            s.items[:0] = [{"id": -10 * page - i} for i in range(1, 11)]
+
+    server.after_answer = grow
+    ids, runtime, _ = read(server)  # pages 2 to 4 hold page 1's items again: the list grew by a page each time
+    assert set(range(40)) <= set(ids) and server.asked[:4] == [1, 2, 3, 4] and not runtime.ledger.incomplete

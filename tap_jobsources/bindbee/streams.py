@@ -29,8 +29,10 @@ EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def cursor_info(payload: t.Any) -> PageInfo:
-    """``{"cursor": "...", "items": [...]}``: the next page's cursor, null or empty at the end."""
-    return PageInfo(cursor=payload.get("cursor") if isinstance(payload, dict) else None)
+    """``{"cursor": "...", "items": [...]}``: the next page's cursor, null or empty at the end. The
+    docs make the field required: an answer without it ends the read unproven."""
+    given = isinstance(payload, dict) and "cursor" in payload
+    return PageInfo(cursor=payload["cursor"] if given else None, cursor_given=given)
 
 
 class AtsJobsStream(JobSourcesStream):
