@@ -77,10 +77,13 @@ class RunLedger:
     #: Streams that must not send ACTIVATE_VERSION, each with why (a partition skipped or unproven).
     incomplete: dict[str, list[str]] = field(default_factory=dict)
     skipped: Counter[str] = field(default_factory=Counter)  # records skipped, by stream
+    #: Where each mark is kept too, so that a resumed run knows what the interrupted one skipped.
+    keep: t.Callable[[str, str], None] = lambda stream, reason: None
 
     def mark_incomplete(self, reason: str, *stream_names: str) -> None:
         for name in stream_names:
             self.incomplete.setdefault(name, []).append(reason)
+            self.keep(name, reason)
 
     def note_skipped_record(self, stream_name: str) -> None:
         self.skipped[stream_name] += 1
@@ -94,7 +97,8 @@ class Runtime:
         self.state = state
         self.checkpoint = checkpoint
         self.stop = stop
-        self.ledger = RunLedger()
+        # A resumed run is the interrupted run, continued: what that one left incomplete still is.
+        self.ledger = RunLedger(incomplete=state.carried_incomplete(), keep=state.keep_incomplete)
         self._services: dict[str, ProviderServices] = {}
 
     def services(self, provider: Provider) -> ProviderServices:

@@ -35,6 +35,9 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 RESUME = "resume"
+#: The resume section's record of streams left incomplete, and how many reasons it keeps of each.
+INCOMPLETE = "incomplete"
+KEPT_REASONS = 3
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ class RunState:
         resume["written"] = iso(run_start)
         state[RESUME] = resume
         self._resume = resume
+        #: Streams a partition of which was skipped or unproven in this logical run (an interrupted
+        #: run included), with a few of the reasons: no ACTIVATE_VERSION for them when it ends.
+        self._incomplete: dict[str, list[str]] = resume.setdefault(INCOMPLETE, {})
         self._streams: dict[str, dict[str, dict]] = resume["streams"]
         self._warned_future: set[tuple[str, str]] = set()
         self._foreign: dict[str, t.Any] = {}
@@ -150,6 +156,20 @@ class RunState:
             entries = self._streams.get(name)
             if entries:
                 entries.clear()
+
+    def carried_incomplete(self) -> dict[str, list[str]]:
+        """What the interrupted run this one resumes left incomplete, stream by stream."""
+        return {
+            name: [f"{reason} (in the interrupted run)" for reason in reasons]
+            for name, reasons in self._incomplete.items()
+        }
+
+    def keep_incomplete(self, stream: str, reason: str) -> None:
+        """A partition of ``stream`` was skipped or unproven: kept for a resumed run (a few reasons a
+        stream, so that the state grows with streams, not with partitions)."""
+        reasons = self._incomplete.setdefault(stream, [])
+        if len(reasons) < KEPT_REASONS and reason not in reasons:
+            reasons.append(reason)
 
     def touch(self, now: datetime | None = None) -> None:
         self._resume["written"] = iso(now or datetime.now(UTC))
@@ -294,6 +314,11 @@ class RunState:
             written = parse_datetime(section["written"])
             if not _is_int(section["version"]) or not isinstance(section["streams"], dict):
                 raise TypeError
+            incomplete = section.get(INCOMPLETE, {})
+            if not isinstance(incomplete, dict) or not all(
+                isinstance(v, list) and all(isinstance(r, str) for r in v) for v in incomplete.values()
+            ):
+                raise TypeError  # not knowing what was skipped, the run reads every partition again
         except (KeyError, TypeError, ValueError, AttributeError):
             self._logger.warning(
                 "The state's '%s' section (page progress) is not of a shape this tap writes: ignored, "

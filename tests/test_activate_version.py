@@ -52,3 +52,21 @@ def test_off_by_default(tmp_path, sandbox):
     assert run.returncode == 0, run.stderr
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
     assert all("version" not in m for m in run.messages if m["type"] == "RECORD")
+
+
+def test_a_resumed_run_remembers_what_the_interrupted_one_skipped(tmp_path, sandbox):
+    """Network 102's talent is skipped (403), then the run fails on network 103: the resumed run
+    does not read 102 again (finished), and must not take talent for whole either."""
+    config = {**sandbox.settings("getro"), **FAST, "emit_activate_version_messages": True, "retry_max_attempts": 2}
+    sandbox.faults.inject("503", provider="getro", path="^/networks/103/talent$", times=2)
+    failed = run_in_process(tmp_path / "failed", config)
+    assert failed.returncode != 0
+    assert "talent [network 102] skipped (403)" in failed.state["resume"]["incomplete"]["talent"]
+    sandbox.clear_log()
+    resumed = run_in_process(tmp_path / "resumed", config, state=failed.state)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not [r for r in sandbox.requests_to("getro") if r.path.startswith("/networks/102")]  # not read again
+    activated = {m["stream"] for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert "talent" not in activated and {"jobs", "companies", "networks"} <= activated
+    assert "talent [network 102] skipped (403) (in the interrupted run)" in resumed.stderr
+    assert "resume" not in resumed.state
