@@ -327,6 +327,14 @@ class RunState:
             )
             return False
         age = self.run_start - written
+        if age < -timedelta(hours=1):  # written by a clock far ahead: its age cannot be known
+            self._logger.warning(
+                "The state's page progress was written at %s, later than this run's start (%s): a clock ran "
+                "ahead. Ignored: every partition is read afresh (bookmarks still apply).",
+                written.isoformat(),
+                iso(self.run_start),
+            )
+            return False
         if age > timedelta(hours=within_hours):
             self._logger.info(
                 "The interrupted run's page progress is %.1f h old, more than resume_within_hours (%g): "
@@ -389,7 +397,7 @@ def entry_problem(entry: t.Any) -> str | None:
         if kinds is None:
             return f"an unknown field '{key}'"
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-            return f"'{key}' is {json.dumps(value)[:40]}"
+            return f"'{key}' is {json.dumps(value, default=str)[:40]}"  # a Decimal from the JSON reader too
     for key in ("items", "total"):
         if key in entry and entry[key] < 0:
             return f"'{key}' is negative"

@@ -8,6 +8,7 @@ refused up front instead, naming the entry and what to do.
 
 from __future__ import annotations
 
+import json
 import typing as t
 
 from tap_jobsources.sdk_compat import BOOKMARK_FIELDS, MARKERS
@@ -32,21 +33,26 @@ def state_errors(state: t.Any, streams: t.Collection[str] | None = None) -> list
     errors: list[str] = []
     for stream, entry in bookmarks.items():
         where = f"bookmarks.{stream}"
+        if streams is not None and stream not in streams:
+            continue  # carried as it is
         if not isinstance(entry, dict):
             errors.append(f"The state's {where} is a {type(entry).__name__}, not an object. {FIX}")
-            continue
-        if streams is not None and stream not in streams:
             continue
         errors += _entry_errors(entry, where)
         partitions = entry.get("partitions", [])
         if not isinstance(partitions, list):
             errors.append(f"The state's {where}.partitions is not a list. {FIX}")
             continue
+        contexts: set[str] = set()
         for i, part in enumerate(partitions):
             at = f"{where}.partitions[{i}]"
-            if not isinstance(part, dict) or not isinstance(part.get("context", {}), dict):
+            if not isinstance(part, dict) or not isinstance(part.get("context"), dict):
                 errors.append(f"The state's {at} is not an object with a context object. {FIX}")
                 continue
+            context = json.dumps(part["context"], sort_keys=True, default=str)
+            if context in contexts:
+                errors.append(f"The state's {at} has the context of a partition before it ({context[:80]}). {FIX}")
+            contexts.add(context)
             errors += _entry_errors(part, at)
     return errors
 

@@ -79,8 +79,12 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
     def load_state(self, state: dict[str, t.Any]) -> None:
         if errors := state_errors(state, set(self.streams)):
             raise ConfigValidationError("State validation failed", errors=errors)
-        super().load_state(state)
+        # Another tap's bookmark is carried whatever its shape; the SDK reads only objects.
+        bookmarks = state.get("bookmarks") or {}
+        odd = {k: v for k, v in bookmarks.items() if k not in self.streams and not isinstance(v, dict)}
+        super().load_state({**state, "bookmarks": {k: v for k, v in bookmarks.items() if k not in odd}})
         own: dict[str, t.Any] = self.state  # type: ignore[assignment]  # the SDK types it as bookmarks only
+        own.setdefault("bookmarks", {}).update(odd)
         # The SDK keeps only "bookmarks": carry the tap's own sections over (RunState checks them).
         sections = [s for p in providers() if p.key in self.settings.providers for s in p.sections]
         for name in {"resume", *(s.name for s in sections)}:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -279,8 +280,33 @@ def test_a_start_date_that_is_not_a_date_stops_before_any_request(tmp_path, sand
             },
             "progress_markers.replication_key_value is '5'",
         ),
+        (
+            {"bookmarks": {"ats_jobs": {"partitions": [{"replication_key_value": "2026-12-01T00:00:00Z"}]}}},
+            "bookmarks.ats_jobs.partitions[0] is not an object with a context object",
+        ),
+        (
+            {
+                "bookmarks": {
+                    "ats_jobs": {
+                        "partitions": [
+                            {"context": {"connector": "lever"}, "replication_key_value": "2026-12-01T00:00:00Z"},
+                            {"context": {"connector": "lever"}, "replication_key_value": "2020-01-01T00:00:00Z"},
+                        ]
+                    }
+                }
+            },
+            "bookmarks.ats_jobs.partitions[1] has the context of a partition before it",
+        ),
     ],
-    ids=["list", "bookmarks-list", "bookmark-not-date", "entry-not-object", "marker-not-date"],
+    ids=[
+        "list",
+        "bookmarks-list",
+        "bookmark-not-date",
+        "entry-not-object",
+        "marker-not-date",
+        "no-context",
+        "same-context",
+    ],
 )
 def test_a_state_of_the_wrong_shape_stops_before_any_request(tmp_path, sandbox, config, state, named):
     run = run_in_process(tmp_path, config, state=state)
@@ -397,3 +423,38 @@ def test_page_progress_the_tap_cannot_use_is_ignored_with_a_warning(tmp_path, sa
         text = json.dumps(written)
         assert "[2]" not in text and '"4"' not in text and "page 3" not in text and '"one"' not in text
         assert written.get("getro", {}).get("networks_read_whole", {}) != ["101"]
+
+
+def test_a_bookmark_of_a_stream_the_tap_does_not_have_is_carried_whatever_its_shape(tmp_path, sandbox, config):
+    state = {"bookmarks": {"some_other_stream": 5, "another": {"partitions": "x"}}}
+    run = run_in_process(tmp_path, config, state=state)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.state["bookmarks"]["some_other_stream"] == 5
+    assert run.state["bookmarks"]["another"] == {"partitions": "x"}
+
+
+def test_page_progress_with_a_fraction_for_a_count_is_ignored_with_a_warning(tmp_path, sandbox, config):
+    """A state file is read with its numbers as Decimal: 7.0 for a count is named, not a crash."""
+    written = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    key = '{"connector":"lever"}'
+    state = {
+        "bookmarks": {},
+        "resume": {"version": 1, "written": written, "streams": {"ats_jobs": {key: {"items": 7.0}}}},
+    }
+    run = run_in_process(tmp_path, config, state=state)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert """is not of a shape this tap writes ('items' is "7.0")""" in run.stderr
+
+
+def test_page_progress_written_in_the_future_is_not_trusted(tmp_path, sandbox, config):
+    """A resume section's age decides whether it is used (resume_within_hours): one dated 9999 would
+    never expire, and its finished partitions would be skipped forever."""
+    done = {'{"connector":"lever"}': {"done": True}, '{"connector":"greenhouse"}': {"done": True}}
+    state = {
+        "bookmarks": {},
+        "resume": {"version": 1, "written": "9999-01-01T00:00:00Z", "streams": {"ats_jobs": done}},
+    }
+    run = run_in_process(tmp_path, config, state=state)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "later than this run's start" in run.stderr and "finished by the interrupted run" not in run.stderr
+    assert {r["connector"] for r in run.records["ats_jobs"]} >= {"lever", "greenhouse"}
