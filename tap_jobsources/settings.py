@@ -152,6 +152,9 @@ def normalize(config: dict[str, t.Any]) -> list[str]:
         if name not in config:
             continue
         kinds = _kinds(spec)
+        if isinstance(config[name], str) and not config[name].strip() and "array" not in kinds:
+            del config[name]  # an empty value (an environment variable set to ""): the setting unset
+            continue
         if "array" in kinds:
             config[name] = _as_list(config[name], spec.get("items") or {})
         else:
@@ -243,6 +246,11 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             errors.append(
                 f"{provider.url_setting} is not a valid http(s) URL: {hide_userinfo(str(url))[:120]!r}. "
                 f"Example: {provider.default_url}"
+            )
+        elif url is not None and (urlparse(url).query or urlparse(url).fragment or url.endswith(("?", "#"))):
+            errors.append(
+                f"{provider.url_setting} has a query or a fragment ('?' or '#'): give the API's base address "
+                f"only, like {provider.default_url}"
             )
         errors += provider.checks(config)
     if not enabled:

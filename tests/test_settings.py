@@ -30,6 +30,15 @@ BAD_CONFIGS = {
         {"bindbee_api_key": "k", "bindbee_connectors": [{"name": "a", "token": "t1"}, {"name": "a", "token": "t2"}]},
         ["bindbee_connectors names must be unique"],
     ),
+    "one connector under two names": (
+        {
+            "bindbee_api_key": "k",
+            "bindbee_connectors": [{"name": "a", "token": "tok-1234"}, {"name": "b", "token": "tok-1234"}],
+        },
+        ["bindbee_connectors[1] has the token of bindbee_connectors[0]"],
+    ),
+    "url with a query": ({"getro_api_url": "http://127.0.0.1:9/v2?tenant=1"}, ["getro_api_url has a query"]),
+    "url with a fragment": ({"getro_api_url": "http://127.0.0.1:9/v2#top"}, ["getro_api_url has a query"]),
     "trackjobchanges url malformed": (
         {"trackjobchanges_api_key": "k", "trackjobchanges_api_url": "ftp://x"},
         ["trackjobchanges_api_url"],
@@ -107,3 +116,12 @@ def test_schema_only_sends_every_selected_schema_and_nothing_else(tmp_path, sand
     expected = set().union(*PROVIDER_STREAMS.values()) - {"talent"}
     assert sorted(m["stream"] for m in run.messages) == sorted(expected)
     assert sandbox.log == []
+
+
+@pytest.mark.parametrize("name", ["start_date", "getro_min_hours_between_syncs", "user_agent", "request_timeout"])
+def test_an_empty_value_is_the_setting_unset(tmp_path, sandbox, getro_config, name):
+    """An environment variable set to "" (TAP_JOBSOURCES_START_DATE=) means no value, as Meltano's
+    own settings do: the default applies (start_date: the full history)."""
+    run = run_in_process(tmp_path, {**getro_config, name: ""})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.records["jobs"]

@@ -112,6 +112,13 @@ def checks(config: t.Mapping[str, t.Any]) -> list[str]:
     for i, connector in enumerate(connectors):
         if not isinstance(connector, dict) or not connector.get("name") or not connector.get("token"):
             errors.append(f"bindbee_connectors[{i}] needs both a non-empty name and a token.")
+    tokens = [c.get("token") if isinstance(c, dict) else None for c in connectors]
+    for i, token in enumerate(tokens):
+        if token and token in tokens[:i]:
+            errors.append(
+                f"bindbee_connectors[{i}] has the token of bindbee_connectors[{tokens.index(token)}]: one connector "
+                "under two names would load its jobs twice. Keep one of them. The token is not shown."
+            )
     duplicates = sorted({n for n in names if n and names.count(n) > 1})
     if duplicates:
         errors.append(f"bindbee_connectors names must be unique (they key records and state): {', '.join(duplicates)}.")
