@@ -39,10 +39,15 @@ class Watermark:
     """The newest of a server's own times seen in one read, made into the next read's cut-off: the
     cut-off compares with that server's times, so it is made of them, never of the tap's clock."""
 
-    __slots__ = ("newest",)
+    __slots__ = ("newest", "not_after")
 
-    def __init__(self) -> None:
+    def __init__(self, not_after: datetime | None = None) -> None:
         self.newest: datetime | None = None
+        #: Later times are not taken: one row dated in the future (a typo, a bad import) would
+        #: lift the cut-off to the run's start, the tap's clock, and changes a server whose clock
+        #: runs behind stamps after it would never be read. A server ahead of the tap only makes
+        #: the cut-off earlier: more read again, nothing missed.
+        self.not_after = not_after or datetime.now(UTC)
 
     def see(self, *values: object) -> None:
         for value in values:
@@ -52,7 +57,7 @@ class Watermark:
                 moment = parse_datetime(value)
             except ValueError:
                 continue
-            if self.newest is None or moment > self.newest:
+            if (self.newest is None or moment > self.newest) and moment <= self.not_after:
                 self.newest = moment
 
     def cutoff(self, *, began: datetime, now: datetime, margin: timedelta) -> datetime | None:

@@ -13,7 +13,7 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.misbehaviour import Misbehaviour
 from tests.conftest import FAST
 from tests.expected import instant
-from tests.helpers import PRIMARY_KEYS, run_in_process
+from tests.helpers import PRIMARY_KEYS, discover_in_process, run_in_process, select
 
 #: Lists of several pages: Getro 10 items a page, TrackJobChanges 10 (the emulator's).
 PAGED = {"getro_page_size": 10, "emit_activate_version_messages": True}
@@ -194,3 +194,22 @@ def test_a_state_time_later_than_the_runs_start_is_ignored_with_a_warning(tmp_pa
         assert len(asked) == len(sandbox.trackjobchanges.connections[group])  # every connection, as a first run
         written = instant(run.state["trackjobchanges"]["employments_read"][""])
         assert written <= datetime.now(UTC)
+
+
+def test_one_job_dated_in_the_future_does_not_lift_the_job_details_cut_off_to_the_taps_clock(tmp_path):
+    """A Getro clock 5 minutes behind the tap's, and one job whose created_at is a year ahead (bad
+    data): the cut-off stays made of Getro's real times, so an edit after the run is read next time."""
+    misbehaviour = Misbehaviour(clock_offset=timedelta(minutes=-5))
+    with Sandbox(networks=1, misbehaviour=misbehaviour) as sandbox:
+        config = {**sandbox.settings("getro"), **FAST}
+        catalog = select(discover_in_process(tmp_path / "discover", config), {"job_details": True})
+        jobs = next(iter(sandbox.getro.jobs.values()))
+        stamp = lambda moment: moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+        jobs[0]["created_at"] = stamp(datetime.now(UTC) + timedelta(days=365))
+        first = run_in_process(tmp_path / "1", config, catalog=catalog)
+        assert first.returncode == 0, first.stderr
+        edited = jobs[5]
+        edited["description_last_updated_at"] = stamp(misbehaviour.now())  # Getro's clock, after the run
+        second = run_in_process(tmp_path / "2", config, catalog=catalog, state=first.state)
+        assert second.returncode == 0, second.stderr
+        assert edited["id"] in {r["id"] for r in second.records.get("job_details", [])}
