@@ -378,7 +378,7 @@ def test_a_bindbee_422_of_any_shape_is_a_clear_message(tmp_path, sandbox, body):
 
 # A state the tap cannot use is ignored, not obeyed -------------------------------------
 
-NOW = "2999-01-01T00:00:00.000Z"  # "written" in the future: never too old to resume
+NOW = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")  # "written" now: not too old to resume
 BAD_RESUME = {
     "section-a-list": ([{"page": 2}], "The state's 'resume' section"),
     "streams-a-list": ({"version": 1, "written": NOW, "streams": []}, "The state's 'resume' section"),
