@@ -11,8 +11,9 @@ comes twice, and in the end says whether the read is *proven*:
 - the pages ended where the list says it ends (a short or empty page agrees with the total, or the
   answer says it is the last), no empty page was taken for the end while the total said more;
 - every shrink of the list was followed by a read again of what may have shifted, within budget;
-- the items read are at least the total, less what the list grew by on the way, net (an item added
-  before the read position is new: it is not "listed for the whole read", and the next run has it).
+- the items read are at least the total, less what the list grew by on the way (an item added
+  before the read position is new: it is not "listed for the whole read", and the next run has it);
+- a page that says it is the last stands at the end of the list its own total gives.
 
 A read that cannot prove itself is *unproven*, with a reason: the reader warns once, and the run
 sends no ACTIVATE_VERSION for the stream (``runtime.RunLedger``), so a target retires nothing on it.
@@ -95,14 +96,9 @@ class ListCheck:
         return self.totals[-1] if self.totals else None
 
     def short_of_total(self) -> bool:
-        """Fewer items read than the total says, less what the list grew by on the way, net: a
-        total that rose and fell back (items added, then others or the same gone) allows nothing,
-        else a page that says it is the last after such a bump would end the list early unseen."""
+        """Fewer items read than the total says, less what the list grew by on the way."""
         total = self.total
-        if total is None:
-            return False
-        first = self.resumed_total if self.resumed_total is not None else self.totals[0]
-        return self.count < min(total, first)
+        return total is not None and self.count < total - self.grew
 
     def verdict(self) -> str | None:
         """None when the read is proven, else why not (for the one warning)."""

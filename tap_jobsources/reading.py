@@ -176,6 +176,30 @@ class OneDetail(ListPages):
         yield reader.fetch(part, extract=reader.stream_extract_one)
 
 
+
+class RepeatedPages:
+    """Forward pages made only of items already read. A list that grows at its head pushes items
+    read onto the next pages, as many as it grew by (a bulk import: pages of them); a server that
+    ignores the page number sends them with no growth to account for them. Counted over the whole
+    streak of such pages, against the growth since the streak began."""
+
+    def __init__(self) -> None:
+        self.pages = 0  # pages in a row with more items again than the list grew by
+        self.items = 0  # items of the streak
+        self.grew_before: int | None = None  # the list's growth before the streak's first answer
+
+    def page(self, raw: int, seen_before: int, grew_before: int, grew_now: int) -> bool:
+        """A forward page of ``raw`` items, ``seen_before`` of them read already: True when
+        ``SAME_PAGES`` pages in a row repeat more than the list's growth explains."""
+        if seen_before < raw:  # something new: no streak
+            self.pages, self.items, self.grew_before = 0, 0, None
+            return False
+        if self.grew_before is None:
+            self.grew_before = grew_before
+        self.items += raw
+        self.pages = self.pages + 1 if self.items > grew_now - self.grew_before else 0
+        return self.pages >= SAME_PAGES
+
 class Reader:
     """Reads the partitions of one stream (see the module's docstring)."""
 
@@ -356,7 +380,8 @@ class Reader:
             raise PaginationError(f"the saved page {number!r} is not a page number")
         read_upto = number - 1  # pages read forward
         again: deque[int] = deque()
-        ended, tries, forward_pages, full_seen, repeats = False, 0, 0, False, 0
+        ended, tries, forward_pages, full_seen = False, 0, 0, False
+        repeated = RepeatedPages()
         while again or not ended:
             forward = not again
             asking = number if forward else again.popleft()
@@ -378,16 +403,11 @@ class Reader:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages)
             # A page read again (shifted positions, or the same page asked again) gives only what is new.
             page.records = check.count_page(page.records, key, again=not forward or tries > 0)
-            if forward and tries == 0 and raw:
-                # A page of nothing but items already read, the list not grown by as much: a server
-                # that ignores the page number would feed the same page up to the page cap.
-                same = check.duplicates - dups == raw and check.grew - grew < raw
-                repeats = repeats + 1 if same else 0
-                if repeats >= SAME_PAGES:
-                    raise PaginationError(
-                        f"pages {asking - repeats + 1} to {asking} held only items already read (does the API "
-                        "ignore the page number?); stopping instead of reading the same items again"
-                    )
+            if forward and tries == 0 and raw and repeated.page(raw, check.duplicates - dups, grew, check.grew):
+                raise PaginationError(
+                    f"pages {asking - SAME_PAGES + 1} to {asking} held only items already read (does the API "
+                    "ignore the page number?); stopping instead of reading the same items again"
+                )
             self.on_page(page, part.context)
             if not forward:
                 check.rereads += 1
@@ -414,6 +434,7 @@ class Reader:
             full_seen = full_seen or (size > 0 and raw >= size)
             if end == "end":
                 ended, page.next_token = True, None
+                self._check_last(check, page, asking, raw, size or raw)
             else:
                 if 0 < raw < size and not full_seen and page.info.last is not True:
                     size = raw  # a server that caps its pages below what was asked: its page size
@@ -445,6 +466,15 @@ class Reader:
                 return "end"
             return "next"  # a full page past the total: the total is low, read on to a short page
         return "end" if raw < size else "next"
+
+    @staticmethod
+    def _check_last(check: ListCheck, page: Page, number: int, raw: int, size: int) -> None:
+        """A page that says it is the last (``last_page``, talent's ``next_page`` null) must stand at
+        the end of the list its own total gives: one short of it proves nothing, whatever the list
+        grew by before (a total that rose and fell back would otherwise excuse it)."""
+        total, reached = page.info.total, (number - 1) * size + raw
+        if page.info.last is True and total is not None and reached < total:
+            check.unproven(f"page {number} says it is the last at item {reached:,} of a list whose total is {total:,}")
 
     @staticmethod
     def _read_again(check: ListCheck, again: deque[int], read_upto: int, size: int, shrank: int, forward: int) -> None:

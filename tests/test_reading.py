@@ -459,7 +459,7 @@ def test_a_last_page_after_the_total_rose_and_fell_back_is_not_taken_as_proof():
 
     reader, _, runtime, _ = reader_for(answer, NumberedPages(info, size=10))
     assert len([r["id"] for r in reader.records(None)]) < 50
-    assert "where the list's total says 50" in runtime.ledger.incomplete["jobs"][0]
+    assert "page 3 says it is the last at item 30 of a list whose total is 50" in runtime.ledger.incomplete["jobs"][0]
 
 
 def test_an_id_that_is_an_object_is_counted_and_sent_on_for_the_shaper_to_judge():
@@ -489,3 +489,33 @@ def test_pages_pushed_forward_by_a_list_that_grew_by_a_page_or_more_are_not_repe
     server.after_answer = grow
     ids, runtime, _ = read(server)  # pages 2 to 4 hold page 1's items again: the list grew by a page each time
     assert set(range(40)) <= set(ids) and server.asked[:4] == [1, 2, 3, 4] and not runtime.ledger.incomplete
+
+
+def test_a_list_that_grows_by_pages_at_once_is_read_on_not_taken_for_a_repeating_server():
+    """A bulk import of 25 items at the head after page 5 (page size 5): the next five pages hold
+    only items already read, the growth explains them, and the read goes on to the end."""
+    server = ListServer(40, 5)
+
+    def burst(s: ListServer, page: int) -> None:
+        if page == 5 and len(s.items) == 40:
+            s.items[:0] = [{"id": 1000 + i} for i in range(25)]
+
+    server.after_answer = burst
+    ids, runtime, _ = read(server)
+    assert set(range(40)) <= set(ids) and not runtime.ledger.incomplete
+
+
+def test_an_unread_item_gone_and_a_new_one_at_the_head_leave_the_read_proven():
+    """Churn on a busy list: its last item taken down after page 1, a new one posted at its head
+    after page 3. The total falls and comes back; every item listed for the whole read was read."""
+    server = ListServer(30, 8)
+    changes = {1: lambda s: s.items.pop(), 3: lambda s: s.items.insert(0, {"id": 999})}
+
+    def churn(s: ListServer, page: int) -> None:
+        change = changes.pop(page, None)
+        if change:
+            change(s)
+
+    server.after_answer = churn
+    ids, runtime, _ = read(server)
+    assert set(range(29)) <= set(ids) and not runtime.ledger.incomplete
