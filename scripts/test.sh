@@ -96,9 +96,13 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 # It runs beside the main run (most tests wait on the emulator, not on a core); its output is
 # printed once it is done, and either run failing fails the command.
+# Its own process group (setsid), so that an interrupted command ends it too.
 core_log="$(mktemp)"
-trap 'rm -f "$core_log"' EXIT
-.venv-sdk055/bin/python -m pytest -q -p no:cacheprovider "${WORKERS[@]}" ${MARKS[@]+"${MARKS[@]}"} \
+core_pid=""
+trap '[ -n "$core_pid" ] && kill -TERM -- "-$core_pid" 2>/dev/null; rm -f "$core_log"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+setsid .venv-sdk055/bin/python -m pytest -q -p no:cacheprovider "${WORKERS[@]}" ${MARKS[@]+"${MARKS[@]}"} \
   tests/test_core.py tests/test_sdk_compat.py tests/test_units.py tests/test_shaping_and_settings.py \
   tests/test_hostile.py tests/test_resume.py tests/test_reading.py tests/test_moving_lists.py \
   tests/test_settings_forms.py >"$core_log" 2>&1 &
@@ -108,6 +112,7 @@ status=0
 .venv/bin/python -m pytest "${WORKERS[@]}" "$@" || status=$?
 core_status=0
 wait "$core_pid" || core_status=$?
+core_pid=""
 echo "== core tests on $(.venv-sdk055/bin/python -c 'from importlib.metadata import version; print("singer-sdk", version("singer-sdk"))')"
 cat "$core_log"
 if [ "$core_status" -ne 0 ]; then

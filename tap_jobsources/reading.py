@@ -176,7 +176,6 @@ class OneDetail(ListPages):
         yield reader.fetch(part, extract=reader.stream_extract_one)
 
 
-
 class RepeatedPages:
     """Forward pages made only of items already read. A list that grows at its head pushes items
     read onto the next pages, as many as it grew by (a bulk import: pages of them); a server that
@@ -199,6 +198,7 @@ class RepeatedPages:
         self.items += raw
         self.pages = self.pages + 1 if self.items > grew_now - self.grew_before else 0
         return self.pages >= SAME_PAGES
+
 
 class Reader:
     """Reads the partitions of one stream (see the module's docstring)."""
@@ -434,7 +434,8 @@ class Reader:
             full_seen = full_seen or (size > 0 and raw >= size)
             if end == "end":
                 ended, page.next_token = True, None
-                self._check_last(check, page, asking, raw, size or raw)
+                if asked is not None or forward_pages > 1:  # the page size known, not guessed from this page
+                    self._check_last(check, page, asking, raw, size or raw)
             else:
                 if 0 < raw < size and not full_seen and page.info.last is not True:
                     size = raw  # a server that caps its pages below what was asked: its page size

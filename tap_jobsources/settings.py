@@ -152,8 +152,10 @@ def normalize(config: dict[str, t.Any]) -> list[str]:
         if name not in config:
             continue
         kinds = _kinds(spec)
-        if isinstance(config[name], str) and not config[name].strip() and "array" not in kinds:
-            del config[name]  # an empty value (an environment variable set to ""): the setting unset
+        if config[name] == "" and "array" not in kinds:
+            # An empty value (an environment variable set to ""): the setting unset. Only empty: a
+            # secret of white space (a file's final newline) is refused, naming it.
+            del config[name]
             continue
         if "array" in kinds:
             config[name] = _as_list(config[name], spec.get("items") or {})

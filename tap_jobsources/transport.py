@@ -163,12 +163,14 @@ def read_body(response: requests.Response, deadline: Deadline, max_bytes: int) -
         # The socket timeout bounds one receive; a body that trickles inside one read of
         # urllib3's chunked decoder (a chunk-size line or trailers byte by byte) is bounded by
         # the reaper, which shuts the socket down at the deadline.
-        with REAPER.watching(sock, deadline.at):
+        # urllib3 hands the connection back to the pool inside the read that reaches the body's
+        # end: from then on the socket may be another request's, and is neither timed nor shut here.
+        with REAPER.watching(sock, deadline.at, lambda: raw.connection is not None):
             while True:
                 left = deadline.left()
                 if left <= 0:
                     raise deadline.expired()
-                if sock is not None:
+                if sock is not None and raw.connection is not None:
                     sock.settimeout(left)  # one slow read cannot outlast the answer's deadline
                 chunk = _read1(raw, deadline)
                 if not chunk:
@@ -223,20 +225,24 @@ class _Reaper:
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._watched: dict[int, tuple[float, socket.socket]] = {}
+        self._watched: dict[int, tuple[float, socket.socket, t.Callable[[], bool] | None]] = {}
         self._next = 0
         self._wake_at = float("inf")  # when the thread looks next (inf: when it is woken)
         self._thread: threading.Thread | None = None
 
     @contextlib.contextmanager
-    def watching(self, sock: socket.socket | None, at: float) -> t.Iterator[None]:
+    def watching(
+        self, sock: socket.socket | None, at: float, still_ours: t.Callable[[], bool] | None = None
+    ) -> t.Iterator[None]:
+        """Shut ``sock`` down at ``at`` unless the block has ended (or ``still_ours`` says the
+        socket went back to the pool)."""
         if sock is None:
             yield
             return
         with self._cond:
             self._next += 1
             key = self._next
-            self._watched[key] = (at, sock)
+            self._watched[key] = (at, sock, still_ours)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="answer-deadlines", daemon=True)
                 self._thread.start()
@@ -252,13 +258,14 @@ class _Reaper:
         with self._cond:
             while True:
                 now = time.monotonic()
-                for key in [k for k, (at, _) in self._watched.items() if at <= now]:
-                    _, sock = self._watched.pop(key)
-                    with contextlib.suppress(OSError):
-                        sock.shutdown(socket.SHUT_RDWR)
+                for key in [k for k, (at, _, _) in self._watched.items() if at <= now]:
+                    _, sock, still_ours = self._watched.pop(key)
+                    if still_ours is None or still_ours():
+                        with contextlib.suppress(OSError):
+                            sock.shutdown(socket.SHUT_RDWR)
                 # A deadline whose answer came in time is gone from the dict: waking for it
                 # costs one look, at most once per request_timeout.
-                self._wake_at = min((at for at, _ in self._watched.values()), default=float("inf"))
+                self._wake_at = min((at for at, _, _ in self._watched.values()), default=float("inf"))
                 self._cond.wait(None if self._wake_at == float("inf") else self._wake_at - now)
 
 

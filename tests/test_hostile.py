@@ -458,3 +458,13 @@ def test_page_progress_written_in_the_future_is_not_trusted(tmp_path, sandbox, c
     assert run.returncode == 0, run.stderr[-2000:]
     assert "later than this run's start" in run.stderr and "finished by the interrupted run" not in run.stderr
     assert {r["connector"] for r in run.records["ats_jobs"]} >= {"lever", "greenhouse"}
+
+
+@pytest.mark.parametrize("setting", SECRET_SETTINGS)
+def test_a_secret_that_is_only_a_line_break_is_refused_not_taken_for_unset(tmp_path, sandbox, config, setting):
+    """An empty secret file with its final newline: refused, naming the setting. (Only "" is unset:
+    an empty environment variable.)"""
+    run = run_in_process(tmp_path, {**config, setting: "\n"})
+    assert run.returncode != 0
+    assert f"{setting} has white space or a line break in it" in run.stderr
+    assert sandbox.log == []

@@ -52,10 +52,10 @@ def test_fifteen_percent_faulty_requests_give_exactly_the_emulators_data(tmp_pat
     sandbox.clear_log()
 
     sandbox.faults.set_rate(0.15, seed=11)
-    sandbox.faults.slow_seconds = 0.8
+    sandbox.faults.slow_seconds = 1.5
     sandbox.faults.retry_after = 1
     faulty = run_in_process(
-        tmp_path / "faulty", {**config, "request_timeout": 0.4, "retry_max_attempts": 8}, catalog=catalog
+        tmp_path / "faulty", {**config, "request_timeout": 1, "retry_max_attempts": 8}, catalog=catalog
     )
     assert faulty.returncode == 0, faulty.stderr
     faults = [r.fault for r in sandbox.log if r.fault]
