@@ -24,6 +24,10 @@ from tap_jobsources.errors import RunStopped
 from tap_jobsources.signals import STOP
 
 FLUSH_BYTES = 64 * 1024
+#: The most one write to stdout hands over: a pipe's atomic size (PIPE_BUF on Linux), and a
+#: quarter of that while a signal's stop waits on the writes.
+WRITE_PIECE = 4096
+WRITE_PIECE_STOPPING = 1024
 #: Exit status when the target closed the pipe: 128 + SIGPIPE, as a shell reports it.
 TARGET_GONE = 141
 
@@ -113,5 +117,9 @@ def _write_all(data: bytearray) -> None:
         return
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view) :]
+        # In pieces, each followed by moved(): a blocking write returns only once the target
+        # has read what it needed room for, and a target that reads slowly must not pass for
+        # one that stopped (signals.py). Smaller once a signal came: the stop waits on them.
+        piece = WRITE_PIECE if STOP.signum is None else WRITE_PIECE_STOPPING
+        view = view[os.write(fd, view[:piece]) :]
         STOP.moved()  # the target reads: a second signal lets this line end (signals.py)

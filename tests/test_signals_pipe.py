@@ -122,3 +122,48 @@ def test_a_second_signal_lets_a_moving_write_end_its_line_but_not_a_stalled_one(
         stuck._moved_at -= signals.STALLED_SECONDS + 0.5  # nothing moved for longer than that
         stuck._handle(signal.SIGINT, None)
         assert cut == [130]  # ended at once, inside the write
+
+
+#: A target that reads slowly but steadily (512 bytes every 0.05 s, 10 KB a second: a pipe's
+#: worth, or one 64 KB write, in about 6 s), keeping what it read in a file.
+SLOW_TARGET = (
+    "import os, sys, time\n"
+    "out = open(sys.argv[1], 'wb')\n"
+    "while chunk := os.read(0, 512):\n"
+    "    out.write(chunk); out.flush(); time.sleep(0.05)\n"
+)
+
+
+@pytest.mark.e2e
+def test_two_signals_with_a_slow_but_reading_target_leave_no_line_cut(tmp_path, sandbox):
+    """The target reads: a write that takes a while is not a stuck one (the tap writes in pieces
+    and counts each), so even the second signal lets the line being written end."""
+    config = {**sandbox.settings("getro"), **FAST}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    got = tmp_path / "got.jsonl"
+    read_end, write_end = os.pipe()
+    target = subprocess.Popen([sys.executable, "-c", SLOW_TARGET, str(got)], stdin=read_end)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")}
+    with (tmp_path / "stderr").open("w") as err:
+        tap = subprocess.Popen([*TAP, "--config", str(tmp_path / "config.json")], stdout=write_end, stderr=err, env=env)
+    os.close(read_end)
+    os.close(write_end)
+    try:
+        deadline = time.monotonic() + 60
+        while "pipe" not in Path(f"/proc/{tap.pid}/wchan").read_text():  # the pipe is full
+            assert tap.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        tap.send_signal(signal.SIGTERM)
+        time.sleep(1.5)
+        tap.send_signal(signal.SIGTERM)
+        code = tap.wait(timeout=60)
+        target.wait(timeout=120)  # it reads to the end of what the tap wrote
+    finally:
+        stop(tap, target)
+    err = (tmp_path / "stderr").read_text()
+    assert code == 143, err[-2000:]
+    assert "inside a write the target has not read" not in err
+    data = got.read_bytes()
+    assert data.endswith(b"\n"), data[-200:]
+    for line in data.splitlines():
+        json.loads(line)  # every line whole
