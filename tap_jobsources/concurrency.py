@@ -21,7 +21,13 @@ from tap_jobsources.signals import STOP
 
 
 class AdaptiveLimit:
-    """At most ``limit`` requests in flight; the limit adapts between 1 and ``ceiling``."""
+    """At most ``limit`` requests in flight; the limit adapts between 1 and ``ceiling``: halved by
+    a 429 that came while others were in flight, grown back by one step per ``limit`` successes,
+    and held for :data:`CALM` successes after each cut (a server that allows N would otherwise be
+    asked N + 1 at once again right away)."""
+
+    #: Successes after a cut before the limit grows again.
+    CALM = 10
 
     def __init__(self, ceiling: int) -> None:
         self.ceiling = max(1, int(ceiling))
@@ -29,29 +35,45 @@ class AdaptiveLimit:
         self.in_flight = 0
         self.peak = 0
         self.cuts = 0
+        self._calm = self.CALM
+        self._next = 0
+        #: The most requests in flight at once during each request's life, by ticket.
+        self._crowds: dict[int, int] = {}
         self._cond = threading.Condition()
 
     def acquire(self) -> tuple[int, int]:
-        """Wait for a slot; returns (requests in flight with this one, the limit's generation)."""
+        """Wait for a slot; returns the request's ticket (its number, the limit's generation)."""
         with self._cond:
             while self.in_flight >= int(self.limit):
                 self._cond.wait()
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
-            return self.in_flight, self.cuts
+            self._next += 1
+            for key, crowd in self._crowds.items():
+                if crowd < self.in_flight:
+                    self._crowds[key] = self.in_flight
+            self._crowds[self._next] = self.in_flight
+            return self._next, self.cuts
 
-    def release(self, ticket: tuple[int, int], *, throttled: bool) -> None:
+    def release(self, ticket: tuple[int, int], *, throttled: bool) -> bool:
+        """The request is answered. Returns whether others were in flight at any time while it
+        was (a 429 then is the server refusing concurrency, not this request)."""
         with self._cond:
             self.in_flight -= 1
+            crowded = self._crowds.pop(ticket[0], 1) > 1
             if throttled:
                 # Only a request sent under the current limit cuts it: the others of the same
                 # burst were sent before the cut, and cutting again for them would overshoot.
                 if ticket[1] == self.cuts:
                     self.limit = max(1.0, self.limit / 2)
                     self.cuts += 1
+                    self._calm = 0
             elif self.limit < self.ceiling:
-                self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
+                self._calm += 1
+                if self._calm > self.CALM:
+                    self.limit = min(float(self.ceiling), self.limit + 1 / self.limit)
             self._cond.notify_all()
+            return crowded
 
 
 class Workers:

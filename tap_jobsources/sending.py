@@ -120,19 +120,20 @@ class Sender:
 
     def _send_within_limit(self, prepared: requests.PreparedRequest) -> requests.Response:
         """Send within the provider's adaptive limit on requests in flight. A 429 to a request
-        that was not alone in flight is the server refusing concurrency: the limit is cut and
-        the request waits and goes again, without counting as a failed attempt."""
+        that was not alone in flight (at any time while it was) is the server refusing
+        concurrency: the limit is cut and the request waits and goes again, without counting as
+        a failed attempt."""
         limit = self.services.limit
         for _ in range(self.MAX_CONCURRENCY_429):
             self.services.pacer.wait()
             ticket = limit.acquire()
-            throttled = False
+            throttled = crowded = False
             try:
                 response = self._exchange(prepared)
                 throttled = response.status_code == 429
             finally:
-                limit.release(ticket, throttled=throttled)
-            if not throttled or ticket[0] <= 1:
+                crowded = limit.release(ticket, throttled=throttled)
+            if not throttled or not crowded:  # alone in flight all along: the server means this request
                 return response
             wait = parse_retry_after(response.headers.get("Retry-After"))
             time.sleep(min(wait, 60.0) if wait is not None else random.uniform(0.05, 0.25))
