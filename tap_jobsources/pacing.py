@@ -25,17 +25,23 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._next_slot = 0.0
+        self._held_until = 0.0
         self._lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """The server asked to wait (Retry-After): no request of this provider goes before then,
+        from any thread (the one it answered waits anyway)."""
+        with self._lock:
+            self._held_until = max(self._held_until, self._clock() + seconds)
 
     def wait(self) -> float:
         """Block until the next request may go; return the seconds waited."""
-        if not self.interval:
-            return 0.0
         with self._lock:
             now = self._clock()
-            delay = max(0.0, self._next_slot - now)
-            # The slot after this one counts from when this request really goes.
-            self._next_slot = now + delay + self.interval
+            delay = max(0.0, self._next_slot - now, self._held_until - now)
+            if self.interval:
+                # The slot after this one counts from when this request really goes.
+                self._next_slot = now + delay + self.interval
         if delay:
             self._sleep(delay)
         return delay

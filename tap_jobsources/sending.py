@@ -133,9 +133,11 @@ class Sender:
                 throttled = response.status_code == 429
             finally:
                 crowded = limit.release(ticket, throttled=throttled)
+            wait = parse_retry_after(response.headers.get("Retry-After")) if throttled else None
+            if wait is not None:  # the whole provider waits, not only this request
+                self.services.pacer.hold(min(wait, retry.MAX_RETRY_AFTER))
             if not throttled or not crowded:  # alone in flight all along: the server means this request
                 return response
-            wait = parse_retry_after(response.headers.get("Retry-After"))
             time.sleep(min(wait, 60.0) if wait is not None else random.uniform(0.05, 0.25))
         return response
 

@@ -141,3 +141,21 @@ def test_a_kill_under_concurrency_resumes_without_loss(tmp_path, sandbox, stream
     for name, fields in (("ats_jobs", ("connector", "id")), ("connections", ("id",)), ("employments", ("id",))):
         together = {**by_key(killed.records[name], *fields), **by_key(resumed.records[name], *fields)}
         assert together == by_key(want[name], *fields), name
+
+
+def test_a_retry_after_holds_every_thread_of_the_provider(tmp_path):
+    """Bindbee, three connectors read at once: one 429 with Retry-After 2 on one connector, and
+    no Bindbee request from the others' threads goes out until the 2 s have passed."""
+    with Sandbox(scale=5, latency=0.02) as sandbox:
+        sandbox.faults.retry_after = 2
+        sandbox.faults.inject("429", provider="bindbee", path="^/jobs$", times=1)
+        config = {**settings(sandbox, 3), "trackjobchanges_api_key": None}
+        run = run_in_process(tmp_path, {k: v for k, v in config.items() if v is not None})
+        assert run.returncode == 0, run.stderr[-2000:]
+        log = sandbox.requests_to("bindbee")
+        refused = next(r for r in log if r.status == 429)
+        # Requests already on their way when the 429 was answered may still arrive; none later.
+        after = [r.time - refused.time for r in log if 0.2 < r.time - refused.time]
+        assert after and min(after) >= 1.9, sorted(after)[:5]
+        want = expected(sandbox)
+        assert by_key(run.records["ats_jobs"], "connector", "id") == by_key(want["ats_jobs"], "connector", "id")

@@ -56,3 +56,17 @@ def test_pacer_spaces_calls_evenly_without_bursts():
 def test_no_ceiling_means_no_wait():
     pacer = Pacer(None, sleep=lambda s: (_ for _ in ()).throw(AssertionError("slept")))
     assert pacer.wait() == 0.0
+
+
+def test_a_hold_keeps_every_caller_waiting_until_it_ends():
+    """A Retry-After holds the whole provider: a provider without a ceiling waits too."""
+    now = [100.0]
+
+    def sleep(seconds):
+        now[0] += seconds
+
+    pacer = Pacer(None, clock=lambda: now[0], sleep=sleep)
+    assert pacer.wait() == 0.0
+    pacer.hold(5)
+    assert pacer.wait() == 5.0 and now[0] == 105.0
+    assert pacer.wait() == 0.0  # over
