@@ -41,13 +41,13 @@ class Watermark:
 
     __slots__ = ("newest", "not_after")
 
-    def __init__(self, not_after: datetime | None = None) -> None:
+    def __init__(self) -> None:
         self.newest: datetime | None = None
         #: Later times are not taken: one row dated in the future (a typo, a bad import) would
         #: lift the cut-off to the run's start, the tap's clock, and changes a server whose clock
         #: runs behind stamps after it would never be read. A server ahead of the tap only makes
         #: the cut-off earlier: more read again, nothing missed.
-        self.not_after = not_after or datetime.now(UTC)
+        self.not_after = datetime.now(UTC)
 
     def see(self, *values: object) -> None:
         for value in values:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from importlib import resources
@@ -257,8 +258,10 @@ class JobsStream(GetroNetworkChild):
     strategy = JobsListed()
 
     @cached_property
-    def newest(self) -> dict[str, Watermark]:
-        return {}
+    def newest(self) -> defaultdict[str, Watermark]:
+        # A watermark made when its partition's first record comes (its clock is the bound of
+        # the times it takes), not one per record.
+        return defaultdict(Watermark)
 
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         # Only job_details is a child: ask it which jobs it needs, so unchanged jobs
@@ -267,8 +270,7 @@ class JobsStream(GetroNetworkChild):
         if not details:
             return ()
         network = (context or {})["network_id"]
-        mark = self.newest.setdefault(str(network), Watermark())
-        mark.see(record.get("created_at"), record.get("description_last_updated_at"))
+        self.newest[str(network)].see(record.get("created_at"), record.get("description_last_updated_at"))
         if t.cast(JobDetailsStream, details[0]).wants(record, network):
             return ({"network_id": network, "job_id": record["id"]},)
         return ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing as t
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from importlib import resources
@@ -174,8 +175,10 @@ class ConnectionsStream(TrackJobChangesStream):
     # Incremental employments -----------------------------------------------------------
 
     @cached_property
-    def newest(self) -> dict[str, Watermark]:
-        return {}
+    def newest(self) -> defaultdict[str, Watermark]:
+        # A watermark made when its partition's first record comes (its clock is the bound of
+        # the times it takes), not one per record.
+        return defaultdict(Watermark)
 
     @cached_property
     def unchanged(self) -> dict[str, int]:
@@ -199,9 +202,7 @@ class ConnectionsStream(TrackJobChangesStream):
         if not self.read_children:
             return ()
         group = group_key(context)
-        self.newest.setdefault(group, Watermark()).see(
-            record.get("created_at"), *(record.get(field) for field in CHANGE_FIELDS)
-        )
+        self.newest[group].see(record.get("created_at"), *(record.get(field) for field in CHANGE_FIELDS))
         if self.changed(group).wants(record):
             return super().generate_child_contexts(record, context)
         # A run that skipped some connections' employments must not retire their rows.
