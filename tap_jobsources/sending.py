@@ -138,7 +138,8 @@ class Sender:
                 self.services.pacer.hold(min(wait, retry.MAX_RETRY_AFTER))
             if not throttled or not crowded:  # alone in flight all along: the server means this request
                 return response
-            time.sleep(min(wait, 60.0) if wait is not None else random.uniform(0.05, 0.25))
+            if wait is None:  # with a Retry-After, the pacer's hold makes the wait at the loop's top
+                time.sleep(random.uniform(0.05, 0.25))
         return response
 
     def _exchange(self, prepared: requests.PreparedRequest) -> requests.Response:
