@@ -70,6 +70,15 @@ SHARED = th.PropertiesList(
         "skipped or could not be proven complete gets none that run.",
     ),
     th.Property(
+        "retire_after_missed_reads",
+        th.IntegerType(minimum=1, maximum=100),
+        default=2,
+        description="Consecutive complete reads of a full-table stream that must miss a row before "
+        "ACTIVATE_VERSION retires it: the message carries the version of the complete read this many "
+        "reads back, so the first complete reads retire nothing. 1: every complete read retires what it "
+        "missed (no read of a moving list can prove itself complete against a swap).",
+    ),
+    th.Property(
         "resume_within_hours",
         th.NumberType(exclusive_minimum=0, maximum=87_600),
         default=24,
@@ -385,6 +394,7 @@ class Settings:
     progress_interval_seconds: float
     on_invalid_primary_key: str
     max_pages_per_partition: int
+    retire_after_missed_reads: int
     schema_only: bool
     user_agent: str | None
     #: The enabled providers' own settings, by provider key.
@@ -412,6 +422,7 @@ class Settings:
             progress_interval_seconds=float(get("progress_interval_seconds")),
             on_invalid_primary_key=str(get("on_invalid_primary_key")),
             max_pages_per_partition=int(get("max_pages_per_partition")),
+            retire_after_missed_reads=int(get("retire_after_missed_reads")),
             schema_only=bool(get("schema_only")),
             user_agent=config.get("user_agent"),
             providers=options,

@@ -11,7 +11,10 @@ The state dict holds three kinds of entries, each read and written only through 
   unfinished one was reading. It also holds the run's ``version`` (a resumed run is the same
   logical run) and when it was written; a run that completes removes it;
 - the providers' own sections (``getro``, ``trackjobchanges``): one time per key (a network, a
-  group), declared by the provider as a :class:`TimesSection`.
+  group), declared by the provider as a :class:`TimesSection`;
+- ``complete_reads``: per full-table stream, the table versions of its last complete reads (a few
+  numbers a stream). ACTIVATE_VERSION carries one of them, not this run's version, so a row is
+  retired only once ``retire_after_missed_reads`` complete reads in a row missed it.
 
 The order that makes a STATE safe at the end of a partition, "the bookmark promoted, then the
 partition marked done", is one method: :meth:`RunState.finish_partition`. No bookmark and no
@@ -35,6 +38,8 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 RESUME = "resume"
+#: The versions of each full-table stream's last complete reads, oldest first.
+COMPLETE_READS = "complete_reads"
 #: The resume section's record of streams left incomplete, and how many reasons it keeps of each.
 INCOMPLETE = "incomplete"
 KEPT_REASONS = 3
@@ -134,6 +139,7 @@ class RunState:
         self._streams: dict[str, dict[str, dict]] = resume["streams"]
         self._warned_future: set[tuple[str, str]] = set()
         self._foreign: dict[str, t.Any] = {}
+        self._reads = self._check_reads()
 
     @property
     def value(self) -> dict:
@@ -177,6 +183,50 @@ class RunState:
     def complete(self) -> None:
         """The run finished: the next run reads everything afresh."""
         self._state.pop(RESUME, None)
+
+    # Complete reads -------------------------------------------------------------------------
+
+    def read_complete(self, stream: str, misses: int) -> int | None:
+        """``stream`` was read whole and proven this run: the version its ACTIVATE_VERSION carries,
+        so that a target retires (``version < v``) only rows that ``misses`` complete reads in a row
+        missed: this run's version for 1, else the complete read ``misses - 1`` reads back (None:
+        too few complete reads yet, nothing to retire). This run is kept as the newest of them."""
+        versions = self._reads.get(stream, [])
+        retire = self.version if misses <= 1 else (versions[-(misses - 1)] if len(versions) >= misses - 1 else None)
+        kept = [v for v in versions if v != self.version] + [self.version]
+        self._reads[stream] = kept[-max(1, misses - 1) :]
+        self._state[COMPLETE_READS] = self._reads
+        return retire
+
+    def _check_reads(self) -> dict[str, list[int]]:
+        """The input state's complete reads that can be used: lists of versions older than this run's
+        (a version from a clock that ran ahead would retire rows this run read; never obeyed)."""
+        value = self._state.get(COMPLETE_READS)
+        if value is None:
+            return {}
+        reads: dict[str, list[int]] = {}
+        if not isinstance(value, dict):
+            self._logger.warning(
+                "The state's '%s' section is not of a shape this tap writes: ignored (nothing is retired "
+                "until complete reads are counted again).",
+                COMPLETE_READS,
+            )
+            value = {}
+        for stream, versions in value.items():
+            if not isinstance(versions, list) or not all(_is_int(v) and 0 < v < self.version for v in versions):
+                self._logger.warning(
+                    "The state's %s.%s is %s, not a list of versions older than this run's (%d): ignored; "
+                    "nothing of %s is retired until it has been read whole again.",
+                    COMPLETE_READS,
+                    stream,
+                    json.dumps(versions, default=str)[:60],
+                    self.version,
+                    stream,
+                )
+                continue
+            reads[str(stream)] = sorted(versions)
+        self._state[COMPLETE_READS] = reads  # never written back as it came
+        return reads
 
     # Bookmarks ----------------------------------------------------------------------------
 

@@ -31,9 +31,12 @@ from tap_jobsources.settings import (
     unknown_settings,
 )
 from tap_jobsources.signals import STOP
-from tap_jobsources.state import RunState
+from tap_jobsources.state import COMPLETE_READS, RESUME, RunState
 from tap_jobsources.state_check import state_errors
 from tap_jobsources.stream import JobSourcesStream
+
+#: The key under which Meltano's state backends keep a tap's state.
+WRAPPED = "singer_state"
 
 
 class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is final: see sdk_compat
@@ -77,6 +80,9 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         return Settings.from_config(self.config)
 
     def load_state(self, state: dict[str, t.Any]) -> None:
+        if set(state) == {WRAPPED}:  # a state as Meltano stores it (`meltano state get`): what it wraps
+            self.logger.info("The state is wrapped as Meltano stores it ('%s'): reading what it wraps.", WRAPPED)
+            state = state[WRAPPED] if isinstance(state[WRAPPED], dict) else state
         if errors := state_errors(state, set(self.streams)):
             raise ConfigValidationError("State validation failed", errors=errors)
         # Another tap's bookmark is carried whatever its shape; the SDK reads only objects.
@@ -87,7 +93,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
         own.setdefault("bookmarks", {}).update(odd)
         # The SDK keeps only "bookmarks": carry the tap's own sections over (RunState checks them).
         sections = [s for p in providers() if p.key in self.settings.providers for s in p.sections]
-        for name in {"resume", *(s.name for s in sections)}:
+        for name in {RESUME, COMPLETE_READS, *(s.name for s in sections)}:
             if name in state:
                 own[name] = copy.deepcopy(state[name])
         run_state = RunState(
@@ -144,25 +150,43 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
                 self.logger.error(exc.message)
             raise
         self._log_summaries()
+        # Every full-table stream read whole and proven is now a complete read: counted in the
+        # state, and retired up to the read `retire_after_missed_reads` back (see state.RunState).
+        retiring = [(stream, self._complete_read(stream)) for stream in versioned]
         # The run is complete: the next one reads everything afresh.
         runtime.state.complete()
         runtime.state.restore_foreign()
         runtime.checkpoint.final()
         # Only now is every full-table stream complete, in every partition: a target may
-        # retire the rows this run did not see. A run that failed never gets here.
-        for stream in versioned:
-            if reasons := runtime.ledger.incomplete.get(stream.name):
-                self.logger.warning(
-                    "No ACTIVATE_VERSION for %s: not all of it was read, or proven read, this run (%d partitions: "
-                    "%s%s). Nothing is retired on it.",
-                    stream.name,
-                    len(reasons),
-                    "; ".join(reasons[:3]),
-                    "; ..." if len(reasons) > 3 else "",
-                )
-                continue
-            stream.write_schema_once()
-            stream.write_activate_version(runtime.state.version)
+        # retire the rows the last complete reads did not see. A run that failed never gets here.
+        for stream, version in retiring:
+            if version is not None:
+                stream.write_schema_once()
+                stream.write_activate_version(version)
+
+    def _complete_read(self, stream: JobSourcesStream) -> int | None:
+        """The version the stream's ACTIVATE_VERSION carries (None: none is sent)."""
+        runtime = self.runtime
+        if reasons := runtime.ledger.incomplete.get(stream.name):
+            self.logger.warning(
+                "No ACTIVATE_VERSION for %s: not all of it was read, or proven read, this run (%d partitions: "
+                "%s%s). Nothing is retired on it.",
+                stream.name,
+                len(reasons),
+                "; ".join(reasons[:3]),
+                "; ..." if len(reasons) > 3 else "",
+            )
+            return None
+        misses = self.settings.retire_after_missed_reads
+        version = runtime.state.read_complete(stream.name, misses)
+        if version is None:
+            self.logger.info(
+                "%s was read whole: a complete read counted, but no ACTIVATE_VERSION yet (a row is retired "
+                "once %d complete reads in a row missed it; retire_after_missed_reads).",
+                stream.name,
+                misses,
+            )
+        return version
 
     def _write_schemas_only(self) -> None:
         # Children too (the SDK sends a child's SCHEMA only once its parent has records).

@@ -238,6 +238,7 @@ def test_read_whole_by_the_catalog_it_asks_no_modified_after_and_may_retire_dele
     `_metadata`) reads every job, whatever the bookmarks, and sends ACTIVATE_VERSION, so a job deleted
     at the source is retired."""
     config["emit_activate_version_messages"] = True
+    config["retire_after_missed_reads"] = 1
     first = run_in_process(tmp_path / "1", config)
     assert first.returncode == 0, first.stderr
     assert "ats_jobs" not in {m["stream"] for m in first.messages if m["type"] == "ACTIVATE_VERSION"}

@@ -109,7 +109,13 @@ def test_a_server_that_echoes_credentials_into_records_gets_them_masked(tmp_path
     ids=["objects", "numbers", "envelope-of-objects"],
 )
 def test_a_reference_list_in_another_shape_fails_the_run_and_retires_nothing(tmp_path, sandbox, body):
-    config = {**sandbox.settings("getro"), **FAST, "retry_max_attempts": 2, "emit_activate_version_messages": True}
+    config = {
+        **sandbox.settings("getro"),
+        **FAST,
+        "retry_max_attempts": 2,
+        "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
+    }
     sandbox.intercept(lambda r: Answer(200, body) if r.path == "/job_functions" else None)
     run = run_in_process(tmp_path, config)
     assert run.returncode != 0
@@ -149,11 +155,12 @@ def test_skip_loads_the_rest_logs_each_and_ends_with_an_error(tmp_path, sandbox)
         **FAST,
         "on_invalid_primary_key": "skip",
         "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
     }
     _bad_keys(sandbox)
     run = run_in_process(tmp_path, config)
     assert run.returncode == 1
-    jobs = run.records["jobs"]
+    jobs = run.listed["jobs"]
     assert all(isinstance(r["id"], int) for r in jobs)
     assert len(jobs) == sum(len(v) for v in sandbox.getro.jobs.values()) - 4
     errors = [line for line in run.stderr.splitlines() if "| ERROR" in line and ": skipped (" in line]

@@ -57,6 +57,7 @@ def test_a_second_run_reads_only_what_changed_and_ends_whole(tmp_path, shape):
             **FAST,
             "trackjobchanges_group_ids": GROUPS,
             "emit_activate_version_messages": True,
+            "retire_after_missed_reads": 1,
         }
         first = run_in_process(tmp_path / "1", config)
         assert first.returncode == 0, first.stderr[-2000:]
@@ -113,7 +114,12 @@ def test_a_second_run_reads_only_what_changed_and_ends_whole(tmp_path, shape):
 
 def test_all_reads_every_connection_and_may_retire_rows(tmp_path):
     with Sandbox(scale=1) as sandbox:
-        config = {**sandbox.settings("trackjobchanges"), **FAST, "emit_activate_version_messages": True}
+        config = {
+            **sandbox.settings("trackjobchanges"),
+            **FAST,
+            "emit_activate_version_messages": True,
+            "retire_after_missed_reads": 1,
+        }
         first = run_in_process(tmp_path / "1", config)
         assert first.returncode == 0, first.stderr[-2000:]
         sandbox.clear_log()

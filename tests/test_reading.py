@@ -133,6 +133,7 @@ def settings(**overrides: t.Any) -> Settings:
         "retry_backoff_seconds": 0.001,
         "max_response_bytes": 1 << 20,
         "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
         "resume_within_hours": 24.0,
         "progress_interval_seconds": 30.0,
         "on_invalid_primary_key": "fail",

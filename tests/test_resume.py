@@ -30,6 +30,7 @@ def config(sandbox) -> dict:
         "getro_page_size": 5,
         "bindbee_page_size": 7,
         "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
     }
 
 
@@ -218,7 +219,12 @@ def test_a_bindbee_cursor_the_api_no_longer_accepts_falls_back_to_the_bookmark(t
 
 
 def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp_path, sandbox):
-    config = {**sandbox.settings("getro"), **FAST, "emit_activate_version_messages": True}
+    config = {
+        **sandbox.settings("getro"),
+        **FAST,
+        "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
+    }
     first = run_in_process(tmp_path / "1", config)
     assert first.returncode == 0, first.stderr
     read = first.state["getro"]["networks_read_whole"]
