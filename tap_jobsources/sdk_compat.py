@@ -101,6 +101,29 @@ class CompatStream(Stream):
     def write_activate_version(self, version: int) -> None:
         self._write_activate_version_message(version)
 
+    # A record of this stream that another stream's read brings (Getro's removed jobs retire their
+    # jobs rows): through this stream's own output, as a RECORD line at ``version`` or into its
+    # BATCH buffer, so the checkpoint's rule holds for it as for any record.
+    def write_extra_record(self, record: dict, version: int | None) -> None:
+        batch_config = self.get_batch_config(self.config)
+        if batch_config:
+            checkpoint = self.runtime.checkpoint
+            buffer = checkpoint.buffer(self.name, batch_config.batch_size, partial(self._write_files, batch_config))
+            checkpoint.gathered(buffer, record)
+            return
+        self._write_schema_message()
+        saved = self._stream_version
+        self._stream_version = version
+        try:
+            self._write_record_message(record)
+        finally:
+            self._stream_version = saved
+
+    @property
+    def table_version(self) -> int | None:
+        """The version this run's RECORD messages carry (None: ACTIVATE_VERSION is off)."""
+        return self._stream_version
+
     # BATCH through the checkpoint (checkpoint.py): every stream, parent or child, gathers
     # its records in a buffer the checkpoint owns, so that no STATE goes out while records
     # wait for a file. The SDK would batch a parent's records where no one can see them

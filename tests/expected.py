@@ -1,4 +1,4 @@
-"""What the tap must emit, derived from the emulator's raw data as the docs and SPEC.md define it."""
+"""What the tap must emit, derived from the emulator's raw data as the docs and the README define it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ import re
 from datetime import UTC, datetime
 
 from jobsources_sandbox.getro import GetroAPI
+
+#: What a removed job shares with the jobs list, as both are documented: a jobs record that retires a
+#: removed job carries these, with ``_sdc_deleted_at`` = its ``deactivated_at``.
+SHARED_JOB_FIELDS = ("id", "title", "url", "company", "created_at", "job_functions", "locations")
+
+
+def retiring(removed: dict, network_id: int) -> dict:
+    """The jobs record that retires a job Getro lists as removed."""
+    row = {k: removed[k] for k in SHARED_JOB_FIELDS if k in removed}
+    return {**row, "network_id": network_id, "_sdc_deleted_at": removed["deactivated_at"]}
 
 
 def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
@@ -26,6 +36,9 @@ def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
             out["companies"].append({**row, "id": c["objectID"], "network_id": nid})
         out["jobs"] += [{**j, "network_id": nid} for j in api.jobs[nid]]
         out["removed_jobs"] += [{**j, "network_id": nid} for j in api.removed_jobs[nid]]
+        # Removed jobs the list does not show are retired from jobs in the same run.
+        listed = {j["id"] for j in api.jobs[nid]}
+        out["jobs"] += [retiring(j, nid) for j in api.removed_jobs[nid] if j["id"] not in listed]
         if nid not in api.hidden_talent:
             out["talent"] += [{**t, "network_id": nid} for t in api.talent[nid]]
         # A first run asks every job's detail: all are new (with or without a description).

@@ -30,6 +30,16 @@ class TapRun:
         return out
 
     @property
+    def listed(self) -> dict[str, list[dict]]:
+        """The records of rows the source lists (not those that retire a row: ``_sdc_deleted_at``)."""
+        return {k: [r for r in v if r.get("_sdc_deleted_at") is None] for k, v in self.records.items()}
+
+    @property
+    def retired(self) -> dict[str, list[dict]]:
+        """The records that retire a row (``_sdc_deleted_at`` set: Getro's removed jobs in jobs)."""
+        return {k: [r for r in v if r.get("_sdc_deleted_at") is not None] for k, v in self.records.items()}
+
+    @property
     def states(self) -> list[dict]:
         return [m["value"] for m in self.messages if m["type"] == "STATE"]
 

@@ -13,14 +13,16 @@ from jobsources_sandbox.server import Sandbox
 
 
 def records_by_stream(counts: dict) -> dict[str, int]:
-    """Records a default sync with the printed settings reads, per stream (the default
-    TrackJobChanges group, no job_details, no talent of a network that hides it)."""
+    """Records a default sync with the printed settings writes, per stream (the default
+    TrackJobChanges group, no job_details, no talent of a network that hides it; jobs: also a
+    record retiring each removed job the list does not show)."""
     hidden = {str(n) for n in counts["talent_hidden"]}
     return {
         "job_functions": counts["job_functions"],
         "experience_levels": counts["experience_levels"],
         "networks": len(counts["networks"]),
-        **{s: sum(counts[s].values()) for s in ("companies", "jobs", "removed_jobs")},
+        **{s: sum(counts[s].values()) for s in ("companies", "removed_jobs")},
+        "jobs": sum(counts["jobs"].values()) + sum(counts["removed_unlisted"].values()),
         "talent": sum(n for network, n in counts["talent"].items() if network not in hidden),
         "ats_jobs": sum(counts["ats_jobs"].values()),
         "connections": counts["connections"],

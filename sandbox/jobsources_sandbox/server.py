@@ -126,6 +126,10 @@ class Sandbox:
             "networks": ids,
             **{name: {str(n): len(items[n]) for n in ids} for name, items in lists.items()},
             "talent_hidden": sorted(getro.hidden_talent),
+            # Removed jobs the jobs list does not show: a sync reading both retires them in jobs.
+            "removed_unlisted": {
+                str(n): len({j["id"] for j in getro.removed_jobs[n]} - {j["id"] for j in getro.jobs[n]}) for n in ids
+            },
             "ats_jobs": {name: len(jobs) for name, jobs in self.bindbee.jobs.items()},
             "connections": len(connections),
             "employments": {str(c["id"]): len(tjc.employments[c["id"]]) for c in connections},

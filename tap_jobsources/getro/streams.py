@@ -18,6 +18,7 @@ from tap_jobsources.getro.settings import GetroOptions
 from tap_jobsources.paging import SINGLE, NumberedPages, Page, Paging
 from tap_jobsources.reading import ListPages, OneDetail, Partition, Reader
 from tap_jobsources.sending import endpoint_of
+from tap_jobsources.shaping import InvalidKeyError
 from tap_jobsources.stream import JobSourcesStream
 
 if t.TYPE_CHECKING:
@@ -244,7 +245,10 @@ class JobsListed(ListPages):
 
     def done(self, reader: Reader, part: Partition, proven: bool) -> None:
         stream = t.cast(JobsStream, reader.stream)
-        seen = stream.newest.pop(str((part.context or {}).get("network_id")), None)
+        network = (part.context or {}).get("network_id")
+        if stream.retiring:
+            stream.listed.setdefault(network, set())  # read here, even if it listed no job
+        seen = stream.newest.pop(str(network), None)
         if proven and seen is not None and stream.read_children:
             cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
             if cutoff is not None:
@@ -252,10 +256,51 @@ class JobsListed(ListPages):
 
 
 class JobsStream(GetroNetworkChild):
+    """Jobs. A job Getro lists among the network's removed jobs is retired here in the same run
+    (``retire``): a whole jobs record carrying ``_sdc_deleted_at``, unless this run's list still
+    showed it (it may have come back; if not, the next run's removed list names it again)."""
+
     name = "jobs"
     path = "/networks/{network_id}/jobs"
     parent_stream_type = NetworksStream
     strategy = JobsListed()
+
+    @cached_property
+    def retiring(self) -> bool:
+        """Whether removed jobs are read this run, to retire jobs rows."""
+        removed = self.sibling("removed_jobs")
+        return bool(self.selected and removed is not None and removed.selected)
+
+    @cached_property
+    def listed(self) -> dict[t.Any, set[t.Any]]:
+        """Per network read whole or in part by this process, the ids its list showed this run."""
+        return {}
+
+    def transform(self, row: dict, context: Context | None) -> dict | None:
+        if self.retiring:
+            self.listed.setdefault((context or {}).get("network_id"), set()).add(str(row.get("id")))
+        return super().transform(row, context)
+
+    def retire(self, removed: dict, network_id: t.Any) -> bool:
+        """Write the jobs record that retires a removed job (False: not retired: this run's list of
+        the network showed it, or did not run in this process, a resumed run's finished network)."""
+        listed = self.listed.get(network_id)
+        if listed is None or str(removed.get("id")) in listed:
+            return False
+        record = {key: removed[key] for key in self.schema["properties"] if key in removed}
+        record["network_id"] = network_id
+        record["_sdc_deleted_at"] = removed.get("deactivated_at") or iso(self.runtime.state.run_start)
+        try:
+            shaped = self.shaper(record)
+        except InvalidKeyError:
+            return False  # the removed_jobs record itself says what is wrong with its key
+        # Version 0 where records carry one: below every read's, so the next ACTIVATE_VERSION removes
+        # the row where the target deletes hard (a soft delete keeps this _sdc_deleted_at).
+        self.write_extra_record(shaped, None if self.table_version is None else 0)
+        return True
+
+    def forget_listed(self, network_id: t.Any) -> None:
+        self.listed.pop(network_id, None)
 
     @cached_property
     def newest(self) -> defaultdict[str, Watermark]:
@@ -276,6 +321,25 @@ class JobsStream(GetroNetworkChild):
         return ()
 
 
+class RemovedListed(ListPages):
+    """Removed jobs; once a network's list is read, the jobs it retired are said in one line."""
+
+    def done(self, reader: Reader, part: Partition, proven: bool) -> None:
+        stream = t.cast(RemovedJobsStream, reader.stream)
+        network = (part.context or {}).get("network_id")
+        if stream.jobs is None:
+            return
+        if network not in stream.jobs.listed:
+            stream.logger.info(
+                "Getro removed jobs of network %s: the network's jobs were listed by the interrupted run, so none "
+                "is retired from jobs this run (the next run's removed list names them again).",
+                network,
+            )
+        elif retired := stream.retired.pop(network, 0):
+            stream.logger.info("Getro lists %d jobs of network %s as removed: retired from jobs.", retired, network)
+        stream.jobs.forget_listed(network)
+
+
 class RemovedJobsStream(GetroNetworkChild):
     """Incremental on deactivated_at, through the API's day-granular ``deactivated_from``.
 
@@ -290,6 +354,26 @@ class RemovedJobsStream(GetroNetworkChild):
     replication_key = "deactivated_at"
     is_sorted = False
     state_partitioning_keys = None  # a bookmark per network
+    strategy = RemovedListed()
+
+    @cached_property
+    def jobs(self) -> JobsStream | None:
+        """The jobs stream, where this run retires removed jobs from it."""
+        jobs = self.sibling("jobs")
+        return t.cast(JobsStream, jobs) if isinstance(jobs, JobsStream) and jobs.retiring else None
+
+    def transform(self, row: dict, context: Context | None) -> dict | None:
+        row = t.cast(dict, super().transform(row, context))
+        if self.jobs is not None:
+            network = row["network_id"]
+            if self.jobs.retire(row, network):
+                self.retired[network] = self.retired.get(network, 0) + 1
+        return row
+
+    @cached_property
+    def retired(self) -> dict[t.Any, int]:
+        """Jobs retired this run, per network."""
+        return {}
 
     def params(self, part: Partition) -> dict[str, t.Any]:
         if part.start is None:
