@@ -13,7 +13,13 @@ comes twice, and in the end says whether the read is *proven*:
 - every shrink of the list was followed by a read again of what may have shifted, within budget;
 - the items read are at least the total, less what the list grew by on the way (an item added
   before the read position is new: it is not "listed for the whole read", and the next run has it);
-- a page that says it is the last stands at the end of the list its own total gives.
+- a page that says it is the last stands at the end of the list its own total gives;
+- a resumed read: the list moved, across the interruption and after, by no more than the ids kept
+  of the page read last before it (``window``), so an item read before it that came again is
+  known, not counted as new.
+
+An id is counted by its value, whatever its JSON type: ``100`` and ``"100"`` are one item (a
+rolling deploy may change the type between pages).
 
 A read that cannot prove itself is *unproven*, with a reason: the reader warns once, and the run
 sends no ACTIVATE_VERSION for the stream (``runtime.RunLedger``), so a target retires nothing on it.
@@ -35,6 +41,9 @@ class ListCheck:
     before: int = 0
     #: The total the interrupted run saw last (None: none, or a fresh read).
     resumed_total: int | None = None
+    #: A resumed read: the ids of the page the interrupted run read last (seen, and so not new).
+    window: int = 0
+    resumed: bool = False
     seen: set[t.Any] = field(default_factory=set)
     anonymous: int = 0  # items without an id: counted, never deduplicated
     totals: list[int] = field(default_factory=list)  # as the answers said, in order
@@ -68,7 +77,7 @@ class ListCheck:
         seen = self.seen
         fresh = []
         for record in records:
-            ident = key(record)
+            ident = identity(key(record))
             if ident is None or not _hashable(ident):  # an id of the wrong type: the shaper's to judge
                 self.anonymous += 1
             elif ident in seen:
@@ -82,6 +91,15 @@ class ListCheck:
 
     def unproven(self, reason: str) -> None:
         self.problems.append(reason)
+
+    @classmethod
+    def resuming(cls, items: int, total: int | None, last_ids: t.Sequence[t.Any] | None) -> ListCheck:
+        """The check of a partition an interrupted run was reading: ``items`` read before, the last of
+        them on a page whose ids are ``last_ids`` (None: a fresh read)."""
+        if last_ids is None and not items and total is None:
+            return cls()
+        ids = {identity(i) for i in last_ids or ()}
+        return cls(before=items - len(ids), resumed_total=total, window=len(ids), resumed=True, seen=ids)
 
     # The end --------------------------------------------------------------------------
 
@@ -103,6 +121,12 @@ class ListCheck:
     def verdict(self) -> str | None:
         """None when the read is proven, else why not (for the one warning)."""
         problems = list(self.problems)
+        moved = self.grew + self.shrank
+        if self.resumed and moved > self.window:
+            problems.append(
+                f"the list moved by {moved} items across or after the interruption, more than the {self.window} ids "
+                "kept of the page read before it, so an item read twice cannot be told from a new one"
+            )
         if self.no_total and not self.totals:
             problems.append("its answers gave no total to check the pages against")
         elif self.short_of_total():
@@ -121,6 +145,13 @@ class ListCheck:
         if self.duplicates:
             parts.append(f"{self.duplicates} items came twice")
         return ", ".join(parts)
+
+
+def identity(value: t.Any) -> t.Any:
+    """An id as the lists are counted by: a whole number and its decimal text are one id."""
+    if type(value) is int:
+        return str(value)
+    return value
 
 
 def _hashable(value: t.Any) -> bool:

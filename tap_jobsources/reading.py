@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from tap_jobsources.completeness import ListCheck
+from tap_jobsources.completeness import ListCheck, identity
 from tap_jobsources.concurrency import PageReader
 from tap_jobsources.dates import iso, parse_datetime
 from tap_jobsources.errors import FatalAPIError, SkipPartition
@@ -277,7 +277,7 @@ class Reader:
         return Partition(
             context=context,
             progress=progress,
-            check=ListCheck(before=progress.items, resumed_total=progress.total),
+            check=ListCheck.resuming(progress.items, progress.total, progress.last_ids),
             start=start,
             label=self._label(context),
             began=parse_datetime(began),
@@ -289,7 +289,7 @@ class Reader:
         progress, stop = part.progress, self.stop
         children = stream.descendants
         names = [c.name for c in children]
-        skip_through = progress.after if children else None
+        skip_through = _finished(progress) if children else None
         report = ProgressLog(
             stream.logger,
             part.label,
@@ -300,7 +300,7 @@ class Reader:
         for page in pages if pages is not None else strategy.pages(self, part):
             items = page.records
             if skip_through is not None:
-                items = _after(items, skip_through, stream.item_key)
+                items = skip_through(items, stream.item_key)
                 skip_through = None
             if plain:
                 for item in items:
@@ -320,7 +320,7 @@ class Reader:
                     stop.check()
             if page.again:
                 continue
-            progress.page_done(page.next_token, page.count, part.check.total)
+            progress.page_done(page.next_token, page.count, part.check.total, page.ids)
             if page.next_token is not None:
                 self.checkpoint.due()
             # After the last page the next STATE is the partition's "done": one that said
@@ -393,6 +393,8 @@ class Reader:
             page = self._first_or_fetch(part, asking, paging) if forward and forward_pages == 0 else None
             page = page or self.fetch(part, asking, paging)
             raw = page.count = len(page.records)
+            if forward:
+                page.ids = [i for i in (identity(key(r)) for r in page.records) if isinstance(i, str)]
             if raw > size and asked is None:
                 size = raw  # the server's page size, learnt from its fullest page
             grew, dups = check.grew, check.duplicates
@@ -424,12 +426,17 @@ class Reader:
                     self._pause(tries)
                     yield page
                     continue
+                holds = check.total if check.total is not None else "more"
                 if end == "empty":
                     check.unproven(
-                        f"page {asking} came back empty {tries + 1} times while the list says it holds "
-                        f"{check.total if check.total is not None else 'more'} items"
+                        f"page {asking} came back empty {tries + 1} times while the list says it holds {holds} items"
                     )
-                end = "end" if end == "empty" else "next"  # short still: the count at the end judges it
+                else:  # no growth elsewhere excuses it: the page itself says items are missing
+                    check.unproven(
+                        f"page {asking} came back short ({raw} of {size} items) {tries + 1} times while the list "
+                        f"says it holds {holds} items"
+                    )
+                end = "end" if end == "empty" else "next"
             read_upto, tries = asking, 0
             full_seen = full_seen or (size > 0 and raw >= size)
             if end == "end":
@@ -600,9 +607,9 @@ class Reader:
         if not children:
             return
         records = page.records
-        after = self.state.peek(self.name, context).get("after")
-        if after is not None:
-            records = _after(records, after, self.stream.item_key)
+        skip = _finished(PartitionProgress(self.state.peek(self.name, context)))
+        if skip is not None:
+            records = skip(records, self.stream.item_key)
         for record in records:
             for child_context in self.stream.child_contexts(record, context):
                 for child in children:
@@ -669,10 +676,24 @@ def _where(part: Partition) -> str:
     return f", {part.label.partition(' [')[2].rstrip(']')}" if " [" in part.label else ""
 
 
-def _after(items: list[dict], key: t.Any, item_key: t.Callable[[dict], t.Any]) -> list[dict]:
+Skip = t.Callable[[list[dict], t.Callable[[dict], t.Any]], list[dict]]
+
+
+def _finished(progress: PartitionProgress) -> Skip | None:
+    """What of the resumed page to pass over: the records whose children an interrupted run finished,
+    by id (an older state's ``after`` alone: those up to that id, by position). None: nothing."""
+    if progress.finished is not None:
+        done = {identity(k) for k in progress.finished}
+        return lambda items, key: [item for item in items if identity(key(item)) not in done]
+    if progress.after is not None:
+        return partial(_after, key=progress.after)
+    return None
+
+
+def _after(items: list[dict], item_key: t.Callable[[dict], t.Any], key: t.Any) -> list[dict]:
     """The items after the one whose id is ``key`` (all of them when it is not there)."""
     for i, item in enumerate(items):
-        if item_key(item) == key:
+        if identity(item_key(item)) == identity(key):
             return items[i + 1 :]
     return items
 

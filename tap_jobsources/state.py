@@ -42,6 +42,8 @@ RESUME = "resume"
 COMPLETE_READS = "complete_reads"
 #: The resume section's record of streams left incomplete, and how many reasons it keeps of each.
 INCOMPLETE = "incomplete"
+#: The resume section's record of the streams the run selected.
+SELECTED = "selected"
 KEPT_REASONS = 3
 
 
@@ -87,10 +89,23 @@ class PartitionProgress:
     def after(self) -> t.Any:
         return self.entry.get("after")
 
-    def record_done(self, key: t.Any) -> None:
-        self.entry["after"] = key
+    @property
+    def finished(self) -> list | None:
+        """The ids of the records on the page being read whose children finished (None: not kept)."""
+        return self.entry.get("finished")
 
-    def page_done(self, next_page: t.Any, items: int, total: int | None) -> None:
+    @property
+    def last_ids(self) -> list | None:
+        """The ids of the page read last (a numbered list), so a resumed read knows them again."""
+        return self.entry.get("last_ids")
+
+    def record_done(self, key: t.Any) -> None:
+        # By id, not by position: a list whose order differs from one answer to the next (equal
+        # timestamps) gives the page again in another order.
+        self.entry["after"] = key
+        self.entry.setdefault("finished", []).append(key)
+
+    def page_done(self, next_page: t.Any, items: int, total: int | None, ids: list[str] | None = None) -> None:
         """A page was read whole: a resumed run would start at ``next_page``."""
         self.entry["page"] = next_page
         self.entry["items"] = self.items + items
@@ -98,7 +113,12 @@ class PartitionProgress:
             self.entry.pop("total", None)
         else:
             self.entry["total"] = total
+        if ids is None:
+            self.entry.pop("last_ids", None)
+        else:
+            self.entry["last_ids"] = ids
         self.entry.pop("after", None)
+        self.entry.pop("finished", None)
 
     def restart(self) -> None:
         self.entry.clear()
@@ -162,6 +182,19 @@ class RunState:
             entries = self._streams.get(name)
             if entries:
                 entries.clear()
+
+    def note_selected(self, names: t.Collection[str]) -> list[str]:
+        """This run's selected streams, kept in the resume section: those the interrupted run this one
+        resumes did not select (none for a fresh run, or a section that did not say)."""
+        before = self._resume.get(SELECTED)
+        self._resume[SELECTED] = sorted(names)
+        if not isinstance(before, list) or not all(isinstance(n, str) for n in before):
+            return []
+        return sorted(set(names) - set(before))
+
+    def has_progress(self, stream: str) -> bool:
+        """Whether the interrupted run made progress in ``stream`` (a partition begun or finished)."""
+        return any(self._streams.get(stream, {}).values())
 
     def carried_incomplete(self) -> dict[str, list[str]]:
         """What the interrupted run this one resumes left incomplete, stream by stream."""
@@ -429,6 +462,8 @@ _ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
     "items": (int,),
     "total": (int,),  # the list's total when the page before was read
     "after": (int, str),
+    "finished": (list,),  # ids of the page being read whose children finished
+    "last_ids": (list,),  # ids of the page read last
     "ids": (list,),
     "started": (str,),  # when the interrupted run began reading the partition
 }
@@ -451,8 +486,9 @@ def entry_problem(entry: t.Any) -> str | None:
     for key in ("items", "total"):
         if key in entry and entry[key] < 0:
             return f"'{key}' is negative"
-    if "ids" in entry and not all(_is_int(i) or isinstance(i, str) for i in entry["ids"]):
-        return "'ids' holds something other than ids"
+    for key in ("ids", "finished", "last_ids"):
+        if key in entry and not all(_is_int(i) or isinstance(i, str) for i in entry[key]):
+            return f"'{key}' holds something other than ids"
     if "started" in entry and _instant(entry["started"]) is None:
         return "'started' is not a date-time"
     return None

@@ -43,6 +43,8 @@ class ListServer:
         self.empty_once: set[int] = set(options.get("empty_once", ()))
         self.always_empty: set[int] = set(options.get("always_empty", ()))
         self.short_once: set[int] = set(options.get("short_once", ()))
+        self.always_short: set[int] = set(options.get("always_short", ()))
+        self.text_ids_from: int | None = options.get("text_ids_from")
         self.meta: t.Callable[[ListServer, int], dict] | None = options.get("meta")
 
     def answer(self, page: int) -> dict:
@@ -56,6 +58,10 @@ class ListServer:
         if page in self.short_once:
             self.short_once.discard(page)
             items = items[: len(items) // 2]
+        if page in self.always_short:
+            items = items[: len(items) // 2]
+        if self.text_ids_from is not None and page >= self.text_ids_from:
+            items = [{**i, "id": str(i["id"])} for i in items]  # a rolling deploy: ids as text from here on
         meta = self.meta(self, page) if self.meta else {"total": self.total(self)}
         payload = {"items": [dict(i) for i in items], "meta": meta}
         self.after_answer(self, page)
@@ -336,10 +342,12 @@ def test_last_page_false_on_an_empty_page_is_asked_again_then_named():
 # Resume -----------------------------------------------------------------------------------------
 
 
-def resume_state(page: int, items: int, total: int | None) -> dict:
+def resume_state(page: int, items: int, total: int | None, last_ids: list | None = None) -> dict:
     entry: dict[str, t.Any] = {"page": page, "items": items}
     if total is not None:
         entry["total"] = total
+    if last_ids is not None:
+        entry["last_ids"] = [str(i) for i in last_ids]
     return {
         "bookmarks": {},
         "resume": {
@@ -359,9 +367,33 @@ def test_a_resumed_read_starts_at_the_saved_page():
 def test_a_resumed_read_whose_list_shrank_since_reads_again_what_shifted():
     server = ListServer(30, 10)
     del server.items[3:6]  # three jobs deactivated between the failed run and its resume
-    ids, runtime, _ = read(server, state=resume_state(2, 10, 30))
+    ids, runtime, _ = read(server, state=resume_state(2, 10, 30, last_ids=list(range(10))))
     assert {10, 11, 12} <= set(ids)  # they moved onto page 1, which the resumed run reads again
-    assert 1 in server.asked and not runtime.ledger.incomplete
+    assert 1 in server.asked
+    assert not runtime.ledger.incomplete
+
+
+def test_a_resumed_read_counts_an_item_read_before_the_interruption_once():
+    """Two items added at the head push the last two of page 1 onto page 2: they came before the
+    interruption and again after it, and are counted once (the read falls short of the total by the
+    two new items, which the growth allows)."""
+    server = ListServer(30, 10)
+    server.items[0:0] = [{"id": 100}, {"id": 101}]
+    reader, _, runtime, _ = reader_for(
+        server.answer, NumberedPages(list_info, size=10), state=resume_state(2, 10, 30, last_ids=list(range(10)))
+    )
+    part = reader.partition(None)
+    list(reader.list_pages(part))
+    assert (part.check.count, part.check.duplicates) == (30, 2)
+
+
+def test_a_resumed_read_of_a_list_that_moved_without_the_ids_of_its_last_page_is_not_proven():
+    """An older state keeps no ids of the page read last: an item read before the interruption that
+    came again cannot be told from a new one, so a list that moved proves nothing."""
+    server = ListServer(30, 10)
+    del server.items[3:6]
+    _, runtime, _ = read(server, state=resume_state(2, 10, 30))
+    assert "moved by 3 items across or after the interruption" in runtime.ledger.incomplete["jobs"][0]
 
 
 # Cursors ------------------------------------------------------------------------------------------
@@ -417,7 +449,7 @@ def test_progress_moves_only_after_a_pages_records_and_the_checkpoint_hears_each
         assert all(s["resume"]["streams"]["jobs"][""].get("items", 0) < len(seen) + 1 for s in sink.states)
     assert seen == [0, 1, 2, 3]
     pages = [s["resume"]["streams"]["jobs"][""] for s in sink.states]
-    assert {"page": 2, "items": 2, "total": 4, "started": pages[1]["started"]} in pages
+    assert {"page": 2, "items": 2, "total": 4, "last_ids": ["0", "1"], "started": pages[1]["started"]} in pages
     assert pages[-1] == {"done": True}
 
 
@@ -520,3 +552,33 @@ def test_an_unread_item_gone_and_a_new_one_at_the_head_leave_the_read_proven():
     server.after_answer = churn
     ids, runtime, _ = read(server)
     assert set(range(29)) <= set(ids) and not runtime.ledger.incomplete
+
+
+# Seams ------------------------------------------------------------------------------------------
+
+
+def test_an_id_that_changes_type_between_pages_is_one_item():
+    """Two items added at the head after page 1 push 8 and 9 onto page 2, where ids come as text."""
+
+    def grow(server: ListServer, page: int) -> None:
+        if page == 1:
+            server.items[0:0] = [{"id": 100}, {"id": 101}]
+
+    server = ListServer(20, 10, after_answer=grow, text_ids_from=2)
+    reader, _, _, _ = reader_for(server.answer, NumberedPages(list_info, size=10))
+    part = reader.partition(None)
+    list(reader.list_pages(part))
+    assert (part.check.count, part.check.duplicates) == (20, 2)
+
+
+def test_a_page_that_stays_short_is_not_excused_by_growth_elsewhere():
+    """Page 2 keeps coming back with half its items while the list grows by as many at its end: the
+    count reaches the total less the growth, but the page itself says items are missing."""
+
+    def grow(server: ListServer, page: int) -> None:
+        if page == 1:
+            server.items += [{"id": 100 + i} for i in range(5)]
+
+    server = ListServer(30, 10, after_answer=grow, always_short={2})
+    _, runtime, _ = read(server)
+    assert "page 2 came back short (5 of 10 items) 3 times" in runtime.ledger.incomplete["jobs"][0]
