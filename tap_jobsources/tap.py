@@ -129,6 +129,7 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             self._write_schemas_only()
             return
         runtime = self.runtime
+        self._note_newly_selected()
         versioned = self._versioned_streams()
         for stream in versioned:
             # A resumed run is the same logical run: the same table version.
@@ -163,6 +164,34 @@ class TapJobSources(CompatTap, Tap):  # type: ignore[misc]  # Tap.sync_all is fi
             if version is not None:
                 stream.write_schema_once()
                 stream.write_activate_version(version)
+
+    def _note_newly_selected(self) -> None:
+        """A stream selected now but not in the interrupted run this one resumes misses the partitions
+        of its parents that run finished (they are not read again): it is not read whole this run."""
+        own = self._own_streams()
+        state, ledger = self.runtime.state, self.runtime.ledger
+        new = set(state.note_selected([s.name for s in own if s.selected]))
+        by_name = {s.name: s for s in own}
+        by_class: dict[type[Stream], JobSourcesStream] = {type(s): s for s in own}
+        for name in sorted(new):
+            stream = by_name[name]
+            parents, parent = [], by_class.get(stream.parent_stream_type) if stream.parent_stream_type else None
+            while parent is not None:
+                parents.append(parent.name)
+                parent = by_class.get(parent.parent_stream_type) if parent.parent_stream_type else None
+            begun = [p for p in parents if state.has_progress(p)]
+            if not begun:
+                continue
+            self.logger.warning(
+                "%s was not selected in the interrupted run this one resumes: what that run finished of %s is not "
+                "read again, so %s is not read whole this run (no ACTIVATE_VERSION; the next run reads it all).",
+                name,
+                ", ".join(begun),
+                name,
+            )
+            ledger.mark_incomplete(
+                f"{name} selected since the interrupted run", name, *(d.name for d in stream.descendants)
+            )
 
     def _complete_read(self, stream: JobSourcesStream) -> int | None:
         """The version the stream's ACTIVATE_VERSION carries (None: none is sent)."""

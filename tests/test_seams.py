@@ -1,0 +1,69 @@
+"""Seams where a read could pass for whole while it is not: a resumed page in another order, a
+stream selected only in the resumed run, connections moving between groups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from tests.conftest import FAST
+from tests.helpers import discover_in_process, only, run_in_process
+
+
+def resume_section(streams: dict, **extra) -> dict:
+    written = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {"version": 1_700_000_000_000, "written": written, "streams": streams, **extra}
+
+
+def test_a_resumed_page_in_another_order_reads_the_children_of_every_record_not_finished(tmp_path, sandbox):
+    """The interrupted run finished the employments of the first three connections of page 1; the
+    resumed answer lists them in another order (equal timestamps sort either way). Every other
+    connection's employments are read, whatever its place on the page."""
+    connections = sandbox.trackjobchanges.connections["grp-default"]
+    finished = [c["id"] for c in connections[:3]]
+    connections.reverse()
+    config = {**sandbox.settings("trackjobchanges"), **FAST, "trackjobchanges_employments": "all"}
+    entry = {"page": 1, "items": 0, "after": finished[-1], "finished": finished}
+    state = {"bookmarks": {}, "resume": resume_section({"connections": {"": entry}})}
+    run = run_in_process(tmp_path, config, state=state)
+    assert run.returncode == 0, run.stderr
+    asked = {int(r.path.split("/")[2]) for r in sandbox.requests_to("trackjobchanges", "/connections/")}
+    assert asked == {c["id"] for c in connections} - set(finished)
+
+
+def test_a_stream_selected_only_in_the_resumed_run_is_not_taken_for_read_whole(tmp_path, sandbox):
+    """The interrupted run read networks, companies and jobs, finished network 101 and failed in 102;
+    talent is selected only in the resumed run, which does not read 101 again: talent misses it, so
+    no ACTIVATE_VERSION for talent, and a warning names it."""
+    config = {
+        **sandbox.settings("getro"),
+        **FAST,
+        "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
+        "retry_max_attempts": 2,
+    }
+    catalog = discover_in_process(tmp_path / "d", config)
+    sandbox.faults.inject("503", provider="getro", path="^/networks/102/jobs$", times=2)
+    failed = run_in_process(tmp_path / "1", config, catalog=only(catalog, {"networks", "companies", "jobs"}))
+    assert failed.returncode != 0
+    widened = only(catalog, {"networks", "companies", "jobs", "talent"})
+    resumed = run_in_process(tmp_path / "2", config, state=failed.state, catalog=widened)
+    assert resumed.returncode == 0, resumed.stderr
+    activated = {m["stream"] for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert "talent" not in activated
+    assert "talent was not selected in the interrupted run this one resumes" in resumed.stderr
+
+
+def test_streams_selected_in_both_runs_are_read_whole_when_resumed(tmp_path, sandbox):
+    config = {
+        **sandbox.settings("getro"),
+        **FAST,
+        "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
+        "retry_max_attempts": 2,
+    }
+    selected = only(discover_in_process(tmp_path / "d", config), {"networks", "companies", "jobs"})
+    sandbox.faults.inject("503", provider="getro", path="^/networks/102/jobs$", times=2)
+    failed = run_in_process(tmp_path / "1", config, catalog=selected)
+    resumed = run_in_process(tmp_path / "2", config, state=failed.state, catalog=selected)
+    activated = {m["stream"] for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert activated == {"networks", "companies", "jobs"}
