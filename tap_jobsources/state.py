@@ -49,10 +49,12 @@ KEPT_REASONS = 3
 
 @dataclass(frozen=True)
 class TimesSection:
-    """A provider's section of the state: under ``name``, per ``field``, one date-time per key."""
+    """A provider's section of the state: under ``name``, per ``field``, one date-time per key
+    (``numbers``: one whole number per key instead, such as the largest id a complete read saw)."""
 
     name: str
     field: str
+    numbers: bool = False
 
 
 def partition_key(context: t.Mapping | None) -> str:
@@ -351,6 +353,16 @@ class RunState:
         times = value.get(section.field) if isinstance(value, dict) else None
         return _instant(times.get(key)) if isinstance(times, dict) else None
 
+    def number_of(self, section: TimesSection, key: str) -> int | None:
+        value = self._state.get(section.name)
+        numbers = value.get(section.field) if isinstance(value, dict) else None
+        number = numbers.get(key) if isinstance(numbers, dict) else None
+        return number if _is_int(number) else None
+
+    def set_number(self, section: TimesSection, key: str, number: int) -> None:
+        numbers: dict[str, t.Any] = self.times(section)
+        numbers[key] = number
+
     def set_time(self, section: TimesSection, key: str, when: datetime) -> None:
         """Keep ``when`` for ``key``, never later than the run's start."""
         self.times(section)[key] = iso(min(when, self.run_start))
@@ -370,6 +382,18 @@ class RunState:
             return
         kept = {}
         for key, when in times.items():
+            if section.numbers:
+                if _is_int(when) and when >= 0:
+                    kept[key] = when
+                else:
+                    self._logger.warning(
+                        "The state's %s.%s.%s is %r, not a whole number: ignored.",
+                        section.name,
+                        section.field,
+                        key,
+                        str(when)[:40],
+                    )
+                continue
             moment = _instant(when)
             if moment is None:
                 self._logger.warning(

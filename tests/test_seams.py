@@ -67,3 +67,84 @@ def test_streams_selected_in_both_runs_are_read_whole_when_resumed(tmp_path, san
     resumed = run_in_process(tmp_path / "2", config, state=failed.state, catalog=selected)
     activated = {m["stream"] for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"}
     assert activated == {"networks", "companies", "jobs"}
+
+
+# TrackJobChanges: groups and signals ----------------------------------------------------------------
+
+GROUPS = ["grp-default", "grp-sales", "grp-alumni"]
+
+
+def test_a_connection_moving_into_a_group_already_read_stops_activate_version(tmp_path, sandbox):
+    """grp-default is read first; while grp-sales is read, a connection moves from grp-alumni (not read
+    yet) into grp-default: neither read has it. The run names the group and retires nothing."""
+    api = sandbox.trackjobchanges
+    config = {
+        **sandbox.settings("trackjobchanges"),
+        **FAST,
+        "trackjobchanges_group_ids": GROUPS,
+        "trackjobchanges_max_concurrency": 1,  # one group after another, none fetched ahead
+        "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
+    }
+    moved = {"done": False}
+
+    def move(request):
+        if not moved["done"] and request.path == "/connections" and request.query.get("group") == "grp-sales":
+            api.connections["grp-default"].append(api.connections["grp-alumni"].pop(0))
+            moved["done"] = True
+
+    sandbox.intercept(move)
+    run = run_in_process(tmp_path, config)
+    assert run.returncode == 0, run.stderr
+    activated = {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
+    assert "connections" not in activated
+    assert "TrackJobChanges connections [group grp-default]: group grp-default holds" in run.stderr
+
+
+def test_groups_that_did_not_move_still_retire(tmp_path, sandbox):
+    config = {
+        **sandbox.settings("trackjobchanges"),
+        **FAST,
+        "trackjobchanges_group_ids": GROUPS,
+        "emit_activate_version_messages": True,
+        "retire_after_missed_reads": 1,
+    }
+    run = run_in_process(tmp_path, config)
+    assert "connections" in {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
+
+
+def employments_asked(sandbox) -> set[int]:
+    return {
+        int(r.path.split("/")[2]) for r in sandbox.requests_to("trackjobchanges") if r.path.endswith("/employments")
+    }
+
+
+def test_a_connection_new_to_a_group_with_an_old_created_at_has_its_employments_read(tmp_path, sandbox):
+    """Moved in from another group (its created_at old, nothing flagged): its id is larger than any the
+    group's last complete read saw, so it is new to the group."""
+    api = sandbox.trackjobchanges
+    config = {**sandbox.settings("trackjobchanges"), **FAST, "trackjobchanges_group_ids": GROUPS[:1]}
+    first = run_in_process(tmp_path / "1", config)
+    assert first.returncode == 0, first.stderr
+    newcomer = max(api.connections["grp-sales"], key=lambda c: c["id"])
+    newcomer.update(has_new_job=False, has_new_title=False, employment_checked_at=None, new_job_flagged_at=None)
+    api.connections["grp-sales"].remove(newcomer)
+    api.connections["grp-default"].append(newcomer)
+    sandbox.clear_log()
+    second = run_in_process(tmp_path / "2", config, state=first.state)
+    assert second.returncode == 0, second.stderr
+    assert newcomer["id"] in employments_asked(sandbox)
+
+
+def test_has_new_title_in_the_list_has_the_employments_read(tmp_path):
+    from jobsources_sandbox import Sandbox
+
+    with Sandbox(trackjobchanges_options={"list_shape": "detail"}) as sandbox:
+        config = {**sandbox.settings("trackjobchanges"), **FAST}
+        first = run_in_process(tmp_path / "1", config)
+        assert first.returncode == 0, first.stderr
+        titled = sandbox.trackjobchanges.connections["grp-default"][2]
+        titled["has_new_title"] = True
+        sandbox.clear_log()
+        second = run_in_process(tmp_path / "2", config, state=first.state)
+        assert titled["id"] in employments_asked(sandbox)

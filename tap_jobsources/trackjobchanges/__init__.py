@@ -16,6 +16,9 @@ if t.TYPE_CHECKING:
 
 #: Per group, the cut-off of changed employments: TrackJobChanges' own times, from the last complete run.
 EMPLOYMENTS_SINCE = TimesSection("trackjobchanges", "employments_read")
+#: Per group, the largest connection id its last complete read saw: TrackJobChanges ids grow, so a
+#: larger one is a connection new to the group, whatever its created_at (moved in, restored).
+LARGEST_ID = TimesSection("trackjobchanges", "largest_id", numbers=True)
 
 
 def _streams() -> tuple[type[JobSourcesStream], ...]:
@@ -43,7 +46,7 @@ PROVIDER = Provider(
     properties=settings.PROPERTIES,
     options=settings.options,
     streams=_streams,
-    sections=(EMPLOYMENTS_SINCE,),
+    sections=(EMPLOYMENTS_SINCE, LARGEST_ID),
     headers=settings.headers,
     error=_error,
     extractors=(

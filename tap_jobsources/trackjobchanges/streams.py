@@ -10,13 +10,16 @@ from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_jobsources.completeness import ListCheck
 from tap_jobsources.dates import Watermark, parse_datetime
 from tap_jobsources.errors import FatalAPIError, MalformedResponseError, body_excerpt
 from tap_jobsources.paging import SINGLE, NumberedPages, PageInfo, Paging, flag, whole_number
 from tap_jobsources.reading import ListPages, Partition, Reader
+from tap_jobsources.reporting import partition_label
 from tap_jobsources.sending import endpoint_of
+from tap_jobsources.state import PartitionProgress
 from tap_jobsources.stream import JobSourcesStream
-from tap_jobsources.trackjobchanges import EMPLOYMENTS_SINCE, PROVIDER
+from tap_jobsources.trackjobchanges import EMPLOYMENTS_SINCE, LARGEST_ID, PROVIDER
 from tap_jobsources.trackjobchanges.settings import TrackJobChangesOptions
 
 if t.TYPE_CHECKING:
@@ -81,26 +84,35 @@ class ChangedConnections:
     """Which connections' employments to read (``trackjobchanges_employments``).
 
     ``all``: every connection's. ``changed``: a connection's when its group has no complete run yet,
-    or when it may have changed since ``since``, the cut-off made of TrackJobChanges' own times by the
-    group's last complete run (never the tap's clock):
-    - the detail shape (``employment_checked_at`` / ``new_job_flagged_at`` in the list): it is new
-      (``created_at``) or either field is later than the cut-off;
-    - the documented list shape (neither field): it is new, it is flagged (``has_new_job``), or its
+    when its id is larger than any the group's last complete read saw (ids grow: it is new to the
+    group, whatever its ``created_at``: moved in from another group, or restored), or when it may have
+    changed since ``since``, the cut-off made of TrackJobChanges' own times by the group's last
+    complete run (never the tap's clock):
+    - either shape: it is new (``created_at``), or flagged ``has_new_title`` where the list carries it;
+    - the detail shape (``employment_checked_at`` / ``new_job_flagged_at`` in the list): either field
+      is later than the cut-off;
+    - the documented list shape (neither field): it is flagged (``has_new_job``), or its
       ``current_employment`` started on or after the cut-off's day. What this shape cannot show: a
       change to an older employment, or a new job that was unflagged before the run and started before
       the cut-off; the weekly ``all`` run reads those.
     A value that is not a date counts as a change.
     """
 
-    def __init__(self, mode: str, since: datetime | None) -> None:
+    def __init__(self, mode: str, since: datetime | None, largest: int | None = None) -> None:
         self.mode = mode
         self.since = since
+        self.largest = largest
 
     def wants(self, connection: t.Mapping[str, t.Any]) -> bool:
         since = self.since
         if self.mode == "all" or since is None:
             return True
+        ident = connection_number(connection.get("id"))
+        if self.largest is not None and ident is not None and ident > self.largest:
+            return True
         if _after(connection.get("created_at"), since, missing=True):
+            return True
+        if flag(connection.get("has_new_title")) is True:  # where the list carries it, in either shape
             return True
         if any(field in connection for field in CHANGE_FIELDS):
             return any(_after(connection.get(field), since, missing=False) for field in CHANGE_FIELDS)
@@ -110,6 +122,13 @@ class ChangedConnections:
         started = current.get("started_at") if isinstance(current, dict) else None
         day = since.replace(hour=0, minute=0, second=0, microsecond=0)
         return isinstance(started, str) and _after(started, day, missing=False, inclusive=True)
+
+
+def connection_number(value: t.Any) -> int | None:
+    """A connection id as a number (None: not a whole number)."""
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return whole_number(value)
 
 
 def _after(value: t.Any, since: datetime, *, missing: bool, inclusive: bool = False) -> bool:
@@ -129,10 +148,14 @@ class ConnectionsRead(ListPages):
         stream = t.cast(ConnectionsStream, reader.stream)
         group = group_key(part.context)
         seen = stream.newest.pop(group, None)
+        largest = stream.largest.pop(group, None)
         if proven and stream.read_children and seen is not None:
             cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
             if cutoff is not None:
                 reader.state.set_time(EMPLOYMENTS_SINCE, group, cutoff)
+        if proven and stream.read_children and largest is not None:
+            before = reader.state.number_of(LARGEST_ID, group)
+            reader.state.set_number(LARGEST_ID, group, max(largest, before or 0))
         skipped = stream.unchanged.pop(group, 0)
         if skipped:
             stream.logger.info(
@@ -144,6 +167,7 @@ class ConnectionsRead(ListPages):
             )
         stream.read_counts[group] = part.check.count
         if not stream.partitions or part.context == stream.partitions[-1]:
+            stream.recheck_groups(reader)
             stream.compare_with_account(reader, part)
 
 
@@ -185,13 +209,22 @@ class ConnectionsStream(TrackJobChangesStream):
         return {}
 
     @cached_property
+    def largest(self) -> dict[str, int]:
+        """Per group, the largest connection id this run read."""
+        return {}
+
+    @cached_property
     def read_counts(self) -> dict[str, int]:
         return {}
 
     def changed(self, group: str) -> ChangedConnections:
         # What the last complete runs saw, as the state had it when this run began.
+        state = self.runtime.state
         return self._changed.setdefault(
-            group, ChangedConnections(self.tjc.employments, self.runtime.state.time_of(EMPLOYMENTS_SINCE, group))
+            group,
+            ChangedConnections(
+                self.tjc.employments, state.time_of(EMPLOYMENTS_SINCE, group), state.number_of(LARGEST_ID, group)
+            ),
         )
 
     @cached_property
@@ -203,6 +236,9 @@ class ConnectionsStream(TrackJobChangesStream):
             return ()
         group = group_key(context)
         self.newest[group].see(record.get("created_at"), *(record.get(field) for field in CHANGE_FIELDS))
+        ident = connection_number(record.get("id"))
+        if ident is not None and ident > self.largest.get(group, -1):
+            self.largest[group] = ident
         if self.changed(group).wants(record):
             return super().generate_child_contexts(record, context)
         # A run that skipped some connections' employments must not retire their rows.
@@ -214,6 +250,34 @@ class ConnectionsStream(TrackJobChangesStream):
         if self.changed(group_key(context)).wants(record):
             return super().child_contexts(record, context)
         return ()
+
+    def recheck_groups(self, reader: Reader) -> None:
+        """Groups are read one after another: a connection that moves into a group already read, from
+        one not read yet, is in neither read. Once the last group is read, each earlier group's total
+        is asked again (its first page); one that rose since its read names the group, and the run
+        sends no ACTIVATE_VERSION for connections (the next run reads them where they are)."""
+        groups = [g for g in self.tjc.group_ids[:-1] if g in self.read_counts]
+        paging = self.paging()
+        for group in groups:
+            context = {"group_id": group}
+            probe = Partition(context, PartitionProgress({}), ListCheck(), None, partition_label(self.name, context))
+            try:
+                total = reader.fetch(probe, paging.first, paging).info.total
+            except FatalAPIError as exc:
+                self.logger.info("TrackJobChanges: group %s's total could not be asked again (%s).", group, exc)
+                continue
+            read = self.read_counts[group]
+            if total is not None and total > read:
+                reason = f"group {group} holds {total} connections now, {total - read} more than were read in it"
+                self.logger.warning(
+                    "TrackJobChanges connections [group %s]: %s (connections moved into it from a group read later, "
+                    "or were added, after it was read). No ACTIVATE_VERSION for %s this run; the next run reads "
+                    "them.",
+                    group,
+                    reason,
+                    ", ".join([self.name, *(d.name for d in self.descendants)]),
+                )
+                reader.ledger.mark_incomplete(reason, self.name, *(d.name for d in self.descendants))
 
     def compare_with_account(self, reader: Reader, part: Partition) -> None:
         """The account's ``connections_count`` against what this run read: groups left unread show.
