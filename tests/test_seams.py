@@ -147,4 +147,5 @@ def test_has_new_title_in_the_list_has_the_employments_read(tmp_path):
         titled["has_new_title"] = True
         sandbox.clear_log()
         second = run_in_process(tmp_path / "2", config, state=first.state)
+        assert second.returncode == 0, second.stderr
         assert titled["id"] in employments_asked(sandbox)
