@@ -267,7 +267,9 @@ class RunState:
 
     def lower_bound(self, stream: Stream, context: Context | None, start_date: datetime | None) -> datetime | None:
         """Where an incremental partition starts: its bookmark, else ``start_date``. A bookmark later
-        than the run's start (written by a clock that runs ahead) is read as the run's start."""
+        than the run's start (written by a clock that ran ahead) says nothing of when the partition was
+        last read: it is read as if absent, from ``start_date`` (the whole history without one), so
+        nothing between the real last read and now is skipped."""
         value = sdk_compat.bookmark(stream.get_context_state(context))
         bookmark = _instant(value)
         if bookmark is not None and bookmark > self.run_start:
@@ -275,14 +277,16 @@ class RunState:
             if where not in self._warned_future:
                 self._warned_future.add(where)
                 self._logger.warning(
-                    "The state's bookmark of %s%s is %s, later than this run's start (%s): a clock ran ahead. "
-                    "Reading from the run's start instead; the bookmark written will not be later than it.",
+                    "The state's bookmark of %s%s is %s, later than this run's start (%s): a clock ran ahead, so it "
+                    "cannot say when this was last read. Reading it as if it had no bookmark (from %s); the "
+                    "bookmark written will not be later than the run's start.",
                     stream.name,
                     f" [{where[1]}]" if where[1] else "",
                     value,
                     iso(self.run_start),
+                    f"start_date {iso(start_date)}" if start_date else "the start of its history",
                 )
-            bookmark = self.run_start
+            bookmark = None
         if bookmark is None:
             return start_date
         return bookmark if start_date is None else max(bookmark, start_date)
