@@ -45,6 +45,8 @@ class ListCheck:
     window: int = 0
     resumed: bool = False
     seen: set[t.Any] = field(default_factory=set)
+    #: The ids of the page counted last (numbers and strings), for a resumed read to know again.
+    page_ids: list[t.Any] = field(default_factory=list)
     anonymous: int = 0  # items without an id: counted, never deduplicated
     totals: list[int] = field(default_factory=list)  # as the answers said, in order
     grew: int = 0  # what the list grew by, summed over answers
@@ -73,14 +75,20 @@ class ListCheck:
     def count_page(self, records: list[dict], key: t.Callable[[dict], t.Any], *, again: bool = False) -> list[dict]:
         """Count a page's items, each id once. A page read forward is emitted whole (a row the API
         returned is never dropped; one that comes twice is upserted); a page read again for shifted
-        positions gives only what was not read yet."""
+        positions gives only what was not read yet. ``page_ids`` holds the page's ids after."""
         seen = self.seen
         fresh = []
+        ids = self.page_ids = []
         for record in records:
-            ident = identity(key(record))
+            ident = key(record)
+            if type(ident) is str and ident.isascii() and ident.isdigit():
+                ident = int(ident)  # "100" is the item 100 is (a rolling deploy may change the type)
             if ident is None or not _hashable(ident):  # an id of the wrong type: the shaper's to judge
                 self.anonymous += 1
-            elif ident in seen:
+                fresh.append(record)
+                continue
+            ids.append(ident)
+            if ident in seen:
                 self.duplicates += 1
                 if again:
                     continue
@@ -149,8 +157,8 @@ class ListCheck:
 
 def identity(value: t.Any) -> t.Any:
     """An id as the lists are counted by: a whole number and its decimal text are one id."""
-    if type(value) is int:
-        return str(value)
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
     return value
 
 

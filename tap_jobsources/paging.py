@@ -47,7 +47,7 @@ class Page:
     count: int = 0  # items the answer held, before those that came twice were dropped
     next_token: t.Any = None  # where a resumed run would go on (None: this was the last page)
     again: bool = False  # a page read again for positions that may have shifted: progress stays
-    ids: list[str] | None = None  # a numbered page's ids, kept with the progress for a resumed read
+    ids: list[t.Any] | None = None  # a numbered page's ids, kept with the progress for a resumed read
 
 
 class PaginationError(Exception):

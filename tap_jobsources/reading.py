@@ -393,8 +393,6 @@ class Reader:
             page = self._first_or_fetch(part, asking, paging) if forward and forward_pages == 0 else None
             page = page or self.fetch(part, asking, paging)
             raw = page.count = len(page.records)
-            if forward:
-                page.ids = [i for i in (identity(key(r)) for r in page.records) if isinstance(i, str)]
             if raw > size and asked is None:
                 size = raw  # the server's page size, learnt from its fullest page
             grew, dups = check.grew, check.duplicates
@@ -405,6 +403,8 @@ class Reader:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages)
             # A page read again (shifted positions, or the same page asked again) gives only what is new.
             page.records = check.count_page(page.records, key, again=not forward or tries > 0)
+            if forward:
+                page.ids = [i for i in check.page_ids if type(i) in (int, str)]
             if forward and tries == 0 and raw and repeated.page(raw, check.duplicates - dups, grew, check.grew):
                 raise PaginationError(
                     f"pages {asking - SAME_PAGES + 1} to {asking} held only items already read (does the API "

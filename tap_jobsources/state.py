@@ -107,7 +107,7 @@ class PartitionProgress:
         self.entry["after"] = key
         self.entry.setdefault("finished", []).append(key)
 
-    def page_done(self, next_page: t.Any, items: int, total: int | None, ids: list[str] | None = None) -> None:
+    def page_done(self, next_page: t.Any, items: int, total: int | None, ids: list[t.Any] | None = None) -> None:
         """A page was read whole: a resumed run would start at ``next_page``."""
         self.entry["page"] = next_page
         self.entry["items"] = self.items + items

@@ -449,7 +449,7 @@ def test_progress_moves_only_after_a_pages_records_and_the_checkpoint_hears_each
         assert all(s["resume"]["streams"]["jobs"][""].get("items", 0) < len(seen) + 1 for s in sink.states)
     assert seen == [0, 1, 2, 3]
     pages = [s["resume"]["streams"]["jobs"][""] for s in sink.states]
-    assert {"page": 2, "items": 2, "total": 4, "last_ids": ["0", "1"], "started": pages[1]["started"]} in pages
+    assert {"page": 2, "items": 2, "total": 4, "last_ids": [0, 1], "started": pages[1]["started"]} in pages
     assert pages[-1] == {"done": True}
 
 
