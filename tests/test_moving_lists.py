@@ -1,6 +1,7 @@
 """Completeness against APIs that do not hold still or play fair (the emulator's misbehaviours): lists
-that change while read, empty and short pages, totals that lie, 403s, clocks that differ, dates out of
-range. Each compares what the tap emitted with the emulator's own data, never with another run."""
+that change while read, empty and short pages, totals that lie, 403s, cursor lists that lead back to
+their start, clocks that differ, dates out of range. Each compares what the tap emitted with the
+emulator's own data, never with another run."""
 
 from __future__ import annotations
 
@@ -127,6 +128,25 @@ def test_a_date_that_cannot_move_to_utc_costs_a_warning_not_the_run(tmp_path):
     assert bad["modified_at"] is None
     assert "Stream ats_jobs: field modified_at is not a valid date-time: emitted as null" in run.stderr
     assert "Stream jobs: field created_at is not a valid date-time: emitted as null" in run.stderr
+
+
+# Loops ----------------------------------------------------------------------------------------
+
+
+def test_a_cursor_list_that_leads_back_to_its_first_page_stops_within_a_round(tmp_path):
+    """Bindbee's last page gives a fresh cursor to its first: no cursor repeats, so only the items
+    tell. The run stops, naming the provider and the stream, a few pages into the second round
+    (not at max_pages_per_partition: lowered here so that the read without the stop ends too)."""
+    with Sandbox(misbehaviour=Misbehaviour(cursor_loops=True)) as sandbox:
+        config = {**sandbox.settings("bindbee"), **FAST, "bindbee_page_size": 7, "max_pages_per_partition": 40}
+        run = run_in_process(tmp_path, config)
+        token = sandbox.bindbee.tokens["greenhouse"]
+        asked = [r for r in sandbox.requests_to("bindbee") if r.headers["x-connector-token"] == token]
+    assert run.returncode != 0
+    assert "Bindbee GET /bindbee/api/ats/v1/jobs (stream ats_jobs, connector greenhouse): " in run.stderr
+    assert "pages 4 to 6 held only items already read" in run.stderr
+    assert len(asked) == 6  # 20 jobs at 7 a page: one round of 3 pages, then 3 pages of it again
+    assert token not in run.stderr
 
 
 # Clocks ---------------------------------------------------------------------------------------
