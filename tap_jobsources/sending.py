@@ -29,7 +29,7 @@ from tap_jobsources.errors import (
     MalformedResponseError,
     RateLimitedError,
     body_excerpt,
-    parse_retry_after,
+    retry_after,
 )
 from tap_jobsources.paging import Page
 from tap_jobsources.signals import STOP, StopFlag
@@ -133,7 +133,7 @@ class Sender:
                 throttled = response.status_code == 429
             finally:
                 crowded = limit.release(ticket, throttled=throttled)
-            wait = parse_retry_after(response.headers.get("Retry-After")) if throttled else None
+            wait = retry_after(response) if throttled else None  # by the server's clock
             if wait is not None:  # the whole provider waits, not only this request
                 self.services.pacer.hold(min(wait, retry.MAX_RETRY_AFTER))
             if not throttled or not crowded:  # alone in flight all along: the server means this request
