@@ -155,7 +155,13 @@ class Sender:
             response = self._answer(request, deadline)
             if response.status_code not in transport.REDIRECTS:
                 return response
-            location = transport.redirect_location(response)
+            try:
+                location = transport.redirect_location(response)
+            except transport.UnreadableLocation:
+                raise FatalAPIError(
+                    f"{self.provider.name} redirected {endpoint_of(prepared)} (HTTP {response.status_code}), but its "
+                    f"Location could not be read as an address: not followed. Check {self.provider.url_setting}."
+                ) from None
             if location is None:
                 return response  # a 3xx without a Location is an answer: the page check says what it lacks
             there = transport.origin(location)
