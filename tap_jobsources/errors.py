@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from datetime import UTC
 
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
@@ -24,6 +25,7 @@ __all__ = [
     "RunStopped",
     "SkipPartition",
     "parse_retry_after",
+    "retry_after",
 ]
 
 #: A Retry-After longer than this is not waited out: the run stops and says so.
@@ -59,8 +61,11 @@ class SkipPartition(Exception):
         self.status = status
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+def parse_retry_after(value: str | None, *, now: float | None = None, date: str | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date. An HTTP date is the
+    server's clock: it is measured against the answer's own ``date`` (its Date header) when that
+    parses, so a server clock ahead of or behind the tap's neither stops the run nor retries at
+    once; otherwise against ``now`` (the tap's clock)."""
     if value is None or not value.strip():
         return None
     value = value.strip()
@@ -68,13 +73,34 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return max(0.0, float(value))
     except ValueError:
         pass
+    when = _http_date(value)
+    if when is None:
+        return None
+    sent = _http_date(date) if date else None
+    base = sent if sent is not None else (time.time() if now is None else now)
+    return max(0.0, when - base)
+
+
+def retry_after(response) -> float | None:
+    """The seconds a response's Retry-After asks for (see :func:`parse_retry_after`), or None."""
+    headers = response.headers
+    return parse_retry_after(headers.get("Retry-After"), date=headers.get("Date"))
+
+
+def _http_date(value: str) -> float | None:
+    """An HTTP date as a POSIX timestamp (None: not one; no zone: GMT, as HTTP dates are)."""
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    try:
+        return when.timestamp()
+    except (OverflowError, ValueError):
+        return None
 
 
 def body_excerpt(response, limit: int = 300) -> str:

@@ -509,13 +509,17 @@ class Reader:
         token = part.progress.page if part.progress.page is not None else paging.first
         seen = {token}
         count = 0
+        repeated = RepeatedPages()
         while True:
             page = (self._first_or_fetch(part, token, paging) if count == 0 else None) or self.fetch(
                 part, token, paging
             )
             count += 1
-            page.count = len(page.records)
+            raw = page.count = len(page.records)
+            dups = check.duplicates
             page.records = check.count_page(page.records, key)
+            # No total tells a cursor list's growth: every page of only items already read counts.
+            looped = bool(raw) and repeated.page(raw, check.duplicates - dups, 0, 0)
             self.on_page(page, part.context)
             following = page.info.cursor
             if following is None or following == "":
@@ -532,6 +536,12 @@ class Reader:
                 raise PaginationError(
                     f"the API sent a page token it had already sent after {count} pages "
                     "(a pagination cycle); stopping instead of looping"
+                )
+            if looped:  # new tokens, the same items: a list that leads back to its start
+                raise PaginationError(
+                    f"pages {count - SAME_PAGES + 1} to {count} held only items already read, each under a "
+                    "new cursor (does the list lead back to its start?); stopping instead of reading the same "
+                    "items again"
                 )
             if count >= cap:
                 raise PaginationError(

@@ -29,7 +29,7 @@ from tap_jobsources.errors import (
     MalformedResponseError,
     RateLimitedError,
     body_excerpt,
-    parse_retry_after,
+    retry_after,
 )
 from tap_jobsources.paging import Page
 from tap_jobsources.signals import STOP, StopFlag
@@ -133,7 +133,7 @@ class Sender:
                 throttled = response.status_code == 429
             finally:
                 crowded = limit.release(ticket, throttled=throttled)
-            wait = parse_retry_after(response.headers.get("Retry-After")) if throttled else None
+            wait = retry_after(response) if throttled else None  # by the server's clock
             if wait is not None:  # the whole provider waits, not only this request
                 self.services.pacer.hold(min(wait, retry.MAX_RETRY_AFTER))
             if not throttled or not crowded:  # alone in flight all along: the server means this request
@@ -155,7 +155,13 @@ class Sender:
             response = self._answer(request, deadline)
             if response.status_code not in transport.REDIRECTS:
                 return response
-            location = transport.redirect_location(response)
+            try:
+                location = transport.redirect_location(response)
+            except transport.UnreadableLocation:
+                raise FatalAPIError(
+                    f"{self.provider.name} redirected {endpoint_of(prepared)} (HTTP {response.status_code}), but its "
+                    f"Location could not be read as an address: not followed. Check {self.provider.url_setting}."
+                ) from None
             if location is None:
                 return response  # a 3xx without a Location is an answer: the page check says what it lacks
             there = transport.origin(location)

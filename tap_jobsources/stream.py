@@ -40,7 +40,7 @@ from tap_jobsources.errors import (
     RetriableAPIError,
     SkipPartition,
     body_excerpt,
-    parse_retry_after,
+    retry_after,
 )
 from tap_jobsources.paging import SINGLE, Paging
 from tap_jobsources.reading import LIST, Partition, Reader, Strategy
@@ -259,7 +259,7 @@ class JobSourcesStream(CompatStream):
         name = self.provider.name
         if status == 429:
             msg = f"{name} rate limit (429) on {endpoint}"
-            raise RateLimitedError(msg, response, parse_retry_after(response.headers.get("Retry-After")))
+            raise RateLimitedError(msg, response, retry_after(response))
         if status >= 500:
             raise RetriableAPIError(f"{name} server error {status} {response.reason} on {endpoint}", response)
         if status in self.skip_on:

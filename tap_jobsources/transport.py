@@ -50,6 +50,11 @@ class AnswerTimeout(requests.exceptions.ReadTimeout):
     """The whole answer did not come within its deadline (retried like any timeout)."""
 
 
+class UnreadableLocation(ValueError):
+    """A redirect's Location that cannot be read as an address (a bracket not closed, a host in
+    brackets that is no IP address). Its text is never shown: it may carry anything."""
+
+
 class BodyTooLarge(Exception):
     """The decompressed body passed its limit (``size`` bytes read when it stopped)."""
 
@@ -101,7 +106,8 @@ def show_origin(value: Origin) -> str:
 
 
 def redirect_location(response: requests.Response) -> str | None:
-    """The absolute URL a redirect points to, or None when it has no Location."""
+    """The absolute URL a redirect points to, or None when it has no Location; raises
+    :class:`UnreadableLocation` for a Location that is not an address."""
     location = response.headers.get("location")
     if not location:
         return None
@@ -112,7 +118,10 @@ def redirect_location(response: requests.Response) -> str | None:
         pass
     url = str(response.url or (response.request.url if response.request else ""))
     # As requests writes a URL it sends (so that a loop is seen as one), without a fragment.
-    return requote_uri(urljoin(url, location.strip()).split("#", 1)[0])
+    try:
+        return requote_uri(urljoin(url, location.strip()).split("#", 1)[0])
+    except ValueError:
+        raise UnreadableLocation("the redirect's Location is not an address") from None
 
 
 def redirected(request: requests.PreparedRequest, status: int, url: str) -> requests.PreparedRequest:

@@ -1,9 +1,11 @@
 """Completeness against APIs that do not hold still or play fair (the emulator's misbehaviours): lists
-that change while read, empty and short pages, totals that lie, 403s, clocks that differ, dates out of
-range. Each compares what the tap emitted with the emulator's own data, never with another run."""
+that change while read, empty and short pages, totals that lie, 403s, cursor lists that lead back to
+their start, clocks that differ, dates out of range. Each compares what the tap emitted with the
+emulator's own data, never with another run."""
 
 from __future__ import annotations
 
+import time
 import typing as t
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +15,7 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.misbehaviour import Misbehaviour
 from tests.conftest import FAST
 from tests.expected import instant
-from tests.helpers import PRIMARY_KEYS, discover_in_process, run_in_process, select
+from tests.helpers import PRIMARY_KEYS, discover_in_process, only, run_in_process, select
 
 #: Lists of several pages: Getro 10 items a page, TrackJobChanges 10 (the emulator's).
 PAGED = {"getro_page_size": 10, "emit_activate_version_messages": True, "retire_after_missed_reads": 1}
@@ -129,6 +131,25 @@ def test_a_date_that_cannot_move_to_utc_costs_a_warning_not_the_run(tmp_path):
     assert "Stream jobs: field created_at is not a valid date-time: emitted as null" in run.stderr
 
 
+# Loops ----------------------------------------------------------------------------------------
+
+
+def test_a_cursor_list_that_leads_back_to_its_first_page_stops_within_a_round(tmp_path):
+    """Bindbee's last page gives a fresh cursor to its first: no cursor repeats, so only the items
+    tell. The run stops, naming the provider and the stream, a few pages into the second round
+    (not at max_pages_per_partition: lowered here so that the read without the stop ends too)."""
+    with Sandbox(misbehaviour=Misbehaviour(cursor_loops=True)) as sandbox:
+        config = {**sandbox.settings("bindbee"), **FAST, "bindbee_page_size": 7, "max_pages_per_partition": 40}
+        run = run_in_process(tmp_path, config)
+        token = sandbox.bindbee.tokens["greenhouse"]
+        asked = [r for r in sandbox.requests_to("bindbee") if r.headers["x-connector-token"] == token]
+    assert run.returncode != 0
+    assert "Bindbee GET /bindbee/api/ats/v1/jobs (stream ats_jobs, connector greenhouse): " in run.stderr
+    assert "pages 4 to 6 held only items already read" in run.stderr
+    assert len(asked) == 6  # 20 jobs at 7 a page: one round of 3 pages, then 3 pages of it again
+    assert token not in run.stderr
+
+
 # Clocks ---------------------------------------------------------------------------------------
 
 
@@ -179,6 +200,27 @@ def test_trackjobchanges_changes_stamped_by_its_own_clock_are_read(tmp_path, off
         got = {e["id"] for e in second.records["employments"]}
         assert {e["id"] for e in api.employments[moved] + api.employments[new]} <= got
         assert len(asked) < len(api.connections[group])  # still incremental
+
+
+@pytest.mark.parametrize("offset", [timedelta(hours=-1), timedelta(hours=1)], ids=["behind", "ahead"])
+def test_a_retry_after_date_is_measured_against_the_servers_own_date(tmp_path, offset):
+    """Getro's rate limit answers 429 with Retry-After as an HTTP date, and a Date header, both by its
+    clock an hour off the tap's: the tap waits what the server asked (not an hour more, which stops
+    the run; nor nothing, which spends every attempt on 429s), then reads on."""
+    misbehaviour = Misbehaviour(clock_offset=offset)
+    with Sandbox(getro_rate_limit=5, retry_after_date=True, misbehaviour=misbehaviour) as sandbox:
+        config = {**sandbox.settings("getro"), **FAST}
+        catalog = only(discover_in_process(tmp_path / "d", config), {"job_functions", "experience_levels"})
+        # Four requests 58.5 s ago: the fifth fits, the sixth is told to wait 2 s.
+        sandbox.rate_limits["getro"]._times = [time.monotonic() - 58.5] * 4  # noqa: SLF001
+        run = run_in_process(tmp_path, config, catalog=catalog)
+        asked = sandbox.requests_to("getro")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert [r.status for r in asked].count(429) == 1
+    refused = next(i for i, r in enumerate(asked) if r.status == 429)
+    # Both dates have one-second resolution: the wait is at least Retry-After less that.
+    assert asked[refused + 1].time - asked[refused].time >= 1.0
+    assert len(run.records["experience_levels"]) == len(sandbox.getro.experience_levels)
 
 
 def test_a_state_time_later_than_the_runs_start_is_ignored_with_a_warning(tmp_path):

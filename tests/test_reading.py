@@ -429,6 +429,30 @@ def test_a_cursor_cycle_or_a_cursor_that_is_an_object_stops_with_one_clear_error
         list(reader.records(None))
 
 
+def test_a_cursor_list_that_leads_back_to_its_start_under_new_cursors_stops_after_three_repeated_pages():
+    asked: list[int] = []
+
+    def looping(token: t.Any) -> dict:  # three items, one a page, then the same again under new cursors
+        number = int(token or 0)
+        asked.append(number)
+        return {"items": [{"id": number % 3}], "cursor": str(number + 1)}
+
+    reader, _, _, _ = reader_for(looping, CursorPages(cursor_info))
+    with pytest.raises(FatalAPIError, match=r"pages 4 to 6 held only items already read, each under a new cursor"):
+        list(reader.records(None))
+    assert asked == [0, 1, 2, 3, 4, 5]
+
+
+def test_cursor_pages_that_repeat_some_items_among_new_ones_are_read_to_the_end():
+    def overlapping(token: t.Any) -> dict:  # each page repeats the item before it, as a list that grew
+        number = int(token or 0)
+        return {"items": [{"id": number}, {"id": number + 1}], "cursor": str(number + 1) if number < 9 else None}
+
+    reader, _, runtime, _ = reader_for(overlapping, CursorPages(cursor_info))
+    assert len({r["id"] for r in reader.records(None)}) == 11
+    assert not runtime.ledger.incomplete
+
+
 def test_a_page_cap_stops_a_list_that_never_ends():
     server = ListServer(10_000, 1, total=lambda s: None)
     reader, _, _, _ = reader_for(server.answer, NumberedPages(list_info, size=1), max_pages_per_partition=5)

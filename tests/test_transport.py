@@ -216,6 +216,23 @@ def test_a_redirect_loop_within_the_origin_is_one_clear_line(tmp_path, sandbox):
     assert len(sandbox.log) == 3  # the request, /a, /b: and no more
 
 
+@pytest.mark.parametrize(
+    "location",
+    ["http://[::1/getro/v2/x?token=LOCATION-MARKER", "//[not-an-address]/getro/v2/x?token=LOCATION-MARKER"],
+    ids=["bracket-not-closed", "bracketed-host-not-an-ip"],
+)
+def test_a_redirect_whose_location_cannot_be_read_is_one_clear_line(tmp_path, sandbox, location):
+    config = {**sandbox.settings("getro"), **FAST}
+    sandbox.intercept(lambda r: Answer(302, {}, {"Location": location}))
+    run = run_in_process(tmp_path, config)
+    assert_one_line_failure(
+        run, "Getro redirected GET /getro/v2/", "(HTTP 302)", "its Location could not be read", "getro_api_url"
+    )
+    assert "LOCATION-MARKER" not in run.stderr  # nothing of the Location, which may carry anything
+    assert len(sandbox.log) == 1  # not retried
+    assert_no_piece_of(secrets_of(config), run.stdout, run.stderr)
+
+
 def test_an_endless_chain_of_redirects_within_the_origin_stops(tmp_path, sandbox):
     config = {**sandbox.settings("getro"), **FAST}
 

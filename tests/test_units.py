@@ -25,6 +25,14 @@ def test_retry_after_seconds_and_http_date():
     assert parse_retry_after("soon") is None
 
 
+def test_a_retry_after_date_counts_from_the_answers_date_and_from_the_taps_clock_without_one():
+    """An hour between the server's clock and the tap's: the Date header makes it no matter."""
+    server = time.time() + 3600
+    later = formatdate(server + 30, usegmt=True)
+    assert parse_retry_after(later, date=formatdate(server, usegmt=True)) == 30.0
+    assert parse_retry_after(later, date="not a date", now=server) == pytest.approx(30, abs=1)
+
+
 def test_waits_honour_retry_after_and_back_off_exponentially_with_jitter():
     gen = waits(base=1.0, cap=60, rng=lambda: 1.0)
     gen.send(None)

@@ -103,8 +103,10 @@ class BindbeeAPI:
         return None
 
     @staticmethod
-    def encode_cursor(offset: int) -> str:
-        return base64.b64encode(f"offset:{offset}".encode()).decode()
+    def encode_cursor(offset: int, round_: int = 0) -> str:
+        """The token for ``offset``; ``round_`` makes a fresh string for the same offset."""
+        text = f"offset:{offset}" + (f":round:{round_}" if round_ else "")
+        return base64.b64encode(text.encode()).decode()
 
     def list_jobs(self, request: Request) -> Answer:
         token = request.headers["x-connector-token"]
@@ -112,7 +114,9 @@ class BindbeeAPI:
         q = request.query
         try:
             page_size = int(q.get("page_size", 50))
-            offset = int(base64.b64decode(q["cursor"]).decode().split(":")[1]) if q.get("cursor") else 0
+            cursor_parts = base64.b64decode(q["cursor"]).decode().split(":") if q.get("cursor") else ["offset", "0"]
+            offset = int(cursor_parts[1])
+            round_ = int(cursor_parts[3]) if len(cursor_parts) > 3 else 0
             after = instant(q["modified_after"]) if q.get("modified_after") else None
         except (ValueError, IndexError):
             return Answer(422, {"detail": [{"loc": ["query"], "msg": "invalid page_size, cursor or modified_after"}]})
@@ -130,10 +134,16 @@ class BindbeeAPI:
                 item.pop("custom_fields")
             items.append(item)
         more = offset + page_size < len(jobs)
+        if more:
+            cursor: str | None = self.encode_cursor(offset + page_size, round_)
+        elif self.misbehaviour.cursor_loops:  # back to the first page; each round's cursors are new strings
+            cursor = self.encode_cursor(0, round_ + 1)
+        else:
+            cursor = None
         return Answer(
             200,
             {
-                "cursor": self.encode_cursor(offset + page_size) if more else None,
+                "cursor": cursor,
                 "page_size": len(items),
                 "items": items,
             },

@@ -68,7 +68,8 @@ class Faults:
     with a 503"); ``rate`` makes a share of all requests fail at random (seeded).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: t.Callable[[], float] = time.time) -> None:
+        self.clock = clock  # the server's clock (POSIX seconds): what an HTTP-date Retry-After counts from
         self.rate = 0.0
         self.kinds: tuple[str, ...] = FAULT_KINDS
         self.slow_seconds = 3.0
@@ -106,7 +107,7 @@ class Faults:
         if kind == "429":
             return Answer(429, {"error": "Too Many Requests"}, {"Retry-After": str(self.retry_after)})
         if kind == "429-date":
-            when = formatdate(time.time() + self.retry_after, usegmt=True)
+            when = formatdate(self.clock() + self.retry_after, usegmt=True)
             return Answer(429, {"error": "Too Many Requests"}, {"Retry-After": when})
         if kind == "truncated":
             body = good.encode()
@@ -128,9 +129,12 @@ class Faults:
 class RateLimit:
     """A sliding 60-second window per provider: past ``per_minute``, a 429 with Retry-After."""
 
-    def __init__(self, per_minute: int | None = None, *, date_form: bool = False) -> None:
+    def __init__(
+        self, per_minute: int | None = None, *, date_form: bool = False, clock: t.Callable[[], float] = time.time
+    ) -> None:
         self.per_minute = per_minute
         self.date_form = date_form
+        self.clock = clock  # the server's clock (POSIX seconds), for the HTTP date
         self._times: list[float] = []
         self._lock = threading.Lock()
 
@@ -141,7 +145,7 @@ class RateLimit:
             self._times = [x for x in self._times if now - x < 60.0]
             if len(self._times) >= self.per_minute:
                 wait = max(1, int(60.0 - (now - self._times[0])) + 1)
-                value = formatdate(time.time() + wait, usegmt=True) if self.date_form else str(wait)
+                value = formatdate(self.clock() + wait, usegmt=True) if self.date_form else str(wait)
                 return Answer(429, {"error": "Rate limit exceeded"}, {"Retry-After": value})
             self._times.append(now)
         return None

@@ -10,7 +10,9 @@ The emulator answers in the documents' shapes; a :class:`Misbehaviour` makes its
 - totals that lie (``meta.total``, ``meta.total_items``, ``total_count`` off by a number);
 - 403 on any Getro endpoint whose path matches a pattern ("hidden for certain members");
 - a server clock ahead of or behind the real one (what :meth:`Misbehaviour.now` returns, which the
-  APIs' change helpers stamp with);
+  APIs' change helpers stamp with, and every answer's ``Date`` header);
+- cursor lists (Bindbee's) whose last page leads back to their first, under a fresh cursor string
+  each time, so that no cursor repeats;
 - dates out of range: some records carry date-times that cannot be moved to UTC.
 """
 
@@ -36,6 +38,7 @@ class Misbehaviour:
     forbidden: tuple[str, ...] = ()  # Getro paths (regular expressions) answered 403
     clock_offset: timedelta = timedelta(0)  # the server's clock, ahead (positive) or behind the real one
     dates_out_of_range: bool = False  # some records carry date-times that overflow in UTC
+    cursor_loops: bool = False  # a cursor list's last page gives a fresh cursor to its first page
     _spent: dict[tuple[str, str], int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

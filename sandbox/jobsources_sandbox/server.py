@@ -26,10 +26,11 @@ class Sandbox:
 
     ``scale`` sizes the data; ``getro_rate_limit`` (requests per minute) makes Getro
     answer 429 with Retry-After past it, in seconds or, with ``retry_after_date``, as an
-    HTTP date. ``faults`` injects failures (see :class:`Faults`). ``latency`` delays
-    every answer by that many seconds (a distant server); with ``max_in_flight``, a
-    request that arrives while that many are being answered gets a 429 (no Retry-After).
-    ``peak_in_flight`` is the most requests it has answered at once.
+    HTTP date (by the server's clock, as every answer's Date header: see ``clock``).
+    ``faults`` injects failures (see :class:`Faults`). ``latency`` delays every answer by
+    that many seconds (a distant server); with ``max_in_flight``, a request that arrives
+    while that many are being answered gets a 429 (no Retry-After). ``peak_in_flight`` is
+    the most requests it has answered at once.
     """
 
     def __init__(
@@ -66,8 +67,8 @@ class Sandbox:
             )
         self.apis = {"getro": self.getro, "bindbee": self.bindbee, "trackjobchanges": self.trackjobchanges}
         self.routers = {name: api.routes() for name, api in self.apis.items()}
-        self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date)}
-        self.faults = Faults()
+        self.rate_limits = {"getro": RateLimit(getro_rate_limit, date_form=retry_after_date, clock=self.clock)}
+        self.faults = Faults(clock=self.clock)
         self.intercepts: list[t.Callable[[Request], Answer | None]] = []
         self.log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
@@ -102,6 +103,11 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def clock(self) -> float:
+        """The server's time as POSIX seconds (``Misbehaviour.clock_offset`` moves it): what its Date
+        headers and HTTP-date Retry-Afters say."""
+        return self.misbehaviour.now().timestamp()
 
     def base_url(self, provider: str) -> str:
         """Where a provider's API is served, as its docs' base URL."""
@@ -270,6 +276,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._trickle(body, answer.trickle)
         else:
             self.wfile.write(body)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, by the server's clock (a clock offset moves it as it moves the data's times)."""
+        return super().date_time_string(self.server.sandbox.clock() if timestamp is None else timestamp)
 
     def _trickle(self, data: bytes, seconds: float) -> None:
         """``data`` a byte at a time, ``seconds`` apart (until the client hangs up)."""
