@@ -10,6 +10,7 @@ from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_jobsources.completeness import identity
 from tap_jobsources.dates import Watermark, iso, parse_datetime
 from tap_jobsources.errors import MalformedResponseError, NotFoundError, SkipPartition, body_excerpt
 from tap_jobsources.getro import PROVIDER, READ_WHOLE, SINCE
@@ -246,8 +247,9 @@ class JobsListed(ListPages):
     def done(self, reader: Reader, part: Partition, proven: bool) -> None:
         stream = t.cast(JobsStream, reader.stream)
         network = (part.context or {}).get("network_id")
-        if stream.retiring:
-            stream.listed.setdefault(network, set())  # read here, even if it listed no job
+        if stream.retiring and not part.check.resumed:
+            # The ids the list showed, as its check counted them (a resumed read knows only some).
+            stream.listed[network] = part.check.seen
         seen = stream.newest.pop(str(network), None)
         if proven and seen is not None and stream.read_children:
             cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
@@ -273,19 +275,14 @@ class JobsStream(GetroNetworkChild):
 
     @cached_property
     def listed(self) -> dict[t.Any, set[t.Any]]:
-        """Per network read whole or in part by this process, the ids its list showed this run."""
+        """Per network whose jobs this process read from the start, the ids its list showed this run."""
         return {}
-
-    def transform(self, row: dict, context: Context | None) -> dict | None:
-        if self.retiring:
-            self.listed.setdefault((context or {}).get("network_id"), set()).add(str(row.get("id")))
-        return super().transform(row, context)
 
     def retire(self, removed: dict, network_id: t.Any) -> bool:
         """Write the jobs record that retires a removed job (False: not retired: this run's list of
         the network showed it, or did not run in this process, a resumed run's finished network)."""
         listed = self.listed.get(network_id)
-        if listed is None or str(removed.get("id")) in listed:
+        if listed is None or identity(removed.get("id")) in listed:
             return False
         record = {key: removed[key] for key in self.schema["properties"] if key in removed}
         record["network_id"] = network_id
