@@ -1,4 +1,5 @@
-"""What the tap must emit, derived from the emulator's raw data as the docs and the README define it."""
+"""What the tap must emit, derived from the emulator's raw data as the providers' documentation and
+the README define it (one entry per stream the registry declares: tests/test_registry.py checks)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PRIMARY_KEYS
+from tests.helpers import streams
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +42,7 @@ def test_benchmark_smoke_run_prints_its_figures():
     out = run.stdout
     assert re.search(r"Full run: \d+ records, [\d.]+ CPU-s .* peak RSS \d+ MB, final state \d+ bytes", out)
     rows = re.findall(r"^(\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+[\d.]+\s+[\d,]+(.*)$", out, flags=re.M)
-    assert {r[0] for r in rows} == set(PRIMARY_KEYS) - {"job_details"}
+    assert {r[0] for r in rows} == streams(default=True)
     for stream, _records, made, minimum, flag in rows:
         assert made == minimum and not flag.strip(), stream
     # CPU against the baselines, in the emulator's mixed time forms and in the docs' form.

@@ -13,12 +13,13 @@ import pytest
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
 from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
-from tests.helpers import PRIMARY_KEYS, all_records, stored_keys, table_keys
+from tap_jobsources.plugin import providers
+from tests.helpers import all_records, stored_keys, streams, table_keys
 from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
 
-TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})  # what a default catalog loads
+TABLES = sorted(streams(default=True))  # what a default catalog loads
 
 
 def getro_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
@@ -26,10 +27,8 @@ def getro_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
     from tests.expected import getro_records
 
     records = getro_records(sandbox.getro)
-    return {
-        table: table_keys(table, records[table])
-        for table in ("networks", "companies", "jobs", "removed_jobs", "talent")
-    }
+    (extractor,) = [e for p in providers() for e in p.extractors if e.name == "tap-jobsources-getro"]
+    return {table: table_keys(table, records[table]) for table in extractor.streams}
 
 
 def expected_counts(sandbox: Sandbox, *, live: bool = True) -> dict[str, int]:
