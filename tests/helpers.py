@@ -27,6 +27,13 @@ PROVIDER_OF = {cls.name: provider.key for provider in providers() for cls in pro
 PRIMARY_KEYS = {name: tuple(cls.primary_keys or ()) for name, cls in STREAMS.items()}
 
 
+def readme_select() -> list[str]:
+    """The ``_select`` the README has a user set (``meltano add --from-ref`` drops the Hub's)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if "config set tap-jobsources _select" in line)
+    return json.loads(line.split("_select", 1)[1].strip().strip("'"))
+
+
 def full_table(name: str) -> bool:
     key = STREAMS[name].replication_key
     return not isinstance(key, str)  # a stream class without one has the SDK's property here
