@@ -197,3 +197,19 @@ def test_the_readme_shows_the_target_duckdb_pins_the_project_uses():
     (loader,) = [p for p in project["plugins"]["loaders"] if p["name"] == "target-duckdb"]
     assert shown["pip_url"] == loader["pip_url"] and "duckdb<1.2" in shown["pip_url"]
     assert shown["config"]["add_metadata_columns"] is loader["config"]["add_metadata_columns"] is True
+
+
+#: What must follow each ``type: ignore``: ``[code]``, the error it silences, then ``  # why``.
+IGNORE = re.compile(r"#\s*type:\s*ignore(?P<rest>.*)$")
+EXPLAINED = re.compile(r"^\[[\w-]+(, [\w-]+)*\]  # \S")
+
+
+def test_every_type_ignore_names_its_error_code_and_a_reason():
+    bare = [
+        f"{path}:{number}"
+        for _, path in tracked_files()
+        if path.endswith(".py")
+        for number, line in enumerate((ROOT / path).read_text().splitlines(), 1)
+        if (found := IGNORE.search(line)) and not EXPLAINED.match(found["rest"])
+    ]
+    assert bare == []
