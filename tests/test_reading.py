@@ -14,6 +14,7 @@ from singer_sdk import metrics
 
 from tap_jobsources.bindbee.streams import cursor_info as bindbee_cursor_info
 from tap_jobsources.checkpoint import Checkpoint
+from tap_jobsources.completeness import Proof
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.errors import FatalAPIError
 from tap_jobsources.getro.paging import list_info, talent_info
@@ -85,6 +86,7 @@ class FakeStream:
     replication_method = "FULL_TABLE"
     skip_on: t.ClassVar[dict] = {}
     strategy = LIST
+    proof = Proof.TOTAL
     prefetched = False
     prefetch_partitions = False
     read_ahead = 0

@@ -10,6 +10,7 @@ from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
+from tap_jobsources.completeness import Proof
 from tap_jobsources.dates import Watermark, iso, parse_datetime
 from tap_jobsources.errors import MalformedResponseError, NotFoundError, SkipPartition, body_excerpt
 from tap_jobsources.getro import PROVIDER, READ_WHOLE, SINCE
@@ -69,6 +70,7 @@ class _NameList(GetroStream):
     """A reference list the API returns as a bare JSON array of strings."""
 
     primary_keys = ("name",)
+    proof = Proof.SINGLE
 
     def paging(self) -> Paging:
         return SINGLE  # one answer
@@ -413,6 +415,7 @@ class JobDetailsStream(GetroNetworkChild):
     state_partitioning_keys = ["network_id"]
     selected_by_default = False
     strategy = OneDetail()
+    proof = Proof.SINGLE
     skip_on = {
         403: HIDDEN,
         404: "Getro job {job_id} of network {network_id} was taken down before its details were read: skipped.",
@@ -461,6 +464,7 @@ class CompanyDetailsStream(GetroNetworkChild):
     parent_stream_type = CompaniesStream
     selected_by_default = False
     strategy = OneDetail()
+    proof = Proof.SINGLE
     skip_on = {
         403: HIDDEN,
         404: "Getro company {company_id} of network {network_id} left the list before its detail was read: skipped.",
