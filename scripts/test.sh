@@ -51,10 +51,23 @@ current .venv || {
 WORKERS=(-n 2)
 
 if [ "$FAST" = 1 ]; then
-  .venv/bin/ruff check .
-  .venv/bin/ruff format --check .
-  .venv/bin/mypy
-  exec .venv/bin/python -m pytest "${WORKERS[@]}" "$@"
+  # The gates run beside the tests (these wait on the emulator more than they use a core); their
+  # output comes after the tests', and either failing fails the command.
+  gates_log="$(mktemp)"
+  trap 'rm -f "$gates_log"' EXIT
+  (.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy) >"$gates_log" 2>&1 &
+  gates_pid=$!
+  status=0
+  .venv/bin/python -m pytest "${WORKERS[@]}" "$@" || status=$?
+  gates_status=0
+  wait "$gates_pid" || gates_status=$?
+  echo "== gates: ruff check, ruff format --check, mypy"
+  cat "$gates_log"
+  if [ "$gates_status" -ne 0 ]; then
+    echo "the gates failed (above)" >&2
+    exit "$gates_status"
+  fi
+  exit "$status"
 fi
 
 [ -x .venv-sdk055/bin/python ] || "$PYTHON" -m venv .venv-sdk055
