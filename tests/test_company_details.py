@@ -54,21 +54,29 @@ def test_it_is_off_by_default(tmp_path, sandbox, getro_config):
     assert detail_requests(sandbox) == []
 
 
-def test_a_whole_read_retires_rows(tmp_path, sandbox, getro_config, catalog):
+def activated(run) -> set[str]:
+    return {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
+
+
+def test_a_second_whole_read_retires_rows(tmp_path, sandbox, getro_config, catalog):
+    """Retirement needs two complete reads in a row (tests/test_retirement.py): the second sends it."""
     config = {**getro_config, **FAST, "emit_activate_version_messages": True}
-    run = run_in_process(tmp_path, config, catalog=catalog)
-    assert run.returncode == 0, run.stderr
-    assert "company_details" in {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
+    first = run_in_process(tmp_path / "1", config, catalog=catalog)
+    assert first.returncode == 0, first.stderr
+    second = run_in_process(tmp_path / "2", config, catalog=catalog, state=first.state)
+    assert second.returncode == 0, second.stderr
+    assert "company_details" in activated(second)
 
 
 def test_a_company_gone_before_its_detail_is_skipped_and_retires_nothing(tmp_path, sandbox, getro_config, catalog):
+    config = {**getro_config, **FAST, "emit_activate_version_messages": True}
+    first = run_in_process(tmp_path / "1", config, catalog=catalog)
+    assert first.returncode == 0, first.stderr
     gone = sandbox.getro.companies[101][0]["objectID"]
     path = f"/networks/101/companies/{gone}"
     sandbox.intercept(lambda r: Answer(404, {"error": "Not Found"}) if r.path == path else None)
-    config = {**getro_config, **FAST, "emit_activate_version_messages": True}
-    run = run_in_process(tmp_path, config, catalog=catalog)
-    assert run.returncode == 0, run.stderr
-    assert f"Getro company {gone} of network 101 left the list before its detail was read: skipped." in run.stderr
-    activated = {m["stream"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
-    assert "company_details" not in activated
-    assert "companies" in activated
+    second = run_in_process(tmp_path / "2", config, catalog=catalog, state=first.state)
+    assert second.returncode == 0, second.stderr
+    assert f"Getro company {gone} of network 101 left the list before its detail was read: skipped." in second.stderr
+    assert "company_details" not in activated(second)
+    assert "companies" in activated(second)
