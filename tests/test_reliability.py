@@ -140,7 +140,8 @@ def test_sigkill_then_resume_from_the_last_state_loses_nothing(tmp_path, sandbox
     if kill_point == "mid-getro":
         assert marks.get(101)
     else:  # killed in the second connector: the first one's bookmark was already written
-        assert connectors.get("greenhouse") and not connectors.get("lever")
+        assert connectors.get("greenhouse")
+        assert not connectors.get("lever")
     for record in resumed.records["removed_jobs"]:
         if marks.get(record["network_id"]):
             assert instant(record["deactivated_at"]) >= instant(marks[record["network_id"]])

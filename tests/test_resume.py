@@ -140,7 +140,8 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
     versions = {m["version"] for m in killed.messages + resumed.messages if m["type"] == "RECORD" and "version" in m}
     assert len(versions) == 1, versions
     activations = [m for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"]
-    assert activations and {m["version"] for m in activations} == versions
+    assert activations
+    assert {m["version"] for m in activations} == versions
     assert not [m for m in killed.messages if m["type"] == "ACTIVATE_VERSION"]
     # The run completed: its progress is gone, the next run reads afresh.
     assert "resume" not in resumed.state
