@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -118,15 +118,11 @@ def catalog_for(config_path: Path, streams: set[str] | None, workdir: Path) -> P
     return write(workdir / f"catalog-{name}.json", catalog)
 
 
-#: stream -> the field whose values are its partitions (None: one partition)
-PARTITION_KEY = {
-    "companies": "network_id",
-    "jobs": "network_id",
-    "removed_jobs": "network_id",
-    "talent": "network_id",
-    "ats_jobs": "connector",
-    "employments": "connection_id",
-}
+def default_streams() -> list[str]:
+    """The streams a default catalog reads, from the tap's registry (in the providers' order)."""
+    from tap_jobsources.plugin import providers
+
+    return [cls.name for p in providers() for cls in p.streams() if cls.selected_by_default]
 
 
 class Output:
@@ -135,7 +131,6 @@ class Output:
 
     def __init__(self, run: Measured) -> None:
         self.counts: Counter = Counter()
-        self.partitions: dict[str, Counter] = defaultdict(Counter)
         self.networks: list[int] = []
         self.connections: list[int] = []
         self.state: dict = {}
@@ -143,9 +138,7 @@ class Output:
             if message["type"] == "RECORD":
                 stream, record = message["stream"], message["record"]
                 self.counts[stream] += 1
-                if stream in PARTITION_KEY:
-                    self.partitions[stream][record[PARTITION_KEY[stream]]] += 1
-                elif stream == "networks":
+                if stream == "networks":
                     self.networks.append(record["id"])
                 elif stream == "connections":
                     self.connections.append(record["id"])
@@ -313,14 +306,17 @@ def main() -> int:
         )
         header = f"{'stream':<18}{'records':>9}{'requests':>10}{'minimum':>9}{'CPU-s':>8}{'rec/CPU-s':>11}"
         print(header + "   (CPU: the stream alone, its unselected parents included, startup included)")
-        for stream in sorted(output.counts):
+        for stream in sorted(default_streams()):
             alone = Measured(
                 [*TAP, "--config", str(config), "--catalog", str(catalog_for(config, {stream}, workdir))],
                 workdir,
                 f"stream-{stream}",
             )
             n = output.counts[stream]
-            flag = "" if made[stream] == least.get(stream) else "  <- not the minimum"
+            if stream not in least:
+                flag = "  <- no minimum known: add the stream to minimum_requests"
+            else:
+                flag = "" if made[stream] == least[stream] else "  <- not the minimum"
             if n != whole.get(stream, n):
                 flag += f"  <- the emulator holds {whole[stream]}"
             print(

@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import typing as t
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,36 +23,42 @@ PLACEHOLDERS = {
 
 
 def discover(config: dict) -> str:
+    """``tap-jobsources --discover`` with ``config``, as a process: its output."""
     with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
         json.dump(config, f)
         f.flush()
-        out = subprocess.run(
+        return subprocess.run(
             [sys.executable, "-m", "tap_jobsources", "--config", f.name, "--discover"],
             check=True,
             capture_output=True,
             text=True,
         ).stdout
-    return json.dumps(json.loads(out), indent=2, sort_keys=True) + "\n"
 
 
-def catalogs() -> dict[str, str]:
-    found = {name: discover(config) for name, config in PLACEHOLDERS.items()}
-    found["all"] = discover({k: v for config in PLACEHOLDERS.values() for k, v in config.items()})
-    return found
+def catalogs(discover: t.Callable[[dict], str] = discover) -> dict[str, str]:
+    """Each catalog file's text (``discover``: how the tap is asked; the tests ask it in-process)."""
+    configs = {**PLACEHOLDERS, "all": {k: v for config in PLACEHOLDERS.values() for k, v in config.items()}}
+    return {
+        name: json.dumps(json.loads(discover(config)), indent=2, sort_keys=True) + "\n"
+        for name, config in configs.items()
+    }
+
+
+def drifted(found: dict[str, str]) -> list[str]:
+    """The catalog files whose text is not ``found``'s."""
+    paths = {name: ROOT / "catalogs" / f"{name}.json" for name in found}
+    return [str(p.relative_to(ROOT)) for name, p in paths.items() if not p.exists() or p.read_text() != found[name]]
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args()
-    drift = []
-    for name, text in catalogs().items():
-        path = ROOT / "catalogs" / f"{name}.json"
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                drift.append(str(path.relative_to(ROOT)))
-        else:
-            path.write_text(text)
+    found = catalogs()
+    drift = drifted(found) if args.check else []
+    if not args.check:
+        for name, text in found.items():
+            (ROOT / "catalogs" / f"{name}.json").write_text(text)
     if drift:
         print(
             f"Catalogs drifted from discovery: {', '.join(drift)}. Run: python scripts/make_catalogs.py",

@@ -1,18 +1,37 @@
 #!/usr/bin/env bash
-# The test command: installs everything the tests need, runs the gates, then the tests.
-#   .venv          the tap, Meltano, pytest, ruff, mypy, and the sandbox (pip install -e ".[test]" -e ./sandbox)
-#   .venv-sdk055   the tap on the next singer-sdk (0.55), for its core tests
+# The test command, in two tiers.
+#
+# The fast tier, `scripts/test.sh -m "not e2e"` (any -m selection that says "not e2e"): the project's
+# own environment only, .venv (the tap, Meltano, pytest, ruff, mypy and the sandbox: pip install -e
+# ".[test]" -e ./sandbox), the gates, then the tests that run the tap in-process against the emulator.
+# No Airflow, no second SDK, no Debian package: no e2e test needs them less than every one of them.
+#
+# The full tier, any other call (`scripts/test.sh`, `-q`, `-k getro` ...; what CI runs): .venv, and
+#   .venv-sdk055   the tap on the next singer-sdk (0.55): the core tests run on it too, beside the main run
 #   .venv-airflow  Apache Airflow 3 with its [postgres] and [celery] extras and redis, apart (its pins clash with
 #                  Meltano's), for the DAG tests
 #   PostgreSQL     Debian's package when missing; the tests start a throwaway cluster of it
 #   Redis          Debian's redis-server when missing; the production test starts its own
-# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x, or -m "not e2e"; a -m
+#   valgrind       Debian's package when missing: the benchmark's smoke test counts instructions
+# Extra arguments go to the main pytest run (e.g. scripts/test.sh -k getro -x; in the full tier a -m
 # selection applies to the singer-sdk 0.55 run too; -n 0: one process instead of two workers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 PIP=(--quiet --disable-pip-version-check)
 AIRFLOW_VERSION="3.3.*"
+
+# The marker selection, and the tier it makes.
+MARKS=()
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "${args[i]}" in
+    -m) MARKS=(-m "${args[i + 1]:-}") ;;
+    -m?*) MARKS=("${args[i]}") ;;
+  esac
+done
+FAST=0
+case "${MARKS[*]-}" in *"not e2e"*) FAST=1 ;; esac
 
 # pip runs when what it installs may have changed: the packages' definitions or this script
 # (the editable installs follow the code by themselves). A second run starts testing at once.
@@ -24,6 +43,32 @@ current .venv || {
   .venv/bin/python -m pip install "${PIP[@]}" -e ".[test]" -e ./sandbox
   echo "$STAMP" >.venv/.installed-by-test-sh
 }
+
+# Two workers (pytest-xdist): most tests run the tap in-process and wait on the emulator, the
+# rest on Meltano, Airflow or PostgreSQL processes. The tests that share the repository's Meltano
+# project run on one worker, one at a time (tests/conftest.py schedules them).
+# "-n 0" among the arguments runs everything in this one process instead.
+WORKERS=(-n 2)
+
+if [ "$FAST" = 1 ]; then
+  # The gates run beside the tests (these wait on the emulator more than they use a core); their
+  # output comes after the tests', and either failing fails the command.
+  gates_log="$(mktemp)"
+  trap 'rm -f "$gates_log"' EXIT
+  (.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy) >"$gates_log" 2>&1 &
+  gates_pid=$!
+  status=0
+  .venv/bin/python -m pytest "${WORKERS[@]}" "$@" || status=$?
+  gates_status=0
+  wait "$gates_pid" || gates_status=$?
+  echo "== gates: ruff check, ruff format --check, mypy"
+  cat "$gates_log"
+  if [ "$gates_status" -ne 0 ]; then
+    echo "the gates failed (above)" >&2
+    exit "$gates_status"
+  fi
+  exit "$status"
+fi
 
 [ -x .venv-sdk055/bin/python ] || "$PYTHON" -m venv .venv-sdk055
 current .venv-sdk055 || {
@@ -78,22 +123,8 @@ fi
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 
-# Two workers (pytest-xdist): most tests run the tap in-process and wait on the emulator, the
-# rest on Meltano, Airflow or PostgreSQL processes. The tests that share the repository's Meltano
-# project run on one worker, one at a time (tests/conftest.py schedules them).
-# "-n 0" among the arguments runs everything in this one process instead.
-WORKERS=(-n 2)
-
 # The core tests on singer-sdk 0.55 too (the whole suite runs on 0.54 below), with the same
-# marker selection as that run: scripts/test.sh -m "not e2e" runs only their fast ones here too.
-MARKS=()
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  case "${args[i]}" in
-    -m) MARKS=(-m "${args[i + 1]:-}") ;;
-    -m?*) MARKS=("${args[i]}") ;;
-  esac
-done
+# marker selection as that run.
 # It runs beside the main run (most tests wait on the emulator, not on a core); its output is
 # printed once it is done, and either run failing fails the command.
 # Its own process group (setsid), so that an interrupted command ends it too.

@@ -25,12 +25,33 @@ A read that cannot prove itself is *unproven*, with a reason: the reader warns o
 sends no ACTIVATE_VERSION for the stream (``runtime.RunLedger``), so a target retires nothing on it.
 What no total can show (an item removed and another added in the same instant, both before the
 read position) stays unseen; the README says so.
+
+What proves a list's read is the stream's to declare (:class:`Proof`, ``JobSourcesStream.proof``):
+its answers' total (the default), an answer that says it is the last page (a list whose answers give
+no total, such as an append-only log), or one answer that is the whole list.
 """
 
 from __future__ import annotations
 
 import typing as t
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+if t.TYPE_CHECKING:
+    from tap_jobsources.paging import PageInfo
+
+
+class Proof(StrEnum):
+    """What proves a read of a stream's list complete, as the stream declares it."""
+
+    #: The answers' total (a page-numbered list: every answer says it, and the pages must reach
+    #: it); a cursor list ends on an answer whose cursor field is null or empty.
+    TOTAL = "total"
+    #: An answer that says it is the last page (``last_page``, ``next_page`` null), for a list
+    #: whose answers give no total; a total, where one comes, is still checked.
+    LAST_PAGE = "last_page"
+    #: One answer is the whole list (a reference list, a detail endpoint): nothing to page.
+    SINGLE = "single"
 
 
 @dataclass
@@ -55,8 +76,18 @@ class ListCheck:
     duplicates: int = 0  # items that came twice (the list grew before the read position)
     problems: list[str] = field(default_factory=list)
     no_total: bool = False  # a numbered list whose answers gave no total
+    answers: int = 0  # page-numbered answers reported (answer)
+    last_said: bool = False  # one of them said it was the last page
 
     # Answers --------------------------------------------------------------------------
+
+    def answer(self, info: PageInfo) -> int:
+        """A page-numbered answer said ``info``: how far the list shrank since the answer before."""
+        self.answers += 1
+        self.last_said = self.last_said or info.last is True
+        if info.total is None and not info.last:
+            self.no_total = True
+        return self.moved(info.total)
 
     def moved(self, total: int | None) -> int:
         """An answer said ``total``: how far the list shrank since the answer before (0: it did not)."""
@@ -126,8 +157,9 @@ class ListCheck:
         total = self.total
         return total is not None and self.count < total - self.grew
 
-    def verdict(self) -> str | None:
-        """None when the read is proven, else why not (for the one warning)."""
+    def verdict(self, proof: Proof = Proof.TOTAL) -> str | None:
+        """None when the read is proven by what the stream declares (``proof``), else why not (for
+        the one warning)."""
         problems = list(self.problems)
         moved = self.grew + self.shrank
         if self.resumed and moved > self.window:
@@ -135,9 +167,15 @@ class ListCheck:
                 f"the list moved by {moved} items across or after the interruption, more than the {self.window} ids "
                 "kept of the page read before it, so an item read twice cannot be told from a new one"
             )
-        if self.no_total and not self.totals:
+        if proof is Proof.SINGLE:
+            if self.answers:
+                problems.append(f"it is declared one answer, yet was read in {self.answers} numbered pages")
+        elif proof is Proof.LAST_PAGE:
+            if self.answers and not self.last_said:
+                problems.append("no answer said it was the last page")
+        elif self.no_total and not self.totals:
             problems.append("its answers gave no total to check the pages against")
-        elif self.short_of_total():
+        if self.short_of_total():  # never with the line above: that one is for a read with no total
             problems.append(f"read {self.count:,} items where the list's total says {self.total:,}")
         return "; ".join(problems) or None
 

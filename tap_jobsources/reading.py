@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 
-from tap_jobsources.completeness import ListCheck, identity
+from tap_jobsources.completeness import ListCheck, Proof, identity
 from tap_jobsources.concurrency import PageReader
 from tap_jobsources.dates import iso, parse_datetime
 from tap_jobsources.errors import FatalAPIError, SkipPartition
@@ -70,6 +70,7 @@ class Readable(t.Protocol):
     replication_key: str | None
     skip_on: t.ClassVar[t.Mapping[int, str]]
     strategy: t.ClassVar[Strategy]
+    proof: t.ClassVar[Proof]
     prefetched: t.ClassVar[bool]
     prefetch_partitions: t.ClassVar[bool]
     read_ahead: t.ClassVar[int]
@@ -256,7 +257,7 @@ class Reader:
             self._incomplete(f"{part.label} skipped ({skip.status})")
             self.state.abandon_partition(sdk_stream, context, progress, below)
         else:
-            verdict = part.check.verdict()
+            verdict = part.check.verdict(stream.proof)
             stream.strategy.done(self, part, verdict is None)
             if verdict is None:
                 self.state.finish_partition(sdk_stream, context, progress, below)
@@ -396,9 +397,7 @@ class Reader:
             if raw > size and asked is None:
                 size = raw  # the server's page size, learnt from its fullest page
             grew, dups = check.grew, check.duplicates
-            shrank = check.moved(page.info.total)
-            if page.info.total is None and not page.info.last:
-                check.no_total = True
+            shrank = check.answer(page.info)
             if shrank and read_upto and size:
                 self._read_again(check, again, read_upto, size, shrank, forward_pages)
             # A page read again (shifted positions, or the same page asked again) gives only what is new.

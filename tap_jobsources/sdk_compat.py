@@ -284,10 +284,11 @@ class CompatTap:
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         config = self._config  # type: ignore[attr-defined]  # the SDK's own copy, fixed in place
         self.prepare_config(config)
-        errors = super()._validate_config(raise_errors=False)  # type: ignore[misc]
+        errors = super()._validate_config(raise_errors=False)  # type: ignore[misc]  # a mixin: the SDK's Tap is next
         errors = self.check_config(config, errors)
         if errors and raise_errors:
-            raise ConfigValidationError("Config validation failed", errors=errors, schema=self.config_jsonschema)  # type: ignore[attr-defined]
+            schema = self.config_jsonschema  # type: ignore[attr-defined]  # the Tap's, which the mixin goes before
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
         return errors
 
     # A stream that is not selected is known to the stream maps with the schema it has once
@@ -297,15 +298,15 @@ class CompatTap:
     # SCHEMA went out as `properties: {}` with key properties not in it (SDK #1942). The SDK sends
     # nothing of a stream that is not selected, so a run with a catalog is unchanged.
     def setup_mapper(self) -> None:
-        super().setup_mapper()  # type: ignore[misc]
-        for entry in self.catalog.streams:  # type: ignore[attr-defined]
+        super().setup_mapper()  # type: ignore[misc]  # a mixin: the SDK's Tap is next
+        for entry in self.catalog.streams:  # type: ignore[attr-defined]  # the Tap's
             if entry.metadata.resolve_selection().get((), True):
                 continue
             metadata = copy.deepcopy(entry.metadata)
             metadata.root.selected = True
             name = entry.stream or entry.tap_stream_id
             schema = get_selected_schema(name, entry.schema.to_dict(), metadata.resolve_selection())
-            self.mapper.register_raw_stream_schema(name, schema, entry.key_properties)  # type: ignore[attr-defined]
+            self.mapper.register_raw_stream_schema(name, schema, entry.key_properties)  # type: ignore[attr-defined]  # the Tap's
 
     # The SDK answers SIGTERM and SIGINT with sys.exit(0) from wherever the main thread is;
     # the tap's handlers (signals.py) stay in place instead.
@@ -315,7 +316,7 @@ class CompatTap:
     # ``Tap.sync_all`` is marked final, but it is the one place where a whole run can be
     # wrapped (the CLI calls it directly): the tap's own run goes around it.
     def sync_all(self) -> None:
-        self.run_sync(super().sync_all)  # type: ignore[misc]
+        self.run_sync(super().sync_all)  # type: ignore[misc]  # a mixin: the SDK's Tap is next
 
     def run_sync(self, sync: t.Callable[[], None]) -> None:
         """The whole run; ``sync`` is the SDK's."""

@@ -63,7 +63,8 @@ class Sender:
     """Sends a stream's requests through its provider's services (see the module's docstring).
 
     ``check(response)`` raises the provider's error for an answer that is not a success
-    (``JobSourcesStream.validate_response``)."""
+    (``JobSourcesStream.check_response``). ``echoes``: the stream's answers may carry its credential
+    by design (``JobSourcesStream.echoes_credentials``): masked, said once, not warned of per answer."""
 
     #: 429s answered to a request sent beside others, waited out before one counts as a failure.
     MAX_CONCURRENCY_429 = 20
@@ -78,6 +79,7 @@ class Sender:
         check: t.Callable[[requests.Response], None],
         records_key: str | None,
         settings: SendSettings,
+        echoes: bool = False,
         stop: StopFlag = STOP,
         max_body_bytes: int = transport.MAX_BODY_BYTES,
     ) -> None:
@@ -90,6 +92,8 @@ class Sender:
         self.settings = settings
         self.stop = stop
         self.max_body_bytes = max_body_bytes
+        self.echoes = echoes
+        self._echo_told = False
         self._cleaner = decoding.StringCleaner(stream_name, logger, records_key)
         # Built once; each call starts its own count of attempts and waits.
         self._send_with_retries = retry.with_retries(
@@ -222,15 +226,26 @@ class Sender:
         # and however it escapes them (in_answer reads them as the parser did).
         if self.services.secrets.in_answer(content, payload):
             # A server that echoes the request's headers into its data: mask, never emit.
-            self.logger.warning(
-                "%s echoed a credential in its answer on %s: masked in the records.",
-                self.provider.name,
-                endpoint_of(response.request),
-            )
+            self._tell_echo(response)
             payload = redaction.ACTIVE.scrub(self.services.secrets.scrub(payload))
         return payload
 
     # Messages ------------------------------------------------------------------
+
+    def _tell_echo(self, response: requests.Response) -> None:
+        endpoint = endpoint_of(response.request)
+        if not self.echoes:  # unexpected: each one is worth a look
+            self.logger.warning(
+                "%s echoed a credential in its answer on %s: masked in the records.", self.provider.name, endpoint
+            )
+        elif not self._echo_told:  # the stream says its answers carry it: once is enough
+            self._echo_told = True
+            self.logger.info(
+                "%s answers on %s carry the credential, as the stream %s declares they may: masked in the records.",
+                self.provider.name,
+                endpoint,
+                self.stream_name,
+            )
 
     def _too_deep(self, response: requests.Response) -> MalformedResponseError:
         msg = (

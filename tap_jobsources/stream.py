@@ -7,7 +7,10 @@ A stream says what it is (class attributes and a few small methods):
 - ``paging()``: how its list pages (``paging.py``); ``params(part)``: its own query parameters;
 - ``transform(row, context)``: what it adds to a record; ``get_child_context``: its children;
 - ``skip_on``: the statuses that skip a partition with a warning instead of stopping the run;
-- ``strategy``: how a partition is read, when it is not "page through the list" (``reading.py``).
+- ``strategy``: how a partition is read, when it is not "page through the list" (``reading.py``);
+- its policies: ``proof``, what proves a read of it complete (its answers' total, an answer that
+  says it is the last page, or one answer that is the whole list: ``completeness.Proof``), and
+  ``echoes_credentials``, whether its answers may carry the request's credential by design.
 
 Everything else is done once, here and in the collaborators a stream holds (typed objects, none a
 base class): ``runtime`` (the run's shared parts), ``reader`` (the page loop, completeness,
@@ -30,6 +33,7 @@ from singer_sdk.exceptions import AbortedSyncFailedException, AbortedSyncPausedE
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 
+from tap_jobsources.completeness import Proof
 from tap_jobsources.dates import canonical
 from tap_jobsources.errors import (
     FatalAPIError,
@@ -83,6 +87,12 @@ class JobSourcesStream(CompatStream):
     skip_on: t.ClassVar[t.Mapping[int, str]] = {}
     #: How a partition is read (default: page through the list).
     strategy: t.ClassVar[Strategy] = LIST
+    #: What proves a read of its list complete (default: the answers' total). A read not proven
+    #: sends no ACTIVATE_VERSION and leaves the bookmark where it was.
+    proof: t.ClassVar[Proof] = Proof.TOTAL
+    #: Its answers may carry the credential the request was sent with (an account endpoint that
+    #: shows its key): masked in the records as always, without a warning on every answer.
+    echoes_credentials: t.ClassVar[bool] = False
     #: A child whose first page its parent's pages fetch ahead (with concurrency above 1).
     prefetched: t.ClassVar[bool] = False
     #: Fetch the first page of the partitions that come next while one is read.
@@ -159,6 +169,7 @@ class JobSourcesStream(CompatStream):
             stats=self.stats,
             check=self.check_response,
             records_key=self.records_key,
+            echoes=self.echoes_credentials,
             settings=SendSettings(
                 max_attempts=settings.retry_max_attempts,
                 backoff=settings.retry_backoff_seconds,

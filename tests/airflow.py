@@ -279,9 +279,9 @@ GETRO_TASKS = ("getro_network", "getro_reference_lists")
 
 
 def expected_keys(sandbox) -> dict[str, list[tuple]]:
-    """Each table's primary keys, as the emulator holds the data now (job_details is not selected)."""
+    """Each table's primary keys, as the emulator holds the data now (of the streams selected by default)."""
     from tests.expected import bindbee_records, getro_records, trackjobchanges_records
-    from tests.helpers import table_keys
+    from tests.helpers import default_records, table_keys
 
     groups = list(sandbox.trackjobchanges.connections)
     records = {
@@ -289,8 +289,7 @@ def expected_keys(sandbox) -> dict[str, list[tuple]]:
         "ats_jobs": bindbee_records(sandbox.bindbee),
         **trackjobchanges_records(sandbox.trackjobchanges, groups),
     }
-    records.pop("job_details")
-    return {table: table_keys(table, rows) for table, rows in records.items()}
+    return {table: table_keys(table, rows) for table, rows in default_records(records).items()}
 
 
 def assert_warehouse_is_the_emulator(postgres: Cluster, schema: str, sandbox) -> None:

@@ -1,4 +1,5 @@
-"""What the tap must emit, derived from the emulator's raw data as the docs and the README define it."""
+"""What the tap must emit, derived from the emulator's raw data as the providers' documentation and
+the README define it (one entry per stream the registry declares: tests/test_registry.py checks)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
         "experience_levels": [{"name": n} for n in api.experience_levels],
         "networks": [dict(n) for n in api.networks],
         "companies": [],
+        "company_details": [],
         "jobs": [],
         "removed_jobs": [],
         "talent": [],
@@ -34,6 +36,7 @@ def getro_records(api: GetroAPI) -> dict[str, list[dict]]:
         for c in api.companies[nid]:
             row = {k: v for k, v in c.items() if k != "objectID"}
             out["companies"].append({**row, "id": c["objectID"], "network_id": nid})
+            out["company_details"].append({**api.company_detail(c), "network_id": nid})
         out["jobs"] += [{**j, "network_id": nid} for j in api.jobs[nid]]
         out["removed_jobs"] += [{**j, "network_id": nid} for j in api.removed_jobs[nid]]
         # Removed jobs the list does not show are retired from jobs in the same run.

@@ -83,7 +83,7 @@ _session_send = requests.Session.send
 def _tagged_init(self: requests.Session, *args: t.Any, **kwargs: t.Any) -> None:
     _session_init(self, *args, **kwargs)
     if _CURRENT:
-        self._harness_run = _CURRENT[-1]  # type: ignore[attr-defined]
+        self._harness_run = _CURRENT[-1]  # type: ignore[attr-defined]  # the harness tags a Session of its own
 
 
 def _guarded_send(self: requests.Session, request: requests.PreparedRequest, **kwargs: t.Any) -> requests.Response:
@@ -93,8 +93,8 @@ def _guarded_send(self: requests.Session, request: requests.PreparedRequest, **k
     return _session_send(self, request, **kwargs)
 
 
-requests.Session.__init__ = _tagged_init  # type: ignore[method-assign]
-requests.Session.send = _guarded_send  # type: ignore[method-assign]
+requests.Session.__init__ = _tagged_init  # type: ignore[method-assign]  # patched on purpose (see above)
+requests.Session.send = _guarded_send  # type: ignore[method-assign]  # patched on purpose (see above)
 
 
 # Global state -------------------------------------------------------------------------
@@ -108,7 +108,7 @@ def _reset_tap_globals() -> None:
     # A fresh flag's values; its locks stay the same objects (no one may hold them between runs).
     lock = type(threading.Lock())
     STOP.__dict__.update({k: v for k, v in StopFlag().__dict__.items() if not isinstance(v, lock)})
-    redaction.ACTIVE.__init__()  # type: ignore[misc]
+    redaction.ACTIVE.__init__()  # type: ignore[misc]  # re-initialised in place: others hold the object
 
 
 def _all_loggers() -> list[logging.Logger]:
@@ -130,9 +130,9 @@ def _logging_as_fresh(stderr: io.TextIOWrapper) -> t.Iterator[None]:
         if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) and h.stream in real
     }
     disable = logging.root.manager.disable
-    captured_warnings = logging._warnings_showwarning is not None  # type: ignore[attr-defined]
+    captured_warnings = logging._warnings_showwarning is not None  # type: ignore[attr-defined]  # private, untyped
     for handler in pointed:
-        handler.setStream(stderr)  # type: ignore[type-var]
+        handler.setStream(stderr)  # type: ignore[type-var]  # a text stream of another type than the handler's
     # A process's root logger starts with no handler: the test runner's own (pytest's log
     # capture) are set aside for the run, so the tap sees, filters and formats only its own.
     logging.getLogger().handlers.clear()
@@ -167,13 +167,13 @@ def _warnings_as_fresh() -> t.Iterator[None]:
         warnings.filterwarnings("default", category=DeprecationWarning, module="__main__", append=True)
         for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
             warnings.simplefilter("ignore", category, append=True)
-        once = dict(warnings.onceregistry)  # type: ignore[attr-defined]
-        warnings.onceregistry.clear()  # type: ignore[attr-defined]
+        once = dict(warnings.onceregistry)  # type: ignore[attr-defined]  # private to warnings, not in its stubs
+        warnings.onceregistry.clear()  # type: ignore[attr-defined]  # as above
         try:
             yield
         finally:
-            warnings.onceregistry.clear()  # type: ignore[attr-defined]
-            warnings.onceregistry.update(once)  # type: ignore[attr-defined]
+            warnings.onceregistry.clear()  # type: ignore[attr-defined]  # as above
+            warnings.onceregistry.update(once)  # type: ignore[attr-defined]  # as above
 
 
 @contextlib.contextmanager
@@ -199,7 +199,7 @@ def _exit_functions() -> t.Iterator[list[tuple[t.Callable[..., t.Any], tuple, di
         registered.append((fn, args, kwargs))
         return register(fn, *args, **kwargs)
 
-    atexit.register = recording  # type: ignore[assignment]
+    atexit.register = recording  # type: ignore[assignment]  # patched for the run, put back after
     try:
         yield registered
     finally:

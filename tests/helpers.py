@@ -1,4 +1,5 @@
-"""Run the real tap CLI as a subprocess and read its Singer output."""
+"""Run the real tap CLI as a subprocess and read its Singer output; the streams the tap declares,
+from its registry."""
 
 from __future__ import annotations
 
@@ -11,7 +12,44 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tap_jobsources.plugin import providers
+
 TAP = [sys.executable, "-m", "tap_jobsources"]
+
+# The streams, as the registry declares them (tap_jobsources.plugin.providers()) ------------------
+# A test that enumerates streams enumerates these: a new stream is in them without a test's edit.
+
+#: Every stream class, by name, in the providers' order.
+STREAMS = {cls.name: cls for provider in providers() for cls in provider.streams()}
+#: Each stream's provider key.
+PROVIDER_OF = {cls.name: provider.key for provider in providers() for cls in provider.streams()}
+#: Each stream's primary key.
+PRIMARY_KEYS = {name: tuple(cls.primary_keys or ()) for name, cls in STREAMS.items()}
+
+
+def readme_select() -> list[str]:
+    """The ``_select`` the README has a user set (``meltano add --from-ref`` drops the Hub's)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if "config set tap-jobsources _select" in line)
+    return json.loads(line.split("_select", 1)[1].strip().strip("'"))
+
+
+def full_table(name: str) -> bool:
+    key = STREAMS[name].replication_key
+    return not isinstance(key, str)  # a stream class without one has the SDK's property here
+
+
+def streams(*provider_keys: str, default: bool | None = None, whole: bool | None = None) -> set[str]:
+    """The names of the streams of the named providers (none named: every provider's); ``default``:
+    only those a catalog selects by default (True) or only those it does not (False); ``whole``:
+    only the full-table streams (True) or only the incremental ones (False)."""
+    return {
+        name
+        for name, cls in STREAMS.items()
+        if (not provider_keys or PROVIDER_OF[name] in provider_keys)
+        and (default is None or cls.selected_by_default == default)
+        and (whole is None or full_table(name) == whole)
+    }
 
 
 @dataclass
@@ -144,6 +182,20 @@ def only(catalog: dict, names: set[str]) -> dict:
     return select(catalog, {e["tap_stream_id"]: e["tap_stream_id"] in names for e in catalog["streams"]})
 
 
+def selected(catalog: dict) -> set[str]:
+    """The streams ``catalog`` selects (a stream says nothing: its default)."""
+    roots = {
+        e["tap_stream_id"]: next(m["metadata"] for m in e["metadata"] if m["breadcrumb"] == [])
+        for e in catalog["streams"]
+    }
+    return {name for name, root in roots.items() if root.get("selected", root.get("selected-by-default", False))}
+
+
+def select_all(catalog: dict) -> dict:
+    """``catalog`` with every stream selected, those off by default too."""
+    return only(catalog, {e["tap_stream_id"] for e in catalog["streams"]})
+
+
 def keys(records: list[dict], *fields: str) -> list[tuple]:
     return [tuple(r[f] for f in fields) for r in records]
 
@@ -180,7 +232,7 @@ def assert_records_match_schemas(run: TapRun) -> None:
 
 
 def all_records(sandbox) -> dict[str, list[dict]]:
-    """What a full sync of every provider (job_details selected, no groups) must emit."""
+    """What a full sync of every provider (every stream selected, no groups) must emit."""
     from tests.expected import bindbee_records, getro_records, trackjobchanges_records
 
     return {
@@ -190,20 +242,10 @@ def all_records(sandbox) -> dict[str, list[dict]]:
     }
 
 
-PRIMARY_KEYS = {
-    "job_functions": ("name",),
-    "experience_levels": ("name",),
-    "networks": ("id",),
-    "companies": ("network_id", "id"),
-    "jobs": ("network_id", "id"),
-    "removed_jobs": ("network_id", "id"),
-    "talent": ("network_id", "id"),
-    "job_details": ("network_id", "id"),
-    "ats_jobs": ("connector", "id"),
-    "connections": ("id",),
-    "employments": ("id",),
-    "account": ("email",),
-}
+def default_records(records: dict[str, list[dict]]) -> dict[str, list[dict]]:
+    """Of ``records`` (by stream), the streams a default catalog reads."""
+    selected = streams(default=True)
+    return {name: rows for name, rows in records.items() if name in selected}
 
 
 def run_until_killed(tmp_path, config, catalog, kill_when, *, drain: bool = False) -> TapRun:

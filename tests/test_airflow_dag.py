@@ -15,7 +15,7 @@ from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano, sandbox_env
 from tests.airflow import AIRFLOW, AIRFLOW_PYTHON, DAG_FILE, airflow_env, dag_settings
 from tests.expected import getro_records, trackjobchanges_records
-from tests.helpers import all_records
+from tests.helpers import all_records, default_records
 from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
@@ -134,8 +134,7 @@ def expected_rows(sandbox: Sandbox, groups: list[str] | None = None) -> dict[str
         "ats_jobs": all_records(sandbox)["ats_jobs"],
         **trackjobchanges_records(sandbox.trackjobchanges, groups),
     }
-    records.pop("job_details")
-    return {table: len(rows) for table, rows in records.items()}
+    return {table: len(rows) for table, rows in default_records(records).items()}
 
 
 def rows(postgres: Cluster, schema: str, table: str) -> int:

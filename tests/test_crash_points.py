@@ -21,7 +21,7 @@ from jobsources_sandbox import Sandbox
 from tests.conftest import FAST
 from tests.crash import batch_config, check_crash_points, delivered, missing_or_wrong, stop_at_random
 from tests.expected import bindbee_records, getro_records, trackjobchanges_records
-from tests.helpers import discover_in_process, run_in_process, run_tap, select
+from tests.helpers import default_records, discover_in_process, run_in_process, run_tap, select_all
 
 # e2e: the signals go to processes; the crash points run the tap some 250 times (in-process, but minutes).
 pytestmark = pytest.mark.e2e
@@ -57,8 +57,8 @@ def test_every_state_resumes_to_the_whole_data(tmp_path, provider, variant):
     with Sandbox(scale=scale, latency=0.001) as sandbox:
         config = {**sandbox.settings(provider), **FAST, **provider_settings, **settings}
         catalog = None
-        if provider == "getro":  # job_details too: a grandchild with its own bookmark
-            catalog = select(discover_in_process(tmp_path / "discover", config), {"job_details": True})
+        if provider == "getro":  # the details too: job_details, a grandchild with its own bookmark
+            catalog = select_all(discover_in_process(tmp_path / "discover", config))
         result = check_crash_points(tmp_path, config, expected_of(sandbox, provider), catalog=catalog, with_batch=batch)
     print(f"{provider} {variant}: {result['states']} STATEs, {result['cuts']} resumed, {len(result['failures'])} lost")
     assert result["cuts"] >= 20
@@ -78,7 +78,7 @@ def test_signals_at_random_moments_leave_whole_lines_and_a_state_that_resumes(tm
             "trackjobchanges_max_concurrency": 2,
         }
         expected = {
-            **{k: v for k, v in getro_records(sandbox.getro).items() if k != "job_details"},
+            **default_records(getro_records(sandbox.getro)),
             "ats_jobs": bindbee_records(sandbox.bindbee),
             **trackjobchanges_records(sandbox.trackjobchanges, None),
         }

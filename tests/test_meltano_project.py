@@ -3,6 +3,7 @@ as the README says, gets only what it asked for and refuses a mistyped start_dat
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import yaml
 
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.quickstart import meltano, sandbox_env
+from tests.helpers import readme_select, streams
 
 pytestmark = pytest.mark.e2e
 
@@ -50,25 +52,27 @@ def project(tmp_path_factory) -> Path:
     installed = in_project(project, "install", "extractor", "tap-jobsources")
     assert installed.returncode == 0, installed.stderr[-3000:]
     # `meltano add --from-ref` drops the definition's select (Meltano 4.4): the README's step.
-    chosen = in_project(project, "config", "set", "tap-jobsources", "_select", '["*.*", "!job_details.*"]')
+    chosen = in_project(project, "config", "set", "tap-jobsources", "_select", json.dumps(readme_select()))
     assert chosen.returncode == 0, chosen.stderr[-2000:]
     return project
 
 
-def test_job_details_is_off_and_defaults_show_as_the_tap_has_them(project):
+def test_the_detail_streams_are_off_and_defaults_show_as_the_tap_has_them(project):
     with Sandbox() as sandbox:
         env = {k: v for k, v in sandbox_env(sandbox.settings("getro")).items() if k.startswith("TAP_JOBSOURCES_")}
         listed = in_project(project, "select", "tap-jobsources", "--list", "--all", env=env)
         assert listed.returncode == 0, listed.stderr[-3000:]
     selected = {line.split()[-1].split(".")[0] for line in listed.stdout.splitlines() if "[selected" in line}
     excluded = {line.split()[-1].split(".")[0] for line in listed.stdout.splitlines() if "[excluded" in line}
-    assert "jobs" in selected and "job_details" not in selected, listed.stdout
-    assert "job_details" in excluded, listed.stdout
+    assert streams("getro", default=True) <= selected, listed.stdout
+    assert streams("getro", default=False) <= excluded, listed.stdout
+    assert not selected & streams(default=False), listed.stdout
     shown = in_project(project, "config", "list", "tap-jobsources", "--all")
     assert shown.returncode == 0, shown.stderr[-2000:]
     lines = {line.split()[0]: line for line in shown.stdout.splitlines() if line.strip()}
     assert "https://api.getro.com/v2" in lines["getro_api_url"], shown.stdout
-    assert "100" in lines["getro_page_size"] and "None" not in lines["getro_page_size"], shown.stdout
+    assert "100" in lines["getro_page_size"], shown.stdout
+    assert "None" not in lines["getro_page_size"], shown.stdout
 
 
 @pytest.mark.parametrize("typed", ["2O26-01-01", "2026-13-01"])

@@ -13,12 +13,13 @@ import pytest
 from jobsources_sandbox import Sandbox
 from jobsources_sandbox.http import Answer
 from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
-from tests.helpers import PRIMARY_KEYS, all_records, stored_keys, table_keys
+from tap_jobsources.plugin import providers
+from tests.helpers import all_records, stored_keys, streams, table_keys
 from tests.postgres import Cluster, pipeline_env
 
 pytestmark = pytest.mark.e2e
 
-TABLES = sorted(set(PRIMARY_KEYS) - {"job_details"})  # what a default catalog loads
+TABLES = sorted(streams(default=True))  # what a default catalog loads
 
 
 def getro_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
@@ -26,10 +27,8 @@ def getro_keys(sandbox: Sandbox) -> dict[str, list[tuple]]:
     from tests.expected import getro_records
 
     records = getro_records(sandbox.getro)
-    return {
-        table: table_keys(table, records[table])
-        for table in ("networks", "companies", "jobs", "removed_jobs", "talent")
-    }
+    (extractor,) = [e for p in providers() for e in p.extractors if e.name == "tap-jobsources-getro"]
+    return {table: table_keys(table, records[table]) for table in extractor.streams}
 
 
 def expected_counts(sandbox: Sandbox, *, live: bool = True) -> dict[str, int]:
@@ -193,7 +192,7 @@ def test_a_provider_extractor_runs_only_its_provider(installed, tmp_path):
         assert {r.provider for r in sandbox.log} == {"trackjobchanges"}
     from jobsources_sandbox.quickstart import duckdb_row_counts
 
-    assert set(duckdb_row_counts(tmp_path / "one.duckdb")) == {"account", "connections", "employments"}
+    assert set(duckdb_row_counts(tmp_path / "one.duckdb")) == streams("trackjobchanges", default=True)
     # Its own state id, so it shares no bookmark with the other providers' runs.
     assert [p.name for p in (tmp_path / "state").iterdir()] == [
         "sandbox:tap-jobsources-trackjobchanges-to-target-duckdb:trackjobchanges"

@@ -14,6 +14,7 @@ from singer_sdk import metrics
 
 from tap_jobsources.bindbee.streams import cursor_info as bindbee_cursor_info
 from tap_jobsources.checkpoint import Checkpoint
+from tap_jobsources.completeness import Proof
 from tap_jobsources.concurrency import AdaptiveLimit, Workers
 from tap_jobsources.errors import FatalAPIError
 from tap_jobsources.getro.paging import list_info, talent_info
@@ -85,6 +86,7 @@ class FakeStream:
     replication_method = "FULL_TABLE"
     skip_on: t.ClassVar[dict] = {}
     strategy = LIST
+    proof = Proof.TOTAL
     prefetched = False
     prefetch_partitions = False
     read_ahead = 0
@@ -529,7 +531,7 @@ def test_an_id_that_is_an_object_is_counted_and_sent_on_for_the_shaper_to_judge(
 
 def test_a_server_that_ignores_the_page_number_is_stopped_after_three_repeated_pages():
     server = ListServer(25, 10)
-    server.answer = lambda page, answer=server.answer: answer(1)  # type: ignore[method-assign]
+    server.answer = lambda page, answer=server.answer: answer(1)  # type: ignore[method-assign]  # the broken server
     reader, _, _, _ = reader_for(server.answer, NumberedPages(list_info, size=10))
     with pytest.raises(FatalAPIError, match=r"pages 2 to 4 held only items already read \(does the API ignore"):
         list(reader.records(None))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import discover_in_process, run_in_process
+from tests.helpers import discover_in_process, run_in_process, streams
 
 BAD_CONFIGS = {
     "email without token": ({"getro_api_token": None}, ["getro_api_token"]),
@@ -70,37 +70,26 @@ def test_about_needs_no_config(tmp_path):
     assert token.get("secret") is True
 
 
-GETRO_STREAMS = {
-    "job_functions",
-    "experience_levels",
-    "networks",
-    "companies",
-    "jobs",
-    "removed_jobs",
-    "talent",
-    "job_details",
-}
-PROVIDER_STREAMS = {
-    "getro": GETRO_STREAMS,
-    "bindbee": {"ats_jobs"},
-    "trackjobchanges": {"connections", "employments", "account"},
-}
-
-
 @pytest.mark.parametrize(
     "providers", [("getro",), ("bindbee",), ("trackjobchanges",), ("getro", "bindbee", "trackjobchanges")]
 )
 def test_only_enabled_providers_are_discovered(tmp_path, sandbox, providers):
     catalog = discover_in_process(tmp_path, sandbox.settings(*providers))
-    assert {s["tap_stream_id"] for s in catalog["streams"]} == set().union(*(PROVIDER_STREAMS[p] for p in providers))
-    assert sandbox.log == []  # discovery asks no API
+    assert {s["tap_stream_id"] for s in catalog["streams"]} == streams(*providers)
 
 
-def test_job_details_is_not_selected_by_default(tmp_path, getro_config):
-    catalog = discover_in_process(tmp_path, getro_config)
-    job_details = next(s for s in catalog["streams"] if s["tap_stream_id"] == "job_details")
-    root = next(m for m in job_details["metadata"] if m["breadcrumb"] == [])
-    assert root["metadata"].get("selected-by-default") is False
+@pytest.mark.parametrize("providers", [("getro",), ("getro", "bindbee", "trackjobchanges")])
+def test_discovery_asks_no_api(tmp_path, sandbox, providers):
+    discover_in_process(tmp_path, sandbox.settings(*providers))
+    assert sandbox.log == []
+
+
+def test_discovery_says_which_streams_a_catalog_selects_by_default(tmp_path, sandbox):
+    """Those that cost a request per item (job_details, company_details) are off; the rest on."""
+    catalog = discover_in_process(tmp_path, sandbox.settings())
+    roots = {s["tap_stream_id"]: next(m for m in s["metadata"] if m["breadcrumb"] == []) for s in catalog["streams"]}
+    shown = {name: root["metadata"].get("selected-by-default") for name, root in roots.items()}
+    assert shown == {name: name in streams(default=True) for name in streams()}
 
 
 def test_schema_only_sends_every_selected_schema_and_nothing_else(tmp_path, sandbox):
@@ -113,7 +102,7 @@ def test_schema_only_sends_every_selected_schema_and_nothing_else(tmp_path, sand
     run = run_in_process(tmp_path, config, catalog=catalog, state={"bookmarks": {}})
     assert run.returncode == 0, run.stderr[-2000:]
     assert [m["type"] for m in run.messages] == ["SCHEMA"] * len(run.messages)  # no RECORD, no STATE
-    expected = set().union(*PROVIDER_STREAMS.values()) - {"talent"}
+    expected = (streams(default=True) | {"job_details"}) - {"talent"}
     assert sorted(m["stream"] for m in run.messages) == sorted(expected)
     assert sandbox.log == []
 

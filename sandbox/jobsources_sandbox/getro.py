@@ -1,4 +1,5 @@
-"""The Getro API v2 emulator: networks, companies, jobs, removed jobs, talent, reference lists."""
+"""The Getro API v2 emulator: networks, companies (and each one's detail), jobs, removed jobs, talent,
+reference lists."""
 
 from __future__ import annotations
 
@@ -228,6 +229,13 @@ class GetroAPI:
             else [],
         }
 
+    @staticmethod
+    def company_detail(company: dict) -> dict:
+        """``GET /networks/:id/companies/:id`` as the docs show it: the company's ``id`` (``objectID``
+        in the list), the list's fields, and ``tagline``, which the list does not carry."""
+        detail = {k: v for k, v in company.items() if k != "objectID"}
+        return {"id": company["objectID"], **detail, "tagline": f"Company {company['objectID']} makes hiring easier."}
+
     def job_detail(self, nid: int, job: dict) -> dict:
         return {
             **{
@@ -266,6 +274,7 @@ class GetroAPI:
         for route in self.network_detail_routes:
             router.add("GET", route, self.network_detail)
         router.add("GET", "/networks/{nid}/companies", self.list_of(self.companies))
+        router.add("GET", "/networks/{nid}/companies/{cid}", self.get_company)
         router.add("GET", "/networks/{nid}/jobs", self.list_of(self.jobs))
         router.add("GET", "/networks/{nid}/jobs/removed", self.list_removed)
         router.add("GET", "/networks/{nid}/jobs/{jid}", self.get_job)
@@ -333,6 +342,12 @@ class GetroAPI:
         except ValueError:
             return Answer(400, {"error": "deactivated_from and deactivated_to are dates: YYYY-MM-DD"})
         return self.paged(request, items)
+
+    def get_company(self, request: Request, nid: str, cid: str) -> Answer:
+        if not self._network(nid):
+            return Answer(404, {"error": "Not Found"})
+        company = next((c for c in self.companies[int(nid)] if str(c["objectID"]) == cid), None)
+        return Answer(200, self.company_detail(company)) if company else Answer(404, {"error": "Not Found"})
 
     def get_job(self, request: Request, nid: str, jid: str) -> Answer:
         if not self._network(nid) or not jid.isdigit():

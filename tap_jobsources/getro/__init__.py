@@ -1,4 +1,5 @@
-"""Getro API v2: networks, companies, jobs, removed jobs, job details, talent, reference lists."""
+"""Getro API v2: networks, companies, company details, jobs, removed jobs, job details, talent, reference
+lists."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from importlib import resources
 
 from singer_sdk import SchemaDirectory, StreamSchema
 
-from tap_jobsources.completeness import ListCheck
+from tap_jobsources.completeness import ListCheck, Proof
 from tap_jobsources.dates import Watermark, parse_datetime
 from tap_jobsources.errors import FatalAPIError, MalformedResponseError, body_excerpt
 from tap_jobsources.paging import SINGLE, NumberedPages, PageInfo, Paging, flag, whole_number
@@ -345,6 +345,7 @@ class AccountStream(TrackJobChangesStream):
     name = "account"
     path = "/account"
     primary_keys = ("email",)
+    proof = Proof.SINGLE
 
     def paging(self) -> Paging:
         return SINGLE
