@@ -2,20 +2,21 @@
 
     target-duckdb (jwills 0.8) and target-postgres (meltanolabs 0.8) store the same stream in
     different types: DuckDB keeps integers as HUGEINT, lists and objects as JSON, dates as text and
-    _sdc_deleted_at as text; PostgreSQL keeps BIGINT, JSONB, DATE and TIMESTAMP. Both keep every
+    _sdc_deleted_at as text; PostgreSQL keeps BIGINT, lists of strings as TEXT[], lists of objects
+    as JSONB[], objects as JSONB, DATE and TIMESTAMP. Both keep every
     date-time as a TIMESTAMP without zone holding UTC (the tap sends UTC). -#}
 
-{#- The elements of a JSON list of strings, one row each (a set-returning expression, for a
-    select list). -#}
-{% macro json_string_elements(column) -%}
-  {{ return(adapter.dispatch('json_string_elements', 'jobsources')(column)) }}
+{#- The elements of a list of strings, one row each (a set-returning expression, for a select
+    list). -#}
+{% macro string_list_elements(column) -%}
+  {{ return(adapter.dispatch('string_list_elements', 'jobsources')(column)) }}
 {%- endmacro %}
 
-{% macro default__json_string_elements(column) -%}
-  jsonb_array_elements_text({{ column }})
+{% macro default__string_list_elements(column) -%}
+  unnest({{ column }})
 {%- endmacro %}
 
-{% macro duckdb__json_string_elements(column) -%}
+{% macro duckdb__string_list_elements(column) -%}
   unnest(from_json({{ column }}, '["VARCHAR"]'))
 {%- endmacro %}
 
@@ -24,16 +25,16 @@
   ({{ column }} ->> '{{ key }}')
 {%- endmacro %}
 
-{#- The first element of a JSON list of strings, as text. -#}
-{% macro json_first_text(column) -%}
-  {{ return(adapter.dispatch('json_first_text', 'jobsources')(column)) }}
+{#- The first element of a list of strings. -#}
+{% macro string_list_first(column) -%}
+  {{ return(adapter.dispatch('string_list_first', 'jobsources')(column)) }}
 {%- endmacro %}
 
-{% macro default__json_first_text(column) -%}
-  ({{ column }} ->> 0)
+{% macro default__string_list_first(column) -%}
+  ({{ column }})[1]
 {%- endmacro %}
 
-{% macro duckdb__json_first_text(column) -%}
+{% macro duckdb__string_list_first(column) -%}
   ({{ column }} ->> '$[0]')
 {%- endmacro %}
 

@@ -8,7 +8,7 @@ select
     description,
     code,
     upper(status) as ats_status,
-    {{ json_first_text('job_posting_urls') }} as url,
+    {{ string_list_first('job_posting_urls') }} as url,
     coalesce(confidential, false) as is_confidential,
     cast(remote_created_at as timestamp) as created_at,
     cast(remote_updated_at as timestamp) as updated_at,
