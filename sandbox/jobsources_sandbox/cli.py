@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config-out", type=Path, help="also write the settings to this JSON file")
     parser.add_argument(
+        "--env-out",
+        type=Path,
+        help="also write the settings as TAP_JOBSOURCES_* variables to this file, in the .env form Meltano "
+        "reads (a Meltano project's own .env: `meltano run tap-jobsources ...` then reads the sandbox)",
+    )
+    parser.add_argument(
         "--counts-out", type=Path, help="also write how many items each list holds, per partition (JSON)"
     )
     args = parser.parse_args(argv)
@@ -90,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         args.counts_out.write_text(json.dumps(sandbox.counts()) + "\n")
     if args.config_out:  # written once the sandbox listens: a script may wait for the file
         args.config_out.write_text(text + "\n")
+    if args.env_out:
+        from jobsources_sandbox.tap_config import dotenv
+
+        args.env_out.write_text(dotenv(settings))
     print(text, flush=True)
     print(
         f"# tap-jobsources sandbox listening on {sandbox.url}: a sync with these settings reads "

@@ -43,9 +43,10 @@ MODELS = "analytics"  # transform/profiles.yml's default schema for the models
 
 def sandbox_env(settings: dict[str, t.Any], **extra: str) -> dict[str, str]:
     """Environment for meltano: the tap's settings as TAP_JOBSOURCES_* (arrays as JSON)."""
+    from jobsources_sandbox.tap_config import meltano_env
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_JOBSOURCES_")}
-    for name, value in settings.items():
-        env[f"TAP_JOBSOURCES_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
+    env.update(meltano_env(settings))
     env.setdefault("MELTANO_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.update(extra)
     return env

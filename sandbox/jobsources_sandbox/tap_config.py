@@ -31,3 +31,23 @@ def tap_settings(sandbox: Sandbox, *providers: str) -> dict[str, t.Any]:
             api = sandbox.trackjobchanges
             settings.update(trackjobchanges_api_key=api.api_key, trackjobchanges_api_url=url)
     return settings
+
+
+def meltano_env(settings: dict[str, t.Any]) -> dict[str, str]:
+    """The settings as the TAP_JOBSOURCES_* variables Meltano reads: text as it is, numbers,
+    booleans, lists and objects as JSON."""
+    import json
+
+    return {
+        f"TAP_JOBSOURCES_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+        for name, value in settings.items()
+    }
+
+
+def dotenv(settings: dict[str, t.Any]) -> str:
+    """``meltano_env`` as a `.env` file (Meltano reads the project's own), each value in single
+    quotes (JSON holds double ones)."""
+    lines = ["# tap-jobsources settings for the sandbox (tap-jobsources-sandbox --env-out)"]
+    for name, value in meltano_env(settings).items():
+        lines.append(f"{name}='{value}'")
+    return "\n".join(lines) + "\n"
