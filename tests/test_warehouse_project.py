@@ -86,3 +86,16 @@ def test_meltano_runs_dbt_on_both_warehouses_from_one_virtualenv():
         assert utilities[name]["env"]["DBT_TARGET"] == target
     profiles = yaml.safe_load((TRANSFORM / "profiles.yml").read_text())["jobsources"]["outputs"]
     assert set(profiles) == {"duckdb", "postgres"}
+
+
+def test_the_plugin_definitions_for_other_projects_are_this_projects_dbt():
+    """transform/meltano/dbt-*.yml (for `meltano add --from-ref` in a project of one's own) declare
+    what this project's meltano.yml does through inheritance."""
+    utilities = {u["name"]: u for u in yaml.safe_load((ROOT / "meltano.yml").read_text())["plugins"]["utilities"]}
+    base = utilities["dbt"]
+    for name in ("dbt-duckdb", "dbt-postgres"):
+        definition = yaml.safe_load((TRANSFORM / "meltano" / f"{name}.yml").read_text())
+        assert definition["name"] == name
+        for key in ("namespace", "pip_url", "executable", "commands"):
+            assert definition[key] == base[key], (name, key)
+        assert definition["env"] == {**base["env"], **utilities[name]["env"]}, name

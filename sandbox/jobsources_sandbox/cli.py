@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         "--env-out",
         type=Path,
         help="also write the settings as TAP_JOBSOURCES_* variables to this file, in the .env form Meltano "
-        "reads (a Meltano project's own .env: `meltano run tap-jobsources ...` then reads the sandbox)",
+        "reads (a Meltano project's own .env: `meltano run tap-jobsources ...` then reads the sandbox); "
+        "its other lines are kept, its TAP_JOBSOURCES_* ones replaced",
     )
     parser.add_argument(
         "--counts-out", type=Path, help="also write how many items each list holds, per partition (JSON)"
@@ -99,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.env_out:
         from jobsources_sandbox.tap_config import dotenv
 
-        args.env_out.write_text(dotenv(settings))
+        existing = args.env_out.read_text() if args.env_out.exists() else ""
+        args.env_out.write_text(dotenv(settings, existing))
     print(text, flush=True)
     print(
         f"# tap-jobsources sandbox listening on {sandbox.url}: a sync with these settings reads "

@@ -44,10 +44,15 @@ def meltano_env(settings: dict[str, t.Any]) -> dict[str, str]:
     }
 
 
-def dotenv(settings: dict[str, t.Any]) -> str:
+HEADER = "# tap-jobsources settings for the sandbox (tap-jobsources-sandbox --env-out)"
+
+
+def dotenv(settings: dict[str, t.Any], existing: str = "") -> str:
     """``meltano_env`` as a `.env` file (Meltano reads the project's own), each value in single
-    quotes (JSON holds double ones)."""
-    lines = ["# tap-jobsources settings for the sandbox (tap-jobsources-sandbox --env-out)"]
+    quotes (JSON holds double ones). ``existing``: the file's text before; its lines other than
+    TAP_JOBSOURCES_* (the loader's TARGET_POSTGRES_*, say) are kept."""
+    kept = [line for line in existing.splitlines() if not line.startswith(("TAP_JOBSOURCES_", HEADER))]
+    lines = [*kept, HEADER]
     for name, value in meltano_env(settings).items():
         lines.append(f"{name}='{value}'")
     return "\n".join(lines) + "\n"
