@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -48,52 +47,6 @@ def postgres():
     cluster = Cluster().start()
     yield cluster
     cluster.stop()
-
-
-def quick_start(*args: str) -> str:
-    run = subprocess.run(
-        [sys.executable, "-m", "jobsources_sandbox.quickstart", *args],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    return run.stdout
-
-
-def test_duckdb_quick_start_loads_every_table_and_answers(installed):
-    """The README's run command: every table loaded, the models built and their answers printed;
-    run again, the next day's changes (quickstart.move_on) are the changes since the last run."""
-    from jobsources_sandbox.quickstart import move_on
-
-    printed = quick_start("--fresh")
-    counts = dict(re.findall(r"^  (\w+)\s+(\d+)$", printed, flags=re.M))
-    with Sandbox() as reference:  # the quick start's sandbox: same seed, same data
-        assert {t: int(n) for t, n in counts.items()} == expected_counts(reference)
-        getro_jobs = sum(map(len, reference.getro.jobs.values()))
-        removed = sum(map(len, reference.getro.removed_jobs.values()))
-        ats = [j for jobs in reference.bindbee.jobs.values() for j in jobs]
-        opened = sum(j["status"] == "OPEN" for j in ats)
-        assert f"  getro: {getro_jobs} open of {getro_jobs + removed}\n" in printed
-        assert f"  bindbee: {opened} open of {len(ats)}\n" in printed
-        assert f"first run, {getro_jobs + removed + len(ats)} jobs seen" in printed
-
-        printed = quick_start()
-        moved = move_on(reference, 2, datetime.now(UTC))
-        assert all(f"  since the last run: {line}" in printed for line in moved)
-    changes = re.findall(r"^  (added|changed|deleted) (\S+): (.*)$", printed, flags=re.M)
-    posted, renamed = reference.getro.jobs[103][-1], reference.getro.jobs[101][2]
-    taken_down = reference.getro.removed_jobs[102][-1]
-    assert {(change, key) for change, key, _ in changes} == {
-        ("added", f"getro:103:{posted['id']}"),
-        ("changed", f"getro:101:{renamed['id']}"),
-        ("changed", f"getro:102:{taken_down['id']}"),
-        ("changed", f"bindbee:greenhouse:{reference.bindbee.jobs['greenhouse'][2]['id']}"),
-    }
-    assert f"Changes since the last run (analytics.job_history): {len(changes)}\n" in printed
-    assert f"title 'Job {renamed['id']}' -> 'Senior Job {renamed['id']}'" in printed
-    assert "status open -> removed" in printed
 
 
 class Warehouse:

@@ -5,6 +5,10 @@ closed, a connection's new job), loaded and built again."""
 
 from __future__ import annotations
 
+import json
+import re
+import subprocess
+import sys
 import typing as t
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from jobsources_sandbox import Sandbox
-from jobsources_sandbox.quickstart import meltano, sandbox_env
+from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
 from jobsources_sandbox.timestamps import stamp
 from tests.postgres import Cluster, pipeline_env
+from tests.test_pipelines import expected_counts
 from tests.warehouse import (
     BINDBEE_STATUS,
     COMPANIES_SQL,
@@ -139,54 +144,79 @@ def check_history_after_the_changes(found: dict, changes: Changes, missed_kept: 
     assert {tuple(v[0] for v in versions) for key, versions in found.items() if key in others} == {("added",)}
 
 
-def test_models_on_duckdb_after_meltano_run(installed, tmp_path):
-    """`meltano run tap-jobsources target-duckdb dbt-duckdb:build`, twice, the sources changed in
-    between. target-duckdb 0.8 ignores ACTIVATE_VERSION: a job gone from the list stays live there,
-    so the job missed by the second read stays open."""
-    path = tmp_path / "warehouse.duckdb"
-    with Sandbox() as sandbox:
-        env = sandbox_env(
-            {**sandbox.settings(), **SETTINGS},
-            TARGET_DUCKDB_FILEPATH=str(path),
-            MELTANO_STATE_BACKEND_URI=f"file://{tmp_path / 'state'}",
-            **dbt_env(tmp_path),
-        )
+def quick_start(*args: str) -> str:
+    run = subprocess.run(
+        [sys.executable, "-m", "jobsources_sandbox.quickstart", *args],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run.stdout
 
-        def run_and_build():
-            run = meltano(
-                "--environment", "sandbox", "run", "tap-jobsources", "target-duckdb", "dbt-duckdb:build", env=env,
-                check=False,
-            )  # fmt: skip
-            assert run.returncode == 0, run.stderr[-5000:]
-            assert "Completed successfully" in run.stderr
 
-        def query(sql: str) -> list[tuple]:
-            import duckdb
+def test_quick_start_on_duckdb_loads_builds_the_models_and_answers(installed):
+    """The README's run command, twice: `meltano run tap-jobsources target-duckdb dbt-duckdb:build`
+    into output/warehouse.duckdb, every table loaded, the marts as the emulator's data says, the
+    answers printed; the second run's sandbox is a day later (quickstart.move_on: a job renamed, one
+    taken down, one left out of the list, one posted, an ATS job's status, a connection's new job),
+    and its changes are the changes since the last run. target-duckdb 0.8 ignores ACTIVATE_VERSION,
+    so the job left out stays live there, and open."""
+    from jobsources_sandbox.quickstart import DUCKDB_FILE, RUNS_FILE, move_on
 
-            with duckdb.connect(str(path), read_only=True) as con:
-                return con.execute(sql.format(schema="analytics")).fetchall()
+    def query(sql: str) -> list[tuple]:
+        import duckdb
 
-        run_and_build()
-        assert MARTS <= manifest_models(tmp_path)
-        first = check_marts(query, sandbox)
+        with duckdb.connect(str(DUCKDB_FILE), read_only=True) as con:
+            return con.execute(sql.format(schema="analytics")).fetchall()
+
+    printed = quick_start("--fresh")
+    counts = dict(re.findall(r"^  (\w+)\s+(\d+)$", printed, flags=re.M))
+    with Sandbox() as reference:  # the quick start's sandbox: same seed, same data
+        assert {t: int(n) for t, n in counts.items()} == expected_counts(reference)
+        first = check_marts(query, reference)
         assert {tuple(v[0] for v in versions) for versions in first.values()} == {("added",)}
         # job_details is not selected by default: no table, and no description, yet the model builds.
         assert query("select count(*) from {schema}_staging.stg_getro__job_details") == [(0,)]
+        getro_jobs = sum(map(len, reference.getro.jobs.values()))
+        removed = sum(map(len, reference.getro.removed_jobs.values()))
+        ats = [j for jobs in reference.bindbee.jobs.values() for j in jobs]
+        opened = sum(j["status"] == "OPEN" for j in ats)
+        assert f"  getro: {getro_jobs} open of {getro_jobs + removed}\n" in printed
+        assert f"  bindbee: {opened} open of {len(ats)}\n" in printed
+        assert f"first run, {getro_jobs + removed + len(ats)} jobs seen" in printed
 
-        changes = change_the_sources(sandbox)
-        run_and_build()
-        found = check_marts(query, sandbox, kept={changes.missed: changes.missed_job})
-        check_history_after_the_changes(found, changes, missed_kept=True)
-        assert query(
-            f"select location from {{schema}}.job_locations where job_key = '{changes.renamed}' order by 1"
-        ) == [
-            ("Boulder, CO, USA",),
-            ("Remote",),
-        ]
-
-        docs = meltano("invoke", "dbt-duckdb:docs-generate", env=env, check=False)
-        assert docs.returncode == 0, docs.stderr[-3000:]
-        assert (tmp_path / "dbt-target" / "catalog.json").exists()
+        printed = quick_start()
+        missed = reference.getro.jobs[103][0]
+        second_run = json.loads(RUNS_FILE.read_text())[1]
+        moved = move_on(reference, 2, datetime.fromisoformat(second_run) - timedelta(minutes=1))
+        assert all(f"  since the last run: {line}" in printed for line in moved)
+        kept = {getro_job_key(103, missed["id"]): {"network_id": 103, "job": missed}}
+        found = check_marts(query, reference, kept=kept)
+    changes = re.findall(r"^  (added|changed|deleted) (\S+): (.*)$", printed, flags=re.M)
+    posted, renamed = reference.getro.jobs[103][-1], reference.getro.jobs[101][2]
+    taken_down = reference.getro.removed_jobs[102][-1]
+    closed = f"bindbee:greenhouse:{reference.bindbee.jobs['greenhouse'][2]['id']}"
+    expected = {
+        ("added", f"getro:103:{posted['id']}"),
+        ("changed", getro_job_key(101, renamed["id"])),
+        ("changed", getro_job_key(102, taken_down["id"])),
+        ("changed", closed),
+    }
+    assert {(change, key) for change, key, _ in changes} == expected
+    assert {
+        (versions[-1][0], key) for key, versions in found.items() if len(versions) > 1 or versions[0][0] != "added"
+    } == (expected - {("added", f"getro:103:{posted['id']}")})
+    assert f"Changes since the last run (analytics.job_history): {len(changes)}\n" in printed
+    assert f"title 'Job {renamed['id']}' -> 'Senior Job {renamed['id']}'" in printed
+    assert "status open -> removed" in printed
+    assert found[getro_job_key(102, taken_down["id"])][-1][1:5] == (
+        taken_down["title"],
+        "removed",
+        taken_down["title"],
+        "open",
+    )
 
 
 def test_models_on_postgres_after_meltano_run(installed, tmp_path):
@@ -237,6 +267,11 @@ def test_models_on_postgres_after_meltano_run(installed, tmp_path):
             found = check_marts(query, sandbox)
             assert [v[0] for v in found[changes.missed]] == ["added", "deleted"]
             assert found[changes.missed][-1][-1] is True  # its deleted version is the current one
+
+            docs = meltano("invoke", "dbt-postgres:docs-generate", env=env, check=False)
+            assert docs.returncode == 0, docs.stderr[-3000:]
+            assert MARTS <= manifest_models(tmp_path)
+            assert (tmp_path / "dbt-target" / "catalog.json").exists()
 
             fresh = meltano("invoke", "dbt-postgres:freshness", env=env, check=False)
             assert fresh.returncode == 0, fresh.stderr[-3000:]

@@ -73,7 +73,8 @@ def duckdb_row_counts(path: Path = DUCKDB_FILE, schema: str = SCHEMA) -> dict[st
 
 def move_on(sandbox: Sandbox, day: int, when: datetime) -> list[str]:
     """The sources on the quick start's ``day`` (2, 3 ...) at ``when``: a Getro job renamed, one
-    taken down (in removed_jobs), one posted, a Bindbee job's status changed, a connection's new
+    taken down (in removed_jobs), one left out of the list (not removed: one complete read that
+    misses a job does not close it), one posted, a Bindbee job's status changed, a connection's new
     job. What changed, in words."""
     getro, bindbee, tjc = sandbox.getro, sandbox.bindbee, sandbox.trackjobchanges
     rng = random.Random(day)
@@ -82,6 +83,7 @@ def move_on(sandbox: Sandbox, day: int, when: datetime) -> list[str]:
     taken_down = getro.jobs[102].pop(day % len(getro.jobs[102]))
     fields = ("created_at", "id", "job_functions", "locations", "company", "title", "url")
     getro.removed_jobs[102].append({**{k: taken_down[k] for k in fields}, "deactivated_at": stamp(when)})
+    missed = getro.jobs[103].pop(0)
     posted = getro.add_job(rng, 103, 103_800_000 + day, getro.companies[103][0])
     posted.update(created_at=stamp(when), title=f"Job posted on day {day}")
     ats = bindbee.jobs["greenhouse"][day % len(bindbee.jobs["greenhouse"])]
@@ -91,6 +93,7 @@ def move_on(sandbox: Sandbox, day: int, when: datetime) -> list[str]:
     tjc.change_job(connection["id"], when)["company"] = f"Day {day} Ventures"
     return [
         f"Getro job {renamed['id']} renamed, job {taken_down['id']} taken down, job {posted['id']} posted",
+        f"Getro job {missed['id']} left out of the list (not taken down: it stays open)",
         f"Bindbee job {ats['id']} now {ats['status']}",
         f"connection {connection['id']} moved to Day {day} Ventures",
     ]
