@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[pipelines]" -e ./sandbox
-exec .venv/bin/python -m jobsources_sandbox.quickstart
+exec .venv/bin/python -m jobsources_sandbox.quickstart "$@"

@@ -54,8 +54,18 @@ def dag_settings(sandbox, **overrides: object) -> dict:
 
 
 #: What a machine of the Meltano project holds: the project and the tap's code (its `pip_url`
-#: is `-e .`), the lock files, the DAG. Not the emulator, not the tests, nothing installed.
-MACHINE_FILES = ("meltano.yml", "plugins", "orchestrate", "pyproject.toml", "README.md", "LICENSE", "tap_jobsources")
+#: is `-e .`), the lock files, the DAG, the warehouse models. Not the emulator, not the tests,
+#: nothing installed.
+MACHINE_FILES = (
+    "meltano.yml",
+    "plugins",
+    "orchestrate",
+    "transform",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "tap_jobsources",
+)
 
 
 def project_copy(where: Path) -> Path:
@@ -65,7 +75,9 @@ def project_copy(where: Path) -> Path:
     for name in MACHINE_FILES:
         source = ROOT / name
         if source.is_dir():
-            shutil.copytree(source, where / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+            shutil.copytree(
+                source, where / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "target", "logs")
+            )
         else:
             shutil.copy2(source, where / name)
     return where

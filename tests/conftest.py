@@ -24,6 +24,7 @@ SHARED_PROJECT = (
     "tests/test_pipelines.py",
     "tests/test_meltano_project.py",
     "tests/test_packaging.py",
+    "tests/test_warehouse_models.py",
     "tests/test_batch.py::test_batch_output_loads_through_meltano_into_postgres",
 )
 

@@ -28,6 +28,10 @@ print(json.dumps({
     "errors": {k: str(v) for k, v in bag.import_errors.items()},
     "dags": {d: sorted(t.task_id for t in dag.tasks) for d, dag in bag.dags.items()},
     "pools": {t.task_id: t.pool for dag in bag.dags.values() for t in dag.tasks},
+    "trigger_rules": {
+        d: {t.task_id: getattr(t.trigger_rule, "value", t.trigger_rule) for t in dag.tasks}
+        for d, dag in bag.dags.items()
+    },
     "upstream": {d: {t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks} for d, dag in bag.dags.items()},
 }))
 """
@@ -59,6 +63,7 @@ def test_the_dag_uses_airflow_3_and_loads_with_its_tasks(tmp_path):
             "trackjobchanges_group",
             "getro_reference_lists",
             "create_tables",
+            "build_models",
         ]
     )
     assert set(result["dags"]["tap_jobsources_full"]) == {
@@ -67,6 +72,7 @@ def test_the_dag_uses_airflow_3_and_loads_with_its_tasks(tmp_path):
         "extract_bindbee",
         "extract_trackjobchanges",
         "create_tables",
+        "build_models",
     }
     # Every task that loads waits for create_tables: the tables exist before tasks load side by side.
     loaders = {
@@ -75,6 +81,9 @@ def test_the_dag_uses_airflow_3_and_loads_with_its_tasks(tmp_path):
     }
     for dag, tasks in loaders.items():
         assert all("create_tables" in result["upstream"][dag][t] for t in tasks), result["upstream"][dag]
+        # The warehouse models are built once every task that loads is done.
+        assert result["upstream"][dag]["build_models"] == sorted(tasks), result["upstream"][dag]
+        assert result["trigger_rules"][dag]["build_models"] == "all_done"
     # Every task that reads Getro shares one account quota.
     readers = {"getro_network", "getro_reference_lists", "extract_getro", "extract_getro_lists"}
     assert {t: p for t, p in result["pools"].items() if t in readers} == dict.fromkeys(readers, "tap_jobsources_getro")
@@ -164,3 +173,7 @@ def test_a_provider_with_wrong_credentials_fails_its_tasks_only(tmp_path, instal
         expected = expected_rows(sandbox, [group])
         for table in ("jobs", "companies", "talent", "connections", "employments", "job_functions"):
             assert rows(postgres, "dag_some", table) == expected[table], table
+        # build_models ran after the extract tasks, the failed ones included, on what they loaded.
+        assert states[("build_models", -1)] == "success"
+        built = postgres.query("select source, count(*) from analytics.jobs group by source")
+        assert built == [("getro", len(sandbox.getro.jobs[101]) + len(sandbox.getro.removed_jobs[101]))]

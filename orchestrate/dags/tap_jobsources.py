@@ -36,10 +36,17 @@ send it. To retire rows that vanished from a partitioned table, run the unpartit
 The weekly full run: each extractor's task runs with its provider's "read whole" settings (every
 connection's employments, every job's details, Bindbee's jobs without modified_after).
 
+The models: once every extract task of a run has finished, whether it succeeded or not (a failed
+partition fails its own task; the others' rows are loaded and worth building on), `build_models`
+runs `meltano invoke dbt-postgres:build` (the warehouse models of transform/, docs/warehouse.md):
+dbt-duckdb with target-duckdb, the transformer TAP_JOBSOURCES_TRANSFORMER names otherwise, none
+with `none`.
+
 Environment: TAP_JOBSOURCES_PROJECT (the Meltano project; default: this repository),
 MELTANO_BIN (default `meltano`), TAP_JOBSOURCES_LOADER (default `target-postgres`),
-MELTANO_ENVIRONMENT (default: the project's `default_environment`), TAP_JOBSOURCES_TASK_RETRIES
-(default 2, 15 minutes apart).
+TAP_JOBSOURCES_TRANSFORMER (default: dbt-postgres for target-postgres, dbt-duckdb for
+target-duckdb; `none`: no build_models task), MELTANO_ENVIRONMENT (default: the project's
+`default_environment`), TAP_JOBSOURCES_TASK_RETRIES (default 2, 15 minutes apart).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from airflow.sdk import DAG, task
 PROJECT = os.environ.get("TAP_JOBSOURCES_PROJECT", str(Path(__file__).resolve().parents[2]))
 MELTANO = os.environ.get("MELTANO_BIN", "meltano")
 LOADER = os.environ.get("TAP_JOBSOURCES_LOADER", "target-postgres")
+TRANSFORMER = os.environ.get("TAP_JOBSOURCES_TRANSFORMER") or "dbt-" + LOADER.removeprefix("target-")
 NO_DELETES = {"TAP_JOBSOURCES_EMIT_ACTIVATE_VERSION_MESSAGES": "false"}
 
 
@@ -159,6 +167,16 @@ def create_tables(partition: str) -> BashOperator:
     )
 
 
+def build_models() -> BashOperator | None:
+    """The warehouse models built (dbt build: models, snapshot, tests) once every extract task of
+    the run is done, failed ones included: the rows the others loaded are there to build on."""
+    if TRANSFORMER.lower() == "none":
+        return None
+    return BashOperator(
+        task_id="build_models", bash_command=meltano("invoke", f"{TRANSFORMER}:build"), trigger_rule="all_done"
+    )
+
+
 # A failed task is tried again later (the tap resumes it from its last STATE).
 DEFAULTS = {"retries": int(os.environ.get("TAP_JOBSOURCES_TASK_RETRIES", "2")), "retry_delay": timedelta(minutes=15)}
 
@@ -198,21 +216,29 @@ with DAG(
 
     found = partitions()
     tables = create_tables("tables")
+    extracts = []
     for extractor in EXTRACTORS:
         pool = extractor.get("pool") or "default_pool"
         if extractor.get("partition_setting"):
-            tables >> BashOperator.partial(
-                task_id=extractor["task"], bash_command=el(extractor["name"]), append_env=True, pool=pool
-            ).expand(env=of.override(task_id=f"{extractor['task']}s")(found, extractor["name"]))
+            extracts.append(
+                BashOperator.partial(
+                    task_id=extractor["task"], bash_command=el(extractor["name"]), append_env=True, pool=pool
+                ).expand(env=of.override(task_id=f"{extractor['task']}s")(found, extractor["name"]))
+            )
         else:
             # Read whole by one task (the account-wide reference lists): it may send ACTIVATE_VERSION.
-            tables >> BashOperator(
-                task_id=extractor["task"],
-                bash_command=el(extractor["name"]),
-                append_env=True,
-                pool=pool,
-                env={"JOBSOURCES_STATE_ID": state_id(extractor["name"], label(extractor))},
+            extracts.append(
+                BashOperator(
+                    task_id=extractor["task"],
+                    bash_command=el(extractor["name"]),
+                    append_env=True,
+                    pool=pool,
+                    env={"JOBSOURCES_STATE_ID": state_id(extractor["name"], label(extractor))},
+                )
             )
+    tables >> extracts
+    if (models := build_models()) is not None:
+        extracts >> models
 
 
 with DAG(
@@ -222,9 +248,10 @@ with DAG(
     **COMMON,
 ) as full_dag:
     tables = create_tables("tables-full")
+    extracts = []
     for extractor in EXTRACTORS:
         name = label(extractor)
-        tables >> BashOperator(
+        extract = BashOperator(
             task_id=f"extract_{name.replace('-', '_')}",
             bash_command=el(extractor["name"]),
             append_env=True,
@@ -233,3 +260,7 @@ with DAG(
             # details, every Bindbee job): the weekly run may retire what vanished.
             env={"JOBSOURCES_STATE_ID": state_id(extractor["name"], f"{name}-full"), **extractor.get("full_run", {})},
         )
+        tables >> extract
+        extracts.append(extract)
+    if (models := build_models()) is not None:
+        extracts >> models

@@ -67,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--config-out", type=Path, help="also write the settings to this JSON file")
     parser.add_argument(
+        "--env-out",
+        type=Path,
+        help="also write the settings as TAP_JOBSOURCES_* variables to this file, in the .env form Meltano "
+        "reads (a Meltano project's own .env: `meltano run tap-jobsources ...` then reads the sandbox); "
+        "its other lines are kept, its TAP_JOBSOURCES_* ones replaced",
+    )
+    parser.add_argument(
         "--counts-out", type=Path, help="also write how many items each list holds, per partition (JSON)"
     )
     args = parser.parse_args(argv)
@@ -92,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         args.counts_out.write_text(json.dumps(sandbox.counts()) + "\n")
     if args.config_out:  # written once the sandbox listens: a script may wait for the file
         args.config_out.write_text(text + "\n")
+    if args.env_out:
+        from jobsources_sandbox.tap_config import dotenv
+
+        existing = args.env_out.read_text() if args.env_out.exists() else ""
+        args.env_out.write_text(dotenv(settings, existing))
     print(text, flush=True)
     print(
         f"# tap-jobsources sandbox listening on {sandbox.url}: a sync with these settings reads "
