@@ -121,7 +121,12 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
     expected = all_records(sandbox)
     for stream, fields in ((s, PRIMARY_KEYS[s]) for s in sorted(selected(catalog))):
         together = {**by_key(killed.records[stream], *fields), **by_key(resumed.records[stream], *fields)}
-        assert together == by_key(expected[stream], *fields), stream
+        # A record that retires a removed job may be missing: the resumed run retires nothing of a
+        # network whose jobs the killed run listed (the next run does).
+        want = {
+            k: v for k, v in by_key(expected[stream], *fields).items() if k in together or not v.get("_sdc_deleted_at")
+        }
+        assert together == want, stream
 
     # A connection goes out once its employments are all read: none of those is asked again.
     finished = {c["id"] for c in killed.records["connections"]}
@@ -137,7 +142,11 @@ def test_a_killed_run_resumes_repeating_at_most_one_request_per_interrupted_part
             assert not resumed.records[stream], stream
 
     # One logical run: the same table version, one ACTIVATE_VERSION per stream at the very end.
-    versions = {m["version"] for m in killed.messages + resumed.messages if m["type"] == "RECORD" and "version" in m}
+    versions = {
+        m["version"]
+        for m in killed.messages + resumed.messages
+        if m["type"] == "RECORD" and "version" in m and "_sdc_deleted_at" not in m["record"]  # retired: version 0
+    }
     assert len(versions) == 1, versions
     activations = [m for m in resumed.messages if m["type"] == "ACTIVATE_VERSION"]
     assert activations
