@@ -128,6 +128,8 @@ class Partition:
     label: str
     #: When this partition's read began, on the wall clock (an interrupted run's, if resumed).
     began: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Set by the strategy's ``done``: read whole, but its bookmark stays, so the next run reads it again.
+    keep_bookmark: bool = False
 
 
 class Strategy(t.Protocol):
@@ -259,10 +261,11 @@ class Reader:
         else:
             verdict = part.check.verdict(stream.proof)
             stream.strategy.done(self, part, verdict is None)
-            if verdict is None:
+            if verdict is None and not part.keep_bookmark:
                 self.state.finish_partition(sdk_stream, context, progress, below)
             else:
-                self._unproven(part, verdict)
+                if verdict is not None:
+                    self._unproven(part, verdict)
                 self.state.abandon_partition(sdk_stream, context, progress, below)
         self.checkpoint.due()
 

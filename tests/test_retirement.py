@@ -8,6 +8,7 @@ saw. Getro's removed jobs retire their jobs rows in the same run, as whole jobs 
 
 from __future__ import annotations
 
+from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import instant
 from tests.helpers import discover_in_process, only, run_in_process
@@ -190,3 +191,38 @@ def test_without_removed_jobs_nothing_is_retired_from_jobs(tmp_path, sandbox):
     run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST}, catalog=catalog)
     assert run.returncode == 0, run.stderr
     assert run.retired.get("jobs", []) == []
+
+
+def hide_jobs_of(sandbox, network: int) -> None:
+    path = f"/networks/{network}/jobs"
+    sandbox.intercept(lambda r: Answer(403, {"error": "Forbidden"}) if r.path == path else None)
+
+
+def removed_bookmarks(run) -> dict:
+    partitions = run.state["bookmarks"]["removed_jobs"]["partitions"]
+    return {p["context"]["network_id"]: p.get("replication_key_value") for p in partitions}
+
+
+def test_removed_jobs_of_a_network_whose_jobs_were_not_listed_are_not_retired(tmp_path, sandbox):
+    hide_jobs_of(sandbox, 101)
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST})
+    assert run.returncode == 0, run.stderr
+    retired = {r["network_id"] for r in run.retired["jobs"]}
+    assert retired == {n for n in sandbox.getro.jobs if n != 101 and removed_unlisted(sandbox, n)}
+
+
+def test_removed_jobs_not_retired_keep_their_bookmark_for_the_next_run(tmp_path, sandbox):
+    """Their bookmark stays, so the next run, which lists the jobs whole, asks for them again."""
+    hide_jobs_of(sandbox, 101)
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST})
+    assert removed_bookmarks(run).get(101) is None
+
+
+def test_removed_jobs_not_retired_are_retired_by_the_next_run(tmp_path, sandbox):
+    hide_jobs_of(sandbox, 101)
+    first = run_in_process(tmp_path / "1", {**sandbox.settings("getro"), **FAST})
+    sandbox.intercepts.clear()
+    second = run_in_process(tmp_path / "2", {**sandbox.settings("getro"), **FAST}, state=first.state)
+    assert {r["id"] for r in second.retired["jobs"] if r["network_id"] == 101} == {
+        j["id"] for j in removed_unlisted(sandbox, 101)
+    }

@@ -324,7 +324,9 @@ class JobsStream(GetroNetworkChild):
 
 
 class RemovedListed(ListPages):
-    """Removed jobs; once a network's list is read, the jobs it retired are said in one line."""
+    """Removed jobs; once a network's list is read, the jobs it retired are said in one line. Where
+    this run could not retire them (the network's jobs were listed by an interrupted run, or not
+    listed whole), the network's bookmark stays where it was."""
 
     def done(self, reader: Reader, part: Partition, proven: bool) -> None:
         stream = t.cast(RemovedJobsStream, reader.stream)
@@ -332,9 +334,12 @@ class RemovedListed(ListPages):
         if stream.jobs is None:
             return
         if network not in stream.jobs.listed:
+            # Its bookmark stays, so the next run, which lists the jobs whole, asks for these again.
+            part.keep_bookmark = True
             stream.logger.info(
-                "Getro removed jobs of network %s: the network's jobs were listed by the interrupted run, so none "
-                "is retired from jobs this run (the next run's removed list names them again).",
+                "Getro removed jobs of network %s: this run did not list the network's jobs from the start (an "
+                "interrupted run did, or they were skipped), so none is retired from jobs this run; the next run "
+                "asks for these removed jobs again and retires them.",
                 network,
             )
         elif retired := stream.retired.pop(network, 0):
