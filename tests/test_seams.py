@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tap_jobsources.trackjobchanges.streams import ChangedConnections
 from tests.conftest import FAST
 from tests.helpers import discover_in_process, only, run_in_process
 
@@ -136,16 +137,20 @@ def test_a_connection_new_to_a_group_with_an_old_created_at_has_its_employments_
     assert newcomer["id"] in employments_asked(sandbox)
 
 
-def test_has_new_title_in_the_list_has_the_employments_read(tmp_path):
-    from jobsources_sandbox import Sandbox
+def test_has_new_title_in_a_list_without_check_times_has_the_employments_read():
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    titled = {"id": 7, "created_at": "2025-01-01T00:00:00Z", "has_new_job": False, "has_new_title": True}
+    assert ChangedConnections("changed", since, largest=7).wants(titled)
 
-    with Sandbox(trackjobchanges_options={"list_shape": "detail"}) as sandbox:
-        config = {**sandbox.settings("trackjobchanges"), **FAST}
-        first = run_in_process(tmp_path / "1", config)
-        assert first.returncode == 0, first.stderr
-        titled = sandbox.trackjobchanges.connections["grp-default"][2]
-        titled["has_new_title"] = True
-        sandbox.clear_log()
-        second = run_in_process(tmp_path / "2", config, state=first.state)
-        assert second.returncode == 0, second.stderr
-        assert titled["id"] in employments_asked(sandbox)
+
+def test_has_new_title_set_before_the_last_check_time_is_not_read_again():
+    """A flag stays set until the account clears it; the check that set it moved employment_checked_at."""
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    titled = {
+        "id": 7,
+        "created_at": "2025-01-01T00:00:00Z",
+        "has_new_title": True,
+        "employment_checked_at": "2025-12-31T00:00:00Z",
+        "new_job_flagged_at": None,
+    }
+    assert not ChangedConnections("changed", since, largest=7).wants(titled)

@@ -88,10 +88,11 @@ class ChangedConnections:
     group, whatever its ``created_at``: moved in from another group, or restored), or when it may have
     changed since ``since``, the cut-off made of TrackJobChanges' own times by the group's last
     complete run (never the tap's clock):
-    - either shape: it is new (``created_at``), or flagged ``has_new_title`` where the list carries it;
+    - either shape: it is new (``created_at``);
     - the detail shape (``employment_checked_at`` / ``new_job_flagged_at`` in the list): either field
-      is later than the cut-off;
-    - the documented list shape (neither field): it is flagged (``has_new_job``), or its
+      is later than the cut-off (a flag, set until the account clears it, is not a change by itself);
+    - the documented list shape (neither field): it is flagged (``has_new_job``, or ``has_new_title``
+      where the list carries it), or its
       ``current_employment`` started on or after the cut-off's day. What this shape cannot show: a
       change to an older employment, or a new job that was unflagged before the run and started before
       the cut-off; the weekly ``all`` run reads those.
@@ -112,11 +113,10 @@ class ChangedConnections:
             return True
         if _after(connection.get("created_at"), since, missing=True):
             return True
-        if flag(connection.get("has_new_title")) is True:  # where the list carries it, in either shape
-            return True
         if any(field in connection for field in CHANGE_FIELDS):
+            # A flag stays set until the account unflags it: the check that set it moved these times.
             return any(_after(connection.get(field), since, missing=False) for field in CHANGE_FIELDS)
-        if flag(connection.get("has_new_job")) is True:
+        if flag(connection.get("has_new_job")) is True or flag(connection.get("has_new_title")) is True:
             return True
         current = connection.get("current_employment")
         started = current.get("started_at") if isinstance(current, dict) else None
