@@ -2,10 +2,10 @@
 
 Each provider package (``getro/``, ``bindbee/``, ``trackjobchanges/``) defines ``PROVIDER``, a
 :class:`Provider`: its name, settings (JSON Schema properties and a typed view of them), secrets,
-config checks, streams, state sections, how a request authenticates, what its errors mean, and the
-Meltano extractors and Airflow tasks that run it. :func:`providers` finds them; generic code
-(the tap, settings, runtime, reader, the plugin files and the DAG) iterates over them and names
-none.
+config checks, state sections, how a request authenticates, what its errors mean, and the
+Meltano extractors and Airflow tasks that run it. Its ``streams`` module lists its streams in
+``STREAMS``. :func:`providers` finds them; generic code (the tap, settings, runtime, reader, the
+plugin files and the DAG) iterates over them and names none.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from singer_sdk import typing as th
 
 if t.TYPE_CHECKING:
     import requests
-
-    from tap_jobsources.state import TimesSection
-    from tap_jobsources.stream import JobSourcesStream
+    from singer_sdk import Stream
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +60,16 @@ class Extractor:
 
 
 @dataclass(frozen=True)
+class TimesSection:
+    """A provider's section of the state: under ``name``, per ``field``, one date-time per key
+    (``numbers``: one whole number per key instead, such as the largest id a complete read saw)."""
+
+    name: str
+    field: str
+    numbers: bool = False
+
+
+@dataclass(frozen=True)
 class Provider:
     """One provider's plug-in (see the module's docstring)."""
 
@@ -73,7 +81,6 @@ class Provider:
     secrets: tuple[str, ...]  # settings whose values are never shown
     properties: th.PropertiesList  # its settings
     options: t.Callable[[t.Mapping[str, t.Any]], ProviderOptions]  # typed, from a validated config
-    streams: t.Callable[[], tuple[type[JobSourcesStream], ...]]  # imported late: streams import the base
     extractors: tuple[Extractor, ...] = ()
     sections: tuple[TimesSection, ...] = ()
     #: Checks JSON Schema cannot express, one message per problem.
@@ -86,6 +93,11 @@ class Provider:
     headers: t.Callable[[t.Any, t.Mapping[str, t.Any] | None], dict[str, str]] = lambda options, context: {}
     #: Its own reading of a refused answer (None: the shared one).
     error: t.Callable[[t.Any, requests.Response, str], Exception | None] = lambda options, response, endpoint: None
+
+    def streams(self) -> tuple[type[Stream], ...]:
+        """Its streams: ``STREAMS`` of its package's ``streams`` module, loaded when first asked for
+        (the streams import this declaration, never the other way round)."""
+        return importlib.import_module(f"tap_jobsources.{self.key}.streams").STREAMS
 
     @property
     def url_setting(self) -> str:

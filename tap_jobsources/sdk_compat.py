@@ -25,13 +25,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
     from singer_sdk.helpers.types import Context
 
-    from tap_jobsources.runtime import Runtime
-
-
-class RunHolder(t.Protocol):
-    """What a stream needs of its tap: the run's shared parts."""
-
-    runtime: Runtime
+    from tap_jobsources.checkpoint import Checkpoint
 
 
 class CompatStream(Stream):
@@ -40,9 +34,14 @@ class CompatStream(Stream):
     _schema_sent = False
 
     @property
-    def runtime(self) -> Runtime:
-        """The run's shared parts (services, progress, checkpoint, stop flag), from the tap."""
-        return t.cast(RunHolder, self._tap).runtime
+    def owning_tap(self) -> object:
+        """The tap this stream belongs to (the SDK keeps it private)."""
+        return self._tap
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """The run's checkpoint, which owns every BATCH buffer (``JobSourcesStream`` gives it)."""
+        raise NotImplementedError
 
     def sibling(self, name: str) -> Stream | None:
         """Another stream of the same tap, by name (None: not in this run)."""
@@ -107,7 +106,7 @@ class CompatStream(Stream):
     def write_extra_record(self, record: dict, version: int | None) -> None:
         batch_config = self.get_batch_config(self.config)
         if batch_config:
-            checkpoint = self.runtime.checkpoint
+            checkpoint = self.checkpoint
             buffer = checkpoint.buffer(self.name, batch_config.batch_size, partial(self._write_files, batch_config))
             checkpoint.gathered(buffer, record)
             return
@@ -131,7 +130,7 @@ class CompatStream(Stream):
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
     ) -> t.Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
-        checkpoint = self.runtime.checkpoint
+        checkpoint = self.checkpoint
         buffer = checkpoint.buffer(self.name, batch_config.batch_size, partial(self._write_files, batch_config))
         for record in self._sync_records(context, write_messages=False):
             checkpoint.gathered(buffer, record)

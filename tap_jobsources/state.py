@@ -27,11 +27,11 @@ from __future__ import annotations
 import json
 import logging
 import typing as t
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tap_jobsources import sdk_compat
 from tap_jobsources.dates import iso, parse_datetime
+from tap_jobsources.plugin import TimesSection
 
 if t.TYPE_CHECKING:
     from singer_sdk import Stream
@@ -45,16 +45,6 @@ INCOMPLETE = "incomplete"
 #: The resume section's record of the streams the run selected.
 SELECTED = "selected"
 KEPT_REASONS = 3
-
-
-@dataclass(frozen=True)
-class TimesSection:
-    """A provider's section of the state: under ``name``, per ``field``, one date-time per key
-    (``numbers``: one whole number per key instead, such as the largest id a complete read saw)."""
-
-    name: str
-    field: str
-    numbers: bool = False
 
 
 def partition_key(context: t.Mapping | None) -> str:

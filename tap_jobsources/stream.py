@@ -56,8 +56,9 @@ from tap_jobsources.stats import StreamStats
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
+    from tap_jobsources.checkpoint import Checkpoint
     from tap_jobsources.plugin import Provider, ProviderOptions
-    from tap_jobsources.runtime import ProviderServices
+    from tap_jobsources.runtime import ProviderServices, Runtime
     from tap_jobsources.settings import Settings
 
 _USER_AGENT = f"tap-jobsources/{version('tap-jobsources')}"
@@ -68,6 +69,12 @@ def describe_partition(context: Context | None) -> str:
     if not context:
         return ""
     return " [" + ", ".join(f"{k}={v}" for k, v in context.items()) + "]"
+
+
+class RunHolder(t.Protocol):
+    """What a stream needs of its tap: the run's shared parts."""
+
+    runtime: Runtime
 
 
 class JobSourcesStream(CompatStream):
@@ -141,6 +148,15 @@ class JobSourcesStream(CompatStream):
         return [payload]
 
     # Collaborators ------------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> Runtime:
+        """The run's shared parts (services, progress, checkpoint, stop flag), from the tap."""
+        return t.cast(RunHolder, self.owning_tap).runtime
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return self.runtime.checkpoint
 
     @property
     def provider_name(self) -> str:

@@ -12,14 +12,6 @@ from tap_jobsources.plugin import Extractor, Provider
 if t.TYPE_CHECKING:
     import requests
 
-    from tap_jobsources.stream import JobSourcesStream
-
-
-def _streams() -> tuple[type[JobSourcesStream], ...]:
-    from tap_jobsources.bindbee.streams import STREAMS
-
-    return STREAMS
-
 
 def _error(options: t.Any, response: requests.Response, endpoint: str) -> Exception | None:
     """Bindbee's refusals name the connector (by its name, never its token)."""
@@ -49,7 +41,6 @@ PROVIDER = Provider(
     secrets=("bindbee_api_key",),
     properties=settings.PROPERTIES,
     options=settings.options,
-    streams=_streams,
     checks=settings.checks,
     more_secrets=settings.connector_tokens,
     headers=settings.headers,

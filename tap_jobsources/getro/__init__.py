@@ -3,25 +3,13 @@ lists."""
 
 from __future__ import annotations
 
-import typing as t
-
 from tap_jobsources.getro import settings
-from tap_jobsources.plugin import Extractor, Provider
-from tap_jobsources.state import TimesSection
-
-if t.TYPE_CHECKING:
-    from tap_jobsources.stream import JobSourcesStream
+from tap_jobsources.plugin import Extractor, Provider, TimesSection
 
 #: When each network was last read whole (the tap's clock: Getro's "not twice within 6 hours").
 READ_WHOLE = TimesSection("getro", "networks_read_whole")
 #: Per network, the cut-off job_details asks from (Getro's own times, from the last complete read).
 SINCE = TimesSection("getro", "jobs_since")
-
-
-def _streams() -> tuple[type[JobSourcesStream], ...]:
-    from tap_jobsources.getro.streams import STREAMS
-
-    return STREAMS
 
 
 PROVIDER = Provider(
@@ -33,7 +21,6 @@ PROVIDER = Provider(
     secrets=("getro_api_token",),
     properties=settings.PROPERTIES,
     options=settings.options,
-    streams=_streams,
     sections=(READ_WHOLE, SINCE),
     normalize=settings.normalize,
     headers=settings.headers,

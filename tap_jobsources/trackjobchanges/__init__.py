@@ -5,26 +5,18 @@ from __future__ import annotations
 import typing as t
 
 from tap_jobsources.errors import FatalAPIError, api_message
-from tap_jobsources.plugin import Extractor, Provider
-from tap_jobsources.state import TimesSection
+from tap_jobsources.plugin import Extractor, Provider, TimesSection
 from tap_jobsources.trackjobchanges import settings
 
 if t.TYPE_CHECKING:
     import requests
 
-    from tap_jobsources.stream import JobSourcesStream
 
 #: Per group, the cut-off of changed employments: TrackJobChanges' own times, from the last complete run.
 EMPLOYMENTS_SINCE = TimesSection("trackjobchanges", "employments_read")
 #: Per group, the largest connection id its last complete read saw: TrackJobChanges ids grow, so a
 #: larger one is a connection new to the group, whatever its created_at (moved in, restored).
 LARGEST_ID = TimesSection("trackjobchanges", "largest_id", numbers=True)
-
-
-def _streams() -> tuple[type[JobSourcesStream], ...]:
-    from tap_jobsources.trackjobchanges.streams import STREAMS
-
-    return STREAMS
 
 
 def _error(options: t.Any, response: requests.Response, endpoint: str) -> Exception | None:
@@ -45,7 +37,6 @@ PROVIDER = Provider(
     secrets=("trackjobchanges_api_key",),
     properties=settings.PROPERTIES,
     options=settings.options,
-    streams=_streams,
     sections=(EMPLOYMENTS_SINCE, LARGEST_ID),
     headers=settings.headers,
     error=_error,
