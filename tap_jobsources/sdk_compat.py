@@ -17,7 +17,6 @@ from singer_sdk import Stream
 from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._catalog import get_selected_schema
-from singer_sdk.singerlib import RecordMessage
 
 from tap_jobsources.signals import STOP
 
@@ -26,6 +25,12 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_jobsources.checkpoint import Checkpoint
+
+
+class RecordWriter(t.Protocol):
+    """The tap's message writer (output.py), as far as RECORD lines go."""
+
+    def write_record(self, stream: str, record: dict, version: int | None) -> None: ...
 
 
 class CompatStream(Stream):
@@ -64,33 +69,27 @@ class CompatStream(Stream):
         ACTIVATE_VERSION, even when a resumed run had nothing left to read in the stream)."""
         self._write_schema_message()
 
-    # The plain record path. The SDK's per-record path walks the selection mask, conforms
-    # types and applies stream maps; when every field is selected and no map or flattening
-    # is set, all of that leaves an already shaped record as it is.
-    def _generate_record_messages(self, record: dict) -> t.Generator[RecordMessage, None, None]:
-        if not self.plain_output:
-            yield from super()._generate_record_messages(record)
-            return
-        yield RecordMessage(
-            stream=self.name,
-            record=record,
-            version=self._stream_version,
-            time_extracted=datetime.now(UTC),
-        )
-
-    # The same path, cheaper still: the tap's writer encodes the line itself (output.py).
+    # Every RECORD line of the run is written here, by the tap's writer (output.py), which encodes
+    # the line itself. The SDK's per-record path (selection mask, type conformance, stream maps)
+    # only makes the records where it changes something: with every field selected and no map
+    # or flattening set, it would leave an already shaped record as it is.
     def _write_record_message(self, record: dict) -> None:
+        self.write_record(record, self._stream_version)
+
+    def write_record(self, record: dict, version: int | None) -> None:
+        """The one writer of this stream's RECORD lines (``version``: the table version they carry)."""
         write = self.record_writer
-        if write is None or not self.plain_output:
-            super()._write_record_message(record)
-            return
-        write(self.name, record, self._stream_version)
+        if self.plain_output:
+            write(self.name, record, version)
+        else:
+            for message in self._generate_record_messages(record):
+                write(message.stream, message.record, version)
         self.state_manager.is_flushed = False
 
     @cached_property
-    def record_writer(self) -> t.Callable[[str, dict, int | None], None] | None:
-        """The tap's writer of whole RECORD lines, where it has one."""
-        return getattr(self._tap.message_writer, "write_record", None)
+    def record_writer(self) -> t.Callable[[str, dict, int | None], None]:
+        """The tap's writer of whole RECORD lines (its ``message_writer``: output.py)."""
+        return t.cast(RecordWriter, self._tap.message_writer).write_record
 
     # ACTIVATE_VERSION once per stream, at the end of a complete run, with the logical
     # run's version (the SDK sends it as each partition starts, with a new version).
@@ -111,12 +110,7 @@ class CompatStream(Stream):
             checkpoint.gathered(buffer, record)
             return
         self._write_schema_message()
-        saved = self._stream_version
-        self._stream_version = version
-        try:
-            self._write_record_message(record)
-        finally:
-            self._stream_version = saved
+        self.write_record(record, version)
 
     @property
     def table_version(self) -> int | None:
@@ -142,28 +136,25 @@ class CompatStream(Stream):
         manifest = [uri for part in batcher.get_batches(records=iter(records)) for uri in part]
         self._write_batch_message(encoding=batch_config.encoding, manifest=manifest)
 
-    # Bookmarks are promoted by the tap, capped at the run's start (``state.RunState``): the SDK's own
-    # promotion, at the end of a partition and of a run, has no cap for a stream with partitions.
-    def bookmark_cap(self) -> str | None:
-        """The latest value a bookmark may take (None: no cap)."""
-        return None
-
+    # Bookmarks are promoted by the tap alone, in one place (``RunState.finish_partition``): once a
+    # partition is read whole and proven, capped at the run's start. The SDK's own promotion, at the
+    # end of each partition and of the run, would have no cap, and would promote a partition the tap
+    # could not prove; by then every partition read was finished or abandoned, so none is left to.
     def _finalize_state(self, state: dict | None = None) -> None:
-        promote(state if state is not None else self.stream_state, self.bookmark_cap())
+        self.state_manager.is_flushed = False
 
     def finalize_state_progress_markers(self, state: dict | None = None) -> None:
-        if state:
-            promote(state, self.bookmark_cap())
-        else:
+        if not state:
             # Into every child that is read, selected or not (a selected grandchild of an unselected
-            # child, networks -> jobs -> job_details, would keep its markers for ever).
+            # child, networks -> jobs -> job_details), as the SDK does for selected ones.
             for child in self.child_streams:
                 if child.selected or child.has_selected_descendents:
                     child.finalize_state_progress_markers()
             if not self.selected:
                 return
+            # What the SDK left beside the bookmarks (a stream-level signpost) goes; no bookmark moves.
             for part in partition_states(self):
-                promote(part, self.bookmark_cap())
+                drop_progress(part)
         self._write_state_message()
 
 

@@ -227,9 +227,6 @@ class JobSourcesStream(CompatStream):
     def get_records(self, context: Context | None) -> t.Iterable[dict]:
         return self.reader.records(context)
 
-    def bookmark_cap(self) -> str | None:
-        return self.runtime.state.bookmark_cap
-
     def generate_child_contexts(self, record: dict, context: Context | None) -> t.Iterable[Context | None]:
         if not self.read_children:  # without children, skip the SDK's per-record child plumbing
             return ()
