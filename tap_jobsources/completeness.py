@@ -4,7 +4,7 @@ A page-numbered list that changes while it is read shifts: an item removed from 
 read moves every later item one place back, and the item at the next page's edge lands on the page
 just read, where no one asks for it. What an API gives to see it with is the total on each answer
 (Getro ``meta.total``, talent ``meta.total_items``, TrackJobChanges ``total_count``). The reader
-(``reading.py``) reports each answer here; :class:`ListCheck` says how far the list moved since the
+(``page_loop.py``) reports each answer here; :class:`ListCheck` says how far the list moved since the
 answer before (so that the reader asks again for the positions that may have shifted), dedupes what
 comes twice, and in the end says whether the read is *proven*:
 

@@ -1,7 +1,7 @@
 """How a list is paged, and what one answer says about the whole list.
 
 A provider declares, per list, one of three pagings (its own ``paging.py`` says how to read its
-answers' metadata); the reader (``reading.py``) runs the loop for all of them:
+answers' metadata); the page loop (``page_loop.py``) runs for all of them:
 
 - :class:`NumberedPages`: page 1, 2, 3 ... of a list by position (Getro, TrackJobChanges). When the
   list changes while it is read, positions shift: the reader checks the totals each answer gives

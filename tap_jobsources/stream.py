@@ -14,7 +14,7 @@ A stream says what it is (class attributes and a few small methods):
 
 Everything else is done once, here and in the collaborators a stream holds (typed objects, none a
 base class): ``runtime`` (the run's shared parts), ``reader`` (the page loop, completeness,
-resume, prefetch: ``reading.py``), ``sender`` (one request, paced, retried, decoded:
+resume, prefetch: ``reading.py`` and the modules it names), ``sender`` (one request, paced, retried, decoded:
 ``sending.py``), the shaper (``shaping.py``) and, through the runtime, the checkpoint.
 """
 
