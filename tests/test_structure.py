@@ -109,3 +109,38 @@ def test_every_stream_a_project_selects_runs_in_exactly_one_task_of_its_provider
         selected = {cls.name for cls in provider.streams() if cls.selected_by_default}
         tasks = [name for extractor in provider.extractors for name in extractor.streams]
         assert sorted(tasks) == sorted(selected), (provider.key, tasks, selected)
+
+
+def calls_of(name: str) -> list[str]:
+    """Where the package calls ``name`` (as a function or a method), as ``file:line``."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+                if called == name:
+                    found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    return found
+
+
+def test_one_call_site_promotes_a_bookmark():
+    """RunState.finish_partition, once a partition is read whole and proven; never the SDK's hooks."""
+    assert [site.split(":")[0] for site in calls_of("promote")] == ["state.py"]
+
+
+def test_one_writer_writes_record_lines():
+    """CompatStream.write_record, into the tap's writer; the package builds no RecordMessage of its own."""
+    assert calls_of("RecordMessage") == []
+
+
+def test_record_lines_are_written_from_one_method():
+    tree = ast.parse((PACKAGE / "sdk_compat.py").read_text())
+    writers = {
+        fn.name
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.FunctionDef)
+        for node in ast.walk(fn)
+        if isinstance(node, ast.Attribute) and node.attr == "record_writer"
+    }
+    assert writers == {"write_record"}
