@@ -1,9 +1,9 @@
 """Every use of singer-sdk's private API, in one place.
 
-The SDK has no public hook for these. Each is used for a reason given beside it, and
-``tests/test_sdk_compat.py`` fails when the SDK changes a name, a signature or the
-behaviour relied on, so an upgrade is caught in CI rather than by users. Supported:
-singer-sdk 0.54 and 0.55. Nothing else in the tap names a private SDK attribute.
+The SDK has no public hook for these. ``SDK_PRIVATE`` lists each with why, the code beside it says
+how, and ``tests/test_sdk_compat.py`` fails when the SDK changes a name, a signature or the
+behaviour relied on, so an upgrade is caught in CI rather than by users. Supported: singer-sdk
+0.54 and 0.55. Nothing else in the tap names a private SDK attribute.
 """
 
 from __future__ import annotations
@@ -25,6 +25,30 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_jobsources.checkpoint import Checkpoint
+
+#: Every private or ``@final`` name of the SDK the tap uses, and why no public hook does
+#: (``tests/test_sdk_compat.py`` checks each is still there, and that no other is used).
+SDK_PRIVATE: dict[str, str] = {
+    "Stream._tap": "a stream reaches its tap's run (Runtime), its other streams and its writer; no public accessor",
+    "Stream._stream_version": "the table version RECORD lines carry: one per logical run, kept across a resume",
+    "Stream._write_schema_message": "one SCHEMA per stream per run (the SDK sends one per child partition)",
+    "Stream._write_record_message": "every RECORD line through one writer, the tap's encoder (output.py)",
+    "Stream._generate_record_messages": "the SDK's selection mask, type conformance and stream maps, where set",
+    "Stream._write_activate_version_message": "ACTIVATE_VERSION once per stream, after a complete run",
+    "Stream._write_batch_message": "BATCH messages for the files the checkpoint writes",
+    "Stream._sync_records": "a stream's records without their messages, for BATCH through the checkpoint",
+    "Stream._finalize_state": "the SDK would promote bookmarks uncapped and unproven at each partition's end",
+    "Stream._write_state_message": "the end of the run's STATE, as the SDK writes it, through the checkpoint",
+    "PluginBase._validate_config": "the config fixed up (text as numbers) before validation, checks added after",
+    "PluginBase._config": "the SDK's own copy of the config, fixed in place before it is validated",
+    "PluginBase._setup_signal_handlers": "the SDK's handlers exit from anywhere; the tap's stop at boundaries",
+    "Tap._state_writer": "the checkpoint becomes the one writer of STATE (Tap.sync_all writes through it)",
+    "Tap.sync_all": "@final, but the one place a whole run can be wrapped (the CLI calls it directly)",
+    "singer_sdk.helpers._catalog.get_selected_schema": "the schema a stream off by default has once selected",
+    "singer_sdk.helpers._batch.BatchConfig": "type of the batch settings (type hints only)",
+    "singer_sdk.helpers._batch.BaseBatchFileEncoding": "type of a BATCH encoding (type hints only)",
+    "singer_sdk.streams._state.StreamStateManager.is_flushed": "a RECORD out means a STATE is due",
+}
 
 
 class RecordWriter(t.Protocol):
