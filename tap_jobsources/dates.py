@@ -21,6 +21,16 @@ def parse_datetime(value: str) -> datetime:
         raise ValueError(f"{value!r} has no UTC form (out of range)") from None
 
 
+def instant(value: object) -> datetime | None:
+    """A date-time string's instant, in UTC (None: not a string, or not a date-time)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_datetime(value)
+    except ValueError:
+        return None
+
+
 def iso(moment: datetime) -> str:
     """Millisecond precision and a Z, as the APIs write them."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -33,6 +43,11 @@ def canonical(value: str) -> str:
     ``+02:00``, with or without fractions) the largest string is not the latest time.
     """
     return parse_datetime(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+#: Clocks differ, and an item may change while its list is read: a change stamped this long before the
+#: last complete read's newest stamp (less the read's own length) still counts as new (README).
+CLOCK_MARGIN = timedelta(minutes=10)
 
 
 class Watermark:
@@ -60,7 +75,7 @@ class Watermark:
             if (self.newest is None or moment > self.newest) and moment <= self.not_after:
                 self.newest = moment
 
-    def cutoff(self, *, began: datetime, now: datetime, margin: timedelta) -> datetime | None:
+    def cutoff(self, *, began: datetime, now: datetime, margin: timedelta = CLOCK_MARGIN) -> datetime | None:
         """The newest time seen, less how long the read took (a change made while it ran, to an item
         already passed, is stamped no earlier than the read's start) and a margin (None: none seen)."""
         if self.newest is None:

@@ -18,6 +18,7 @@ from singer_sdk.batch import Batcher
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers._catalog import get_selected_schema
 
+from tap_jobsources.dates import instant
 from tap_jobsources.signals import STOP
 
 if t.TYPE_CHECKING:
@@ -237,11 +238,8 @@ def drop_progress(part_state: dict) -> None:
 
 
 def _instant(value: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """Its instant; a value that is not a date-time sorts before every one."""
+    return instant(value) or datetime.min.replace(tzinfo=UTC)
 
 
 def _later(a: t.Any, b: t.Any) -> t.Any:

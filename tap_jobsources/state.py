@@ -30,7 +30,7 @@ import typing as t
 from datetime import UTC, datetime, timedelta
 
 from tap_jobsources import sdk_compat
-from tap_jobsources.dates import iso, parse_datetime
+from tap_jobsources.dates import Watermark, instant, iso, parse_datetime
 from tap_jobsources.plugin import TimesSection
 
 if t.TYPE_CHECKING:
@@ -261,7 +261,7 @@ class RunState:
         last read: it is read as if absent, from ``start_date`` (the whole history without one), so
         nothing between the real last read and now is skipped."""
         value = sdk_compat.bookmark(stream.get_context_state(context))
-        bookmark = _instant(value)
+        bookmark = instant(value)
         if bookmark is not None and bookmark > self.run_start:
             where = (stream.name, partition_key(context))
             if where not in self._warned_future:
@@ -345,7 +345,7 @@ class RunState:
     def time_of(self, section: TimesSection, key: str) -> datetime | None:
         value = self._state.get(section.name)
         times = value.get(section.field) if isinstance(value, dict) else None
-        return _instant(times.get(key)) if isinstance(times, dict) else None
+        return instant(times.get(key)) if isinstance(times, dict) else None
 
     def number_of(self, section: TimesSection, key: str) -> int | None:
         value = self._state.get(section.name)
@@ -360,6 +360,13 @@ class RunState:
     def set_time(self, section: TimesSection, key: str, when: datetime) -> None:
         """Keep ``when`` for ``key``, never later than the run's start."""
         self.times(section)[key] = iso(min(when, self.run_start))
+
+    def set_cutoff(self, section: TimesSection, key: str, seen: Watermark | None, began: datetime) -> None:
+        """Keep for ``key`` the next read's cut-off, made of the server's own times ``seen`` by a read
+        that ``began`` then and was proven whole (nothing kept when it saw none)."""
+        cutoff = seen.cutoff(began=began, now=datetime.now(UTC)) if seen is not None else None
+        if cutoff is not None:
+            self.set_time(section, key, cutoff)
 
     def _check_section(self, section: TimesSection) -> None:
         """What of an input state's section can be used; a WARNING for what is dropped (never obeyed,
@@ -388,7 +395,7 @@ class RunState:
                         str(when)[:40],
                     )
                 continue
-            moment = _instant(when)
+            moment = instant(when)
             if moment is None:
                 self._logger.warning(
                     "The state's %s.%s.%s is %r, not a date-time: ignored.",
@@ -464,15 +471,6 @@ def _bookmarks_of(stream: Stream, context: Context | None, descendants: t.Iterab
     ]
 
 
-def _instant(value: t.Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_datetime(value)
-    except ValueError:
-        return None
-
-
 #: What an entry of a partition may hold, and of which types (``ids``: a listed partition's ids).
 _ENTRY_FIELDS: dict[str, tuple[type, ...]] = {
     "done": (bool,),
@@ -507,7 +505,7 @@ def entry_problem(entry: t.Any) -> str | None:
     for key in ("ids", "finished", "last_ids"):
         if key in entry and not all(_is_int(i) or isinstance(i, str) for i in entry[key]):
             return f"'{key}' holds something other than ids"
-    if "started" in entry and _instant(entry["started"]) is None:
+    if "started" in entry and instant(entry["started"]) is None:
         return "'started' is not a date-time"
     return None
 

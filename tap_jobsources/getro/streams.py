@@ -29,9 +29,6 @@ if t.TYPE_CHECKING:
 SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
 #: Getro: "do not make identical requests within this period".
 SIX_HOURS = 6
-#: Clocks differ, and a job may change while its network is read: a job stamped this long before the
-#: last complete read's newest stamp (less the read's own length) still counts as new (README).
-CLOCK_MARGIN = timedelta(minutes=10)
 #: Getro network endpoints may answer 403 ("hidden for certain members"): that network's list is skipped.
 HIDDEN = "Getro hides the {stream} of network {network_id} from this account (403 Forbidden): skipped."
 
@@ -256,10 +253,8 @@ class JobsListed(ListPages):
             # The ids the list showed, as its check counted them (a resumed read knows only some).
             stream.listed[network] = part.check.seen
         seen = stream.newest.pop(str(network), None)
-        if proven and seen is not None and stream.read_children:
-            cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
-            if cutoff is not None:
-                reader.state.set_time(SINCE, str((part.context or {})["network_id"]), cutoff)
+        if proven and stream.read_children:
+            reader.state.set_cutoff(SINCE, str(network), seen, part.began)
 
 
 class JobsStream(GetroNetworkChild):

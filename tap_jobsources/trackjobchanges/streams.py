@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from importlib import resources
 
@@ -27,9 +27,6 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 SCHEMAS = SchemaDirectory(resources.files(__package__) / "schemas")
-#: Clocks differ, and a connection may change while its group is read: a change stamped this long
-#: before the last complete run's newest stamp (less the run's own length) still counts (README).
-CLOCK_MARGIN = timedelta(minutes=10)
 #: A connection's fields that move when TrackJobChanges looked at its employment again (the detail
 #: view has them; the documented list does not).
 CHANGE_FIELDS = ("employment_checked_at", "new_job_flagged_at")
@@ -149,10 +146,8 @@ class ConnectionsRead(ListPages):
         group = group_key(part.context)
         seen = stream.newest.pop(group, None)
         largest = stream.largest.pop(group, None)
-        if proven and stream.read_children and seen is not None:
-            cutoff = seen.cutoff(began=part.began, now=datetime.now(UTC), margin=CLOCK_MARGIN)
-            if cutoff is not None:
-                reader.state.set_time(EMPLOYMENTS_SINCE, group, cutoff)
+        if proven and stream.read_children:
+            reader.state.set_cutoff(EMPLOYMENTS_SINCE, group, seen, part.began)
         if proven and stream.read_children and largest is not None:
             before = reader.state.number_of(LARGEST_ID, group)
             reader.state.set_number(LARGEST_ID, group, max(largest, before or 0))
