@@ -312,7 +312,10 @@ def assert_warehouse_is_the_emulator(postgres: Cluster, schema: str, sandbox) ->
 
 
 def overlap(a: TaskInstance, b: TaskInstance) -> bool:
-    assert a.start and a.end and b.start and b.end
+    assert a.start
+    assert a.end
+    assert b.start
+    assert b.end
     return a.start < b.end and b.start < a.end
 
 
@@ -331,7 +334,8 @@ def assert_ran_as_designed(instances: list[TaskInstance]) -> None:
     for task in ("bindbee_connector", "trackjobchanges_group"):
         assert any(overlap(a, b) for a, b in itertools.combinations(by_task[task], 2)), f"{task}: never side by side"
     (tables,) = by_task["create_tables"]
-    assert tables.end and all(ti.start and ti.start >= tables.end for t in GETRO_TASKS for ti in by_task[t])
+    assert tables.end
+    assert all(ti.start and ti.start >= tables.end for t in GETRO_TASKS for ti in by_task[t])
 
 
 def run_dag(airflow: Scheduler, run_id: str, runs: set[str]) -> list[TaskInstance]:
@@ -342,7 +346,8 @@ def run_dag(airflow: Scheduler, run_id: str, runs: set[str]) -> list[TaskInstanc
     assert {r for (r,) in airflow.query("select run_id from dag_run where dag_id = %s", DAG)} <= runs
     instances = airflow.task_instances(DAG, run_id)
     failed = [(ti.task_id, ti.map_index, ti.state) for ti in instances if ti.state != "success"]
-    assert state == "success" and not failed, (failed, airflow.logs()[-6000:])
+    assert state == "success", (failed, airflow.logs()[-6000:])
+    assert not failed, (failed, airflow.logs()[-6000:])
     return instances
 
 
@@ -379,9 +384,11 @@ def assert_incremental(sandbox, changed: dict) -> None:
     """The second run went on from the first's state: Bindbee from its bookmark, Getro's removed
     jobs from theirs, employments only of the connections that changed or are new."""
     jobs = sandbox.requests_to("bindbee", "/jobs")
-    assert jobs and all(r.query.get("modified_after") for r in jobs)
+    assert jobs
+    assert all(r.query.get("modified_after") for r in jobs)
     removed = [r for r in sandbox.requests_to("getro") if r.path.endswith("/jobs/removed")]
-    assert removed and all(r.query.get("deactivated_from") for r in removed)
+    assert removed
+    assert all(r.query.get("deactivated_from") for r in removed)
     employments = sandbox.requests_to("trackjobchanges", "/connections/")
     read = {int(r.path.split("/")[2]) for r in employments if r.path.endswith("/employments")}
     # Every changed or new connection's employments; beside them only those the documented list shape

@@ -45,7 +45,8 @@ def test_a_child_stream_writes_files_of_up_to_the_batch_size(tmp_path):
         employment_files = [m for m in run.messages if m["type"] == "BATCH" and m["stream"] == "employments"]
         connections = len(expected["connections"])
         assert len(employment_files) == math.ceil(len(expected["employments"]) / 20) < connections
-        assert run.messages[-1]["type"] == "STATE" and "resume" not in run.state
+        assert run.messages[-1]["type"] == "STATE"
+        assert "resume" not in run.state
 
 
 @pytest.mark.e2e  # Meltano and PostgreSQL

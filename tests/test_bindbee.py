@@ -85,7 +85,8 @@ def test_second_run_brings_exactly_the_changes(tmp_path, sandbox, config):
     second = run_in_process(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
     got = {(r["connector"], r["id"]): r for r in second.records["ats_jobs"]}
-    assert ("lever", changed["id"]) in got and got[("lever", changed["id"])]["name"] == "RENAMED"
+    assert ("lever", changed["id"]) in got
+    assert got[("lever", changed["id"])]["name"] == "RENAMED"
     assert ("workday", added["id"]) in got
     assert ("greenhouse", at_bookmark["id"]) in got  # not lost
     # Nothing else but records within the lookback (bindbee_lookback_minutes, 60) of the old bookmarks.

@@ -24,7 +24,9 @@ def test_any_unexpected_exception_is_one_line_with_its_type_and_a_traceback_only
     last = error_lines(run.stderr)[-1]
     assert "JSONDecodeError: " in last
     debug = run_tap(tmp_path / "debug", config, extra_args=args, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
-    assert debug.returncode == 1 and "Traceback" in debug.stderr and "JSONDecodeError: " in debug.stderr
+    assert debug.returncode == 1
+    assert "Traceback" in debug.stderr
+    assert "JSONDecodeError: " in debug.stderr
 
 
 def test_a_stop_the_tap_decided_keeps_its_code_and_message(tmp_path, sandbox):
@@ -36,4 +38,5 @@ def test_a_stop_the_tap_decided_keeps_its_code_and_message(tmp_path, sandbox):
     assert error_lines(run.stderr)[-1].endswith(
         "Records with an invalid primary key were skipped (1 in jobs); see the ERROR lines above."
     )
-    assert "RunStopped" not in run.stderr and "Traceback" not in run.stderr
+    assert "RunStopped" not in run.stderr
+    assert "Traceback" not in run.stderr

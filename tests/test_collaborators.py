@@ -51,7 +51,8 @@ def test_a_state_waits_while_records_wait_for_a_file_and_follows_the_files():
     checkpoint.gathered(buffer, {"id": 1})
     state["bookmarks"]["jobs"] = {"page": 2}
     checkpoint.due()  # a record waits for a file: held
-    assert sink.states == [] and checkpoint.held == 1
+    assert sink.states == []
+    assert checkpoint.held == 1
     checkpoint.gathered(buffer, {"id": 2})
     checkpoint.gathered(buffer, {"id": 3})  # full: the file, then the held STATE
     assert files == [[{"id": 1}, {"id": 2}, {"id": 3}]]
@@ -69,7 +70,8 @@ def test_a_full_buffer_closes_every_streams_files_first():
     checkpoint.gathered(a, {"id": "a1"})
     checkpoint.gathered(a, {"id": "a2"})
     assert files == {"a": [[{"id": "a1"}, {"id": "a2"}]], "b": [[{"id": "b1"}]]}
-    assert len(sink.states) == 1 and checkpoint.waiting == 0
+    assert len(sink.states) == 1
+    assert checkpoint.waiting == 0
 
 
 def test_repeated_states_are_written_once_but_the_final_one_always():
@@ -93,7 +95,8 @@ def test_the_final_state_closes_the_files_before_it():
 
     checkpoint.gathered(checkpoint.buffer("s", 10, write), {"id": 1})
     checkpoint.final()
-    assert [m["type"] for m in sink.lines] == ["RECORD", "STATE"] and written == [[{"id": 1}]]
+    assert [m["type"] for m in sink.lines] == ["RECORD", "STATE"]
+    assert written == [[{"id": 1}]]
 
 
 # The sender -------------------------------------------------------------------------------
@@ -162,7 +165,8 @@ def extract(payload: t.Any, response: requests.Response) -> list[dict]:
 def test_the_sender_retries_a_server_error_and_a_body_without_its_list():
     session = FakeSession((503, b"busy"), (200, b'{"nothing": 1}'), (200, b'{"data": [{"id": 1}]}'))
     page = sender(session).send(prepared(), extract)
-    assert page.records == [{"id": 1}] and session.sent == 3
+    assert page.records == [{"id": 1}]
+    assert session.sent == 3
 
 
 def test_the_sender_gives_up_with_a_message_naming_the_provider_and_endpoint():
@@ -181,8 +185,10 @@ def test_the_sender_does_not_retry_a_refusal():
 def test_the_sender_masks_its_providers_secret_echoed_in_a_body(caplog):
     echoed = json.dumps({"data": [{"id": 1, "note": f"key={KEY}"}]}).encode()
     page = sender(FakeSession((200, echoed))).send(prepared(), extract)
-    assert KEY not in json.dumps(page.records) and page.records[0]["id"] == 1
-    assert "echoed a credential" in caplog.text and KEY not in caplog.text
+    assert KEY not in json.dumps(page.records)
+    assert page.records[0]["id"] == 1
+    assert "echoed a credential" in caplog.text
+    assert KEY not in caplog.text
 
 
 # The partition reader: tests/test_reading.py

@@ -75,4 +75,5 @@ def test_the_test_capability_sends_every_stream_with_its_whole_schema(tmp_path, 
     assert {"network_id", "id", "description", "description_last_updated_at"} <= set(details)
     if mode == "all":
         records = run.records["job_details"]
-        assert records and set(records[0]) <= set(details)
+        assert records
+        assert set(records[0]) <= set(details)

@@ -198,7 +198,8 @@ def test_a_token_echoed_into_an_error_body_with_escapes_never_reaches_stderr(tmp
     sandbox.intercept(lambda r: Answer(400, raw=body))
     run = run_in_process(tmp_path, config)
     assert run.returncode != 0
-    assert "Getro answered 400" in run.stderr and MASK in run.stderr
+    assert "Getro answered 400" in run.stderr
+    assert MASK in run.stderr
     assert_no_piece_of(TOKEN, run.stdout, run.stderr)
 
 
@@ -208,7 +209,8 @@ def test_a_password_in_an_invalid_api_url_never_reaches_a_message(tmp_path):
     run = run_in_process(tmp_path, config)
     assert run.returncode != 0
     assert "trackjobchanges_api_url is not a valid http(s) URL: 'htp://****@127.0.0.1:9/api'" in run.stderr
-    assert "hunter2pass" not in run.stderr and "hunter2pass" not in run.stdout
+    assert "hunter2pass" not in run.stderr
+    assert "hunter2pass" not in run.stdout
     assert "Traceback" not in run.stderr
 
 
@@ -227,7 +229,8 @@ def test_a_token_echoed_url_encoded_in_any_case_never_reaches_stdout_or_stderr(t
     sandbox.getro.token = URL_TOKEN
     config = {**sandbox.settings("getro"), **FAST}
     echoed = URL_FORMS[form](URL_TOKEN)
-    assert echoed != URL_TOKEN and json.dumps(echoed)[1:-1] == echoed  # no JSON escape in the way
+    assert echoed != URL_TOKEN
+    assert json.dumps(echoed)[1:-1] == echoed  # no JSON escape in the way
     body = json.dumps(["Design", f"https://jobs.example.com/apply?t={echoed}"]).encode()
     sandbox.intercept(lambda r: Answer(200, raw=body) if r.path == "/job_functions" else None)
     run = run_in_process(tmp_path, config)

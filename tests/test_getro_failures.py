@@ -61,8 +61,10 @@ def test_emulators_own_rate_limit_is_respected_via_retry_after(tmp_path, getro_c
         )
         assert run.returncode == 0, run.stderr
         statuses = [r.status for r in sb.requests_to("getro") if r.path in ("/job_functions", "/experience_levels")]
-        assert statuses.count(429) == 1 and statuses[-1] == 200
-        assert len(run.records["job_functions"]) == 15 and len(run.records["experience_levels"]) == 6
+        assert statuses.count(429) == 1
+        assert statuses[-1] == 200
+        assert len(run.records["job_functions"]) == 15
+        assert len(run.records["experience_levels"]) == 6
 
 
 @pytest.mark.parametrize("kind", ["500", "503", "truncated", "html", "reset"])

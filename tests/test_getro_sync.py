@@ -250,7 +250,8 @@ def test_not_visible_profiles_is_asked_only_when_set(tmp_path, sandbox, getro_co
     run = run_in_process(tmp_path / "2", {**getro_config, "getro_not_visible_profiles": True}, catalog=catalog)
     assert run.returncode == 0, run.stderr
     asked = sandbox.requests_to("getro", "/networks/101/talent")
-    assert asked and all(r.query.get("not_visible_profiles") == "true" for r in asked)
+    assert asked
+    assert all(r.query.get("not_visible_profiles") == "true" for r in asked)
 
 
 def test_job_details_all_asks_every_jobs_details_again(tmp_path, sandbox, getro_config, full_catalog):

@@ -99,7 +99,8 @@ def test_consecutive_runs_in_process_equal_runs_as_processes(tmp_path, sandbox):
     processes, asked_by_processes = three_runs(run_tap, tmp_path / "process", sandbox)
     in_process, asked_in_process = three_runs(run_in_process, tmp_path / "in", sandbox)
     assert [p["returncode"] for p in processes] == [1, 0, 0]
-    assert processes[1]["records"] and processes[2]["records"]
+    assert processes[1]["records"]
+    assert processes[2]["records"]
     for process, here in zip(processes, in_process, strict=True):
         for key in process:
             assert here[key] == process[key], key
@@ -140,13 +141,19 @@ def test_a_run_leaves_the_test_process_as_it_found_it(tmp_path, sandbox):
 def test_stdout_and_exit_codes_as_a_process_gives_them(tmp_path, sandbox):
     config = {**sandbox.settings(), **FAST}
     about = run_in_process(tmp_path / "about", {}, extra_args=["--about", "--format=json"])
-    assert about.returncode == 0 and json.loads(about.stdout)["name"] == "tap-jobsources"
+    assert about.returncode == 0
+    assert json.loads(about.stdout)["name"] == "tap-jobsources"
     discovered = run_in_process(tmp_path / "discover", config, extra_args=["--discover"])
-    assert discovered.returncode == 0 and json.loads(discovered.stdout)["streams"]
+    assert discovered.returncode == 0
+    assert json.loads(discovered.stdout)["streams"]
     usage = run_in_process(tmp_path / "usage", config, extra_args=["--no-such-option"])
-    assert usage.returncode == 2 and "No such option" in usage.stderr and usage.stdout == ""
+    assert usage.returncode == 2
+    assert "No such option" in usage.stderr
+    assert usage.stdout == ""
     bad = run_in_process(tmp_path / "bad", {**config, "getro_page_size": 0})
-    assert bad.returncode == 1 and "getro_page_size" in bad.stderr and not bad.messages
+    assert bad.returncode == 1
+    assert "getro_page_size" in bad.stderr
+    assert not bad.messages
     assert sandbox.log == []
 
 

@@ -165,7 +165,8 @@ def test_skip_loads_the_rest_logs_each_and_ends_with_an_error(tmp_path, sandbox)
     assert len(jobs) == sum(len(v) for v in sandbox.getro.jobs.values()) - 4
     errors = [line for line in run.stderr.splitlines() if "| ERROR" in line and ": skipped (" in line]
     assert len(errors) == 4, errors
-    assert any("is missing" in line for line in errors) and any("id is {'x': 1}" in line for line in errors)
+    assert any("is missing" in line for line in errors)
+    assert any("id is {'x': 1}" in line for line in errors)
     assert "Records with an invalid primary key were skipped (4 in jobs)" in run.stderr
     assert not [m for m in run.messages if m["type"] == "ACTIVATE_VERSION"]
 
@@ -224,7 +225,8 @@ def test_a_signal_ends_the_run_promptly_with_a_final_state_and_a_failure_code(tm
     assert proc.returncode == code, err[-2000:]
     messages = [json.loads(line) for line in [first, *out.splitlines()] if line.startswith('{"type"')]
     assert messages[-1]["type"] == "STATE"
-    assert "Interrupted by" in err and "Traceback" not in err
+    assert "Interrupted by" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.e2e  # a process whose stdout the target closed
@@ -237,7 +239,9 @@ def test_a_closed_stdout_ends_the_run_at_once_with_one_clear_line(tmp_path, sand
     err = proc.stderr.read()
     assert proc.returncode == 141
     assert "The target stopped reading" in err
-    assert "Traceback" not in err and "Exception ignored" not in err and "BrokenPipeError" not in err
+    assert "Traceback" not in err
+    assert "Exception ignored" not in err
+    assert "BrokenPipeError" not in err
     total = sum(len(v) for v in sandbox.getro.jobs.values())
     assert len(sandbox.requests_to("getro")) < total  # it did not read on for nothing
 
@@ -250,7 +254,8 @@ def test_a_start_date_that_is_not_a_date_stops_before_any_request(tmp_path, sand
     run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST, "start_date": start})
     assert run.returncode != 0
     assert "start_date is not a date-time" in run.stderr
-    assert sandbox.log == [] and "Traceback" not in run.stderr
+    assert sandbox.log == []
+    assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize(
@@ -320,7 +325,8 @@ def test_a_state_of_the_wrong_shape_stops_before_any_request(tmp_path, sandbox, 
     assert run.returncode != 0
     assert named in run.stderr, run.stderr[-2000:]
     assert "meltano state clear" in run.stderr
-    assert sandbox.log == [] and "Traceback" not in run.stderr
+    assert sandbox.log == []
+    assert "Traceback" not in run.stderr
     assert not run.states  # the bad value is not written back
 
 
@@ -337,7 +343,8 @@ def test_unknown_streams_in_the_catalog_are_warned_about(tmp_path, sandbox):
     run = run_in_process(tmp_path / "run", config, catalog=only(full, {"connections", "jobs"}))
     assert run.returncode == 0, run.stderr
     line = next(line for line in run.stderr.splitlines() if "The catalog names streams" in line)
-    assert "jobs" in line and "connections" not in line
+    assert "jobs" in line
+    assert "connections" not in line
     assert run.records["connections"]
 
 
@@ -466,7 +473,8 @@ def test_page_progress_written_in_the_future_is_not_trusted(tmp_path, sandbox, c
     }
     run = run_in_process(tmp_path, config, state=state)
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "later than this run's start" in run.stderr and "finished by the interrupted run" not in run.stderr
+    assert "later than this run's start" in run.stderr
+    assert "finished by the interrupted run" not in run.stderr
     assert {r["connector"] for r in run.records["ats_jobs"]} >= {"lever", "greenhouse"}
 
 

@@ -147,7 +147,8 @@ def test_an_interrupted_first_run_does_not_count_as_complete(tmp_path):
 
         sandbox.intercept(fail_late)
         failed = run_in_process(tmp_path / "1", config)
-        assert failed.returncode != 0 and calls["n"]
+        assert failed.returncode != 0
+        assert calls["n"]
         assert "employments_read" not in failed.state.get("trackjobchanges", {})
         sandbox.intercepts.clear()
         sandbox.clear_log()

@@ -91,7 +91,8 @@ def test_a_mistyped_start_date_stops_before_any_request_naming_the_setting(proje
         finally:
             in_project(project, "config", "unset", "tap-jobsources", "start_date")
         assert run.returncode != 0
-        assert "start_date" in run.stderr and typed in run.stderr, run.stderr[-3000:]
+        assert "start_date" in run.stderr, run.stderr[-3000:]
+        assert typed in run.stderr, run.stderr[-3000:]
         assert sandbox.log == []
 
 
@@ -107,5 +108,6 @@ def test_a_mistyped_start_date_through_meltano_run_in_this_project(tmp_path):
             "--environment", "sandbox", "run", "tap-jobsources-bindbee", "target-duckdb", env=env, check=False
         )
         assert run.returncode != 0
-        assert "start_date" in run.stderr and "2O26-01-01" in run.stderr, run.stderr[-3000:]
+        assert "start_date" in run.stderr, run.stderr[-3000:]
+        assert "2O26-01-01" in run.stderr, run.stderr[-3000:]
         assert sandbox.log == []

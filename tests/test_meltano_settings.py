@@ -237,4 +237,6 @@ def test_the_forms_cover_a_fraction_for_every_number_and_text_lists_for_every_li
         if _types(spec)[0] == "number":
             assert any("." in text for text in texts), name
         if _types(spec)[0] == "array" and "object" not in _types(spec.get("items") or {}):
-            assert len(texts) == 3 and "," in texts[1] and not texts[2].startswith("["), name
+            assert len(texts) == 3, name
+            assert "," in texts[1], name
+            assert not texts[2].startswith("["), name

@@ -45,7 +45,8 @@ def test_the_built_wheel_installs_and_syncs_and_holds_its_schemas(tmp_path, sand
     about = json.loads(
         subprocess.run([tap, "--about", "--format=json"], check=True, capture_output=True, text=True).stdout
     )
-    assert about["name"] == "tap-jobsources" and "getro_api_token" in about["settings"]["properties"]
+    assert about["name"] == "tap-jobsources"
+    assert "getro_api_token" in about["settings"]["properties"]
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps({**sandbox.settings("trackjobchanges", "getro"), **FAST}))

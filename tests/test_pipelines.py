@@ -291,7 +291,8 @@ def test_sigterm_to_the_tap_under_meltano_run_keeps_its_state_and_the_next_run_r
         (tap,) = [p for p in children if "tap-jobsources" in Path(f"/proc/{p}/cmdline").read_text()]
         os.kill(int(tap), signal.SIGTERM)
         _, stderr = run.communicate(timeout=120)
-        assert run.returncode != 0 and "Interrupted by SIGTERM" in stderr, stderr[-3000:]
+        assert run.returncode != 0, stderr[-3000:]
+        assert "Interrupted by SIGTERM" in stderr, stderr[-3000:]
         saved = meltano("state", "get", "dev:tap-jobsources-getro-to-target-postgres", env=env)
         assert '"resume"' in saved.stdout, saved.stdout  # the tap's final STATE, page progress included
         before = len(sandbox.log)

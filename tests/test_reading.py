@@ -186,21 +186,25 @@ def read(server: ListServer, paging: Paging | None = None, **kwargs: t.Any) -> t
 def test_a_list_ends_at_its_total_without_an_empty_request_and_is_proven():
     server = ListServer(20, 10)
     ids, runtime, _ = read(server)
-    assert ids == list(range(20)) and server.asked == [1, 2]  # the total reached: no third, empty request
+    assert ids == list(range(20))
+    assert server.asked == [1, 2]  # the total reached: no third, empty request
     assert not runtime.ledger.incomplete
 
 
 def test_without_a_total_a_short_page_ends_the_list_but_the_read_is_not_proven():
     server = ListServer(15, 10, meta=lambda s, p: {})
     ids, runtime, _ = read(server)
-    assert ids == list(range(15)) and server.asked == [1, 2]
+    assert ids == list(range(15))
+    assert server.asked == [1, 2]
     assert "gave no total" in runtime.ledger.incomplete["jobs"][0]
 
 
 def test_a_server_that_caps_pages_below_per_page_is_paged_to_its_total():
     server = ListServer(120, 50)  # serves 50 a page although 100 are asked
     ids, runtime, _ = read(server, NumberedPages(list_info, size=100))
-    assert ids == list(range(120)) and server.asked == [1, 2, 3] and not runtime.ledger.incomplete
+    assert ids == list(range(120))
+    assert server.asked == [1, 2, 3]
+    assert not runtime.ledger.incomplete
 
 
 def test_talent_pages_follow_next_page_and_total_items():
@@ -215,7 +219,9 @@ def test_talent_pages_follow_next_page_and_total_items():
 
     server = ListServer(5, 2, meta=meta)
     ids, runtime, _ = read(server, NumberedPages(talent_info, size=2))
-    assert ids == list(range(5)) and server.asked == [1, 2, 3] and not runtime.ledger.incomplete
+    assert ids == list(range(5))
+    assert server.asked == [1, 2, 3]
+    assert not runtime.ledger.incomplete
 
 
 # Lists that move while they are read ------------------------------------------------------------
@@ -269,7 +275,8 @@ def test_a_list_that_keeps_moving_is_named_unproven_at_a_bounded_cost(caplog):
     reasons = runtime.ledger.incomplete["jobs"]
     assert any("kept moving" in r for r in reasons), reasons
     assert len(server.asked) <= 2 * 20 + 5  # never more than about twice the pages
-    assert "could not prove the read complete" in caplog.text and "No ACTIVATE_VERSION for jobs" in caplog.text
+    assert "could not prove the read complete" in caplog.text
+    assert "No ACTIVATE_VERSION for jobs" in caplog.text
 
 
 def test_a_list_that_grows_before_the_read_position_is_proven_and_its_shifted_row_is_sent_again():
@@ -290,13 +297,17 @@ def test_a_list_that_grows_before_the_read_position_is_proven_and_its_shifted_ro
 def test_an_empty_page_where_the_total_says_more_is_asked_again():
     server = ListServer(250, 100, empty_once={2})
     ids, runtime, _ = read(server)
-    assert ids == list(range(250)) and server.asked == [1, 2, 2, 3] and not runtime.ledger.incomplete
+    assert ids == list(range(250))
+    assert server.asked == [1, 2, 2, 3]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_short_page_after_full_ones_is_asked_again_and_nothing_goes_out_twice():
     server = ListServer(30, 10, short_once={2})
     ids, runtime, _ = read(server)
-    assert ids == list(range(30)) and server.asked == [1, 2, 2, 3] and not runtime.ledger.incomplete
+    assert ids == list(range(30))
+    assert server.asked == [1, 2, 2, 3]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_page_that_stays_empty_where_the_total_says_more_is_named_and_retires_nothing(caplog):
@@ -304,14 +315,17 @@ def test_a_page_that_stays_empty_where_the_total_says_more_is_named_and_retires_
     ids, runtime, _ = read(server)
     assert ids == list(range(100))
     reason = runtime.ledger.incomplete["jobs"][0]
-    assert "page 2 came back empty 3 times" in reason and "250" in reason
+    assert "page 2 came back empty 3 times" in reason
+    assert "250" in reason
     assert "Getro jobs: could not prove the read complete" in caplog.text
 
 
 def test_a_total_below_what_the_pages_hold_does_not_end_the_list():
     server = ListServer(250, 100, total=lambda s: 150)
     ids, runtime, _ = read(server)
-    assert ids == list(range(250)) and server.asked == [1, 2, 3] and not runtime.ledger.incomplete
+    assert ids == list(range(250))
+    assert server.asked == [1, 2, 3]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_total_above_what_the_list_holds_is_named():
@@ -337,7 +351,8 @@ def test_last_page_false_on_an_empty_page_is_asked_again_then_named():
 
     reader, _, runtime, _ = reader_for(answer, NumberedPages(info))
     ids = [r["id"] for r in reader.records(None)]
-    assert ids == list(range(25)) and asked == [1, 2, 2, 2]
+    assert ids == list(range(25))
+    assert asked == [1, 2, 2, 2]
     assert "page 2 came back empty" in runtime.ledger.incomplete["jobs"][0]
 
 
@@ -363,7 +378,9 @@ def resume_state(page: int, items: int, total: int | None, last_ids: list | None
 def test_a_resumed_read_starts_at_the_saved_page():
     server = ListServer(30, 10)
     ids, runtime, _ = read(server, state=resume_state(2, 10, 30))
-    assert ids == list(range(10, 30)) and server.asked == [2, 3] and not runtime.ledger.incomplete
+    assert ids == list(range(10, 30))
+    assert server.asked == [2, 3]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_resumed_read_whose_list_shrank_since_reads_again_what_shifted():
@@ -415,7 +432,8 @@ def cursor_info(payload: t.Any) -> PageInfo:
 
 def test_a_cursor_list_ends_at_a_null_cursor_and_is_proven():
     reader, _, runtime, _ = reader_for(cursor_list(["a", "b"]), CursorPages(cursor_info))
-    assert [r["id"] for r in reader.records(None)] == [0, 1, 2] and not runtime.ledger.incomplete
+    assert [r["id"] for r in reader.records(None)] == [0, 1, 2]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_cursor_cycle_or_a_cursor_that_is_an_object_stops_with_one_clear_error():
@@ -487,7 +505,8 @@ def test_the_reader_stops_at_a_record_boundary_when_the_flag_is_set():
     runtime.stop.signum = signal.SIGTERM
     with pytest.raises(RunStopped) as stopped:
         next(records)
-    assert stopped.value.code == 143 and server.asked == [1]
+    assert stopped.value.code == 143
+    assert server.asked == [1]
 
 
 def test_a_bindbee_answer_without_its_cursor_field_ends_the_read_unproven():
@@ -501,7 +520,8 @@ def test_a_bindbee_answer_without_its_cursor_field_ends_the_read_unproven():
     assert [r["id"] for r in reader.records(None)] == [1]
     assert "came without a cursor field" in runtime.ledger.incomplete["jobs"][0]
     reader, _, runtime, _ = reader_for(cursor_list(["a"]), CursorPages(bindbee_cursor_info))
-    assert [r["id"] for r in reader.records(None)] == [0, 1] and not runtime.ledger.incomplete
+    assert [r["id"] for r in reader.records(None)] == [0, 1]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_last_page_after_the_total_rose_and_fell_back_is_not_taken_as_proof():
@@ -526,7 +546,9 @@ def test_an_id_that_is_an_object_is_counted_and_sent_on_for_the_shaper_to_judge(
     server.items[3]["id"] = {"x": 1}
     server.items[4]["id"] = [1]
     ids, runtime, _ = read(server)
-    assert len(ids) == 20 and {"x": 1} in ids and not runtime.ledger.incomplete
+    assert len(ids) == 20
+    assert {"x": 1} in ids
+    assert not runtime.ledger.incomplete
 
 
 def test_a_server_that_ignores_the_page_number_is_stopped_after_three_repeated_pages():
@@ -547,7 +569,9 @@ def test_pages_pushed_forward_by_a_list_that_grew_by_a_page_or_more_are_not_repe
 
     server.after_answer = grow
     ids, runtime, _ = read(server)  # pages 2 to 4 hold page 1's items again: the list grew by a page each time
-    assert set(range(40)) <= set(ids) and server.asked[:4] == [1, 2, 3, 4] and not runtime.ledger.incomplete
+    assert set(range(40)) <= set(ids)
+    assert server.asked[:4] == [1, 2, 3, 4]
+    assert not runtime.ledger.incomplete
 
 
 def test_a_list_that_grows_by_pages_at_once_is_read_on_not_taken_for_a_repeating_server():
@@ -561,7 +585,8 @@ def test_a_list_that_grows_by_pages_at_once_is_read_on_not_taken_for_a_repeating
 
     server.after_answer = burst
     ids, runtime, _ = read(server)
-    assert set(range(40)) <= set(ids) and not runtime.ledger.incomplete
+    assert set(range(40)) <= set(ids)
+    assert not runtime.ledger.incomplete
 
 
 def test_an_unread_item_gone_and_a_new_one_at_the_head_leave_the_read_proven():
@@ -577,7 +602,8 @@ def test_an_unread_item_gone_and_a_new_one_at_the_head_leave_the_read_proven():
 
     server.after_answer = churn
     ids, runtime, _ = read(server)
-    assert set(range(29)) <= set(ids) and not runtime.ledger.incomplete
+    assert set(range(29)) <= set(ids)
+    assert not runtime.ledger.incomplete
 
 
 # Seams ------------------------------------------------------------------------------------------

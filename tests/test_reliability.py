@@ -195,7 +195,8 @@ def test_bookmarks_in_the_future_are_read_as_absent_and_none_is_written_later(tm
         parts = run.state["bookmarks"][stream]["partitions"]
         written = {instant(p["replication_key_value"]) for p in parts}
         assert all(before - timedelta(minutes=5) <= w <= datetime.now(UTC) for w in written), (stream, written)
-        assert f"The state's bookmark of {stream}" in run.stderr and "later than this run's start" in run.stderr
+        assert f"The state's bookmark of {stream}" in run.stderr
+        assert "later than this run's start" in run.stderr
     assert len(run.listed["jobs"]) == 60  # the full-table streams still ran
 
 
@@ -206,7 +207,8 @@ def test_no_secret_anywhere_at_debug_through_faults(tmp_path, sandbox, config, c
         tmp_path, {**config, "retry_max_attempts": 8}, catalog=catalog, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"}
     )
     assert run.returncode == 0, run.stderr
-    assert "DEBUG" in run.stderr and "urllib3" in run.stderr
+    assert "DEBUG" in run.stderr
+    assert "urllib3" in run.stderr
     for secret in secrets(config):
         assert secret not in run.stdout, secret
         assert secret not in run.stderr, secret
@@ -225,7 +227,8 @@ def test_no_secret_when_the_api_is_unreachable(tmp_path, sandbox, config, provid
     assert "still failing after 2 attempts: connection failed" in run.stderr
     for key, value in config.items():
         if key in SECRETS_OF:
-            assert value not in run.stderr and value not in run.stdout
+            assert value not in run.stderr
+            assert value not in run.stdout
     for connector in config.get("bindbee_connectors", []):
         assert connector["token"] not in run.stderr
 
@@ -280,7 +283,9 @@ def test_schema_drift_does_not_break_the_sync_and_output_stays_valid(tmp_path, s
     assert run.returncode == 0, run.stderr
     assert_records_match_schemas(run)
     emitted = next(r for r in run.records["jobs"] if r["id"] == int(job["id"]))
-    assert "brand_new_field" not in emitted and emitted["featured"] is None and emitted["created_at"] is None
+    assert "brand_new_field" not in emitted
+    assert emitted["featured"] is None
+    assert emitted["created_at"] is None
     company = next(r for r in run.records["companies"] if r["id"] == sandbox.getro.companies[101][0]["objectID"])
     assert company["topics"] == ["Energy"]
     lever = next(
@@ -292,5 +297,6 @@ def test_schema_drift_does_not_break_the_sync_and_output_stays_valid(tmp_path, s
     conn = next(
         r for r in run.records["connections"] if r["id"] == sandbox.trackjobchanges.connections["grp-default"][0]["id"]
     )
-    assert conn["in_eu"] is None and conn["current_employment"]["email_confidence"] == 85
+    assert conn["in_eu"] is None
+    assert conn["current_employment"]["email_confidence"] == 85
     assert "field brand_new_field is not in the stream's schema: dropped" in run.stderr

@@ -194,7 +194,8 @@ def test_a_state_of_the_previous_release_is_read(tmp_path, sandbox, config):
     }
     run = run_in_process(tmp_path, config, state=old)
     assert run.returncode == 0, run.stderr
-    assert run.records["jobs"] and "resume" not in run.state
+    assert run.records["jobs"]
+    assert "resume" not in run.state
 
 
 @pytest.mark.e2e  # a SIGKILL to a process (the runs around it are in-process)
@@ -209,7 +210,8 @@ def test_progress_older_than_resume_within_hours_is_ignored(tmp_path, sandbox, c
     assert "more than resume_within_hours (24): ignored" in run.stderr
     assert len(run.records["job_functions"]) == len(sandbox.getro.job_functions)  # read again
     versions = {m["version"] for m in run.messages if m["type"] == "ACTIVATE_VERSION"}
-    assert versions and versions != {state["resume"]["version"]}  # a new logical run
+    assert versions
+    assert versions != {state["resume"]["version"]}  # a new logical run
 
 
 @pytest.mark.e2e  # a SIGKILL to a process (the runs around it are in-process)
@@ -251,7 +253,8 @@ def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp
     second = run_in_process(tmp_path / "2", config, state=first.state)
     assert second.returncode == 0, second.stderr
     told = [line for line in second.stderr.splitlines() if "networks read whole less than that ago" in line]
-    assert len(told) == 1 and "Read anyway" in told[0]  # one line a run, naming the networks
+    assert len(told) == 1
+    assert "Read anyway" in told[0]  # one line a run, naming the networks
     assert all(f"{n} (0.0 h ago)" in told[0] for n in (101, 102, 103))
     assert second.records["jobs"]
 
@@ -259,7 +262,8 @@ def test_getro_six_hour_rule_is_told_and_with_a_minimum_networks_are_skipped(tmp
     third = run_in_process(tmp_path / "3", {**config, "getro_min_hours_between_syncs": 4}, state=first.state)
     assert third.returncode == 0, third.stderr
     assert "Skipped (getro_min_hours_between_syncs)" in third.stderr
-    assert not third.records.get("jobs") and not third.records.get("networks")
+    assert not third.records.get("jobs")
+    assert not third.records.get("networks")
     assert not [r for r in sandbox.log if r.path.startswith("/networks/")]
     activated = {m["stream"] for m in third.messages if m["type"] == "ACTIVATE_VERSION"}
     assert activated == {"job_functions", "experience_levels"}  # nothing for the skipped networks' streams
@@ -279,5 +283,6 @@ def test_long_partitions_log_their_progress_with_totals_and_time_left(tmp_path, 
     jobs = [line for line in lines if line.startswith("jobs [network 101]: ")]
     total = len(sandbox.getro.jobs[101])
     assert jobs, lines
-    assert f"of {total} (" in jobs[-1] and "left" in jobs[-1], jobs[-1]
+    assert f"of {total} (" in jobs[-1], jobs[-1]
+    assert "left" in jobs[-1], jobs[-1]
     assert any(line.startswith("connections: ") and " of " in line for line in lines), lines

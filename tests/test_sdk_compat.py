@@ -61,7 +61,8 @@ def test_every_state_the_sdk_writes_goes_through_the_tap_state_writer():
 def test_the_compatibility_module_does_not_import_the_tap():
     tree = ast.parse((ROOT / "tap_jobsources" / "sdk_compat.py").read_text())
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert "tap_jobsources.tap" not in imported and "tap_jobsources.client" not in imported
+    assert "tap_jobsources.tap" not in imported
+    assert "tap_jobsources.client" not in imported
 
 
 def test_sync_all_is_still_the_one_entry_of_a_run():
@@ -166,7 +167,8 @@ def test_one_schema_per_stream_per_run(tmp_path, sandbox):
     run = run_in_process(tmp_path, {**sandbox.settings("trackjobchanges", "getro"), **FAST})
     assert run.returncode == 0, run.stderr
     schemas = [m["stream"] for m in run.messages if m["type"] == "SCHEMA"]
-    assert len(schemas) == len(set(schemas)) and {"employments", "jobs", "talent"} <= set(schemas)
+    assert len(schemas) == len(set(schemas))
+    assert {"employments", "jobs", "talent"} <= set(schemas)
 
 
 def test_one_http_session_per_provider(sandbox):

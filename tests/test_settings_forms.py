@@ -64,7 +64,9 @@ def test_every_number_setting_is_read_as_a_number_in_every_form(name, form):
     if name == "max_response_mb":
         assert got == int(value * 1024 * 1024)
     else:
-        assert got == value and isinstance(got, (int, float)) and not isinstance(got, Decimal), (name, got)
+        assert got == value, (name, got)
+        assert isinstance(got, (int, float)), (name, got)
+        assert not isinstance(got, Decimal), (name, got)
 
 
 def test_a_fraction_of_a_request_per_minute_from_a_json_file_paces_without_a_type_error():
@@ -94,7 +96,8 @@ def test_what_a_user_can_mistype_is_one_clear_message_naming_the_setting(setting
         TapJobSources(config={**BASE, setting: value}, validate_config=True)
     text = " ".join(refused.value.errors)
     assert message in text, text
-    assert "s3cretpassw0rd" not in text and "quoted" not in text
+    assert "s3cretpassw0rd" not in text
+    assert "quoted" not in text
 
 
 def test_a_start_date_in_year_one_is_a_bound_bindbee_can_be_asked_from():
@@ -131,7 +134,8 @@ def test_text_and_decimals_are_normalized_before_validation():
         "getro_network_ids": [101, 102],
         "bindbee_include_raw_data": True,
     }
-    assert notes and "once each" in notes[0]
+    assert notes
+    assert "once each" in notes[0]
 
 
 def test_bookmarks_of_streams_the_tap_does_not_have_are_written_once_in_the_final_state(capsys):
@@ -169,6 +173,7 @@ def test_a_bindbee_cursor_that_is_an_object_is_one_line_naming_provider_and_endp
     run = run_in_process(tmp_path, {**sandbox.settings("bindbee"), **FAST})
     assert run.returncode == 1
     errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
-    assert errors and "Bindbee GET /bindbee/api/ats/v1/jobs (stream ats_jobs, connector " in errors[-1]
+    assert errors
+    assert "Bindbee GET /bindbee/api/ats/v1/jobs (stream ats_jobs, connector " in errors[-1]
     assert "cursor that is a dict, not a token" in errors[-1]
     assert "Traceback" not in run.stderr

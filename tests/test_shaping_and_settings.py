@@ -92,10 +92,12 @@ def test_settings_given_as_text_are_read_as_their_type():
         "retry_max_attempts": "many",
     }
     notes = normalize(config)
-    assert config["getro_page_size"] == 50 and config["getro_requests_per_minute"] == 12.5
+    assert config["getro_page_size"] == 50
+    assert config["getro_requests_per_minute"] == 12.5
     assert config["bindbee_include_raw_data"] is True
     assert config["getro_network_ids"] == [101, 102]
-    assert notes and "more than once" in notes[0]
+    assert notes
+    assert "more than once" in notes[0]
     assert config["trackjobchanges_group_ids"] == ["a", "b"]
     assert config["retry_max_attempts"] == "many"  # left for validation to name
 

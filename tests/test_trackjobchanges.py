@@ -51,9 +51,11 @@ def test_key_travels_in_the_header_only_and_never_reaches_a_log(tmp_path, sandbo
     run = run_in_process(tmp_path, config, env={"TAP_JOBSOURCES_LOGLEVEL": "DEBUG"})
     assert run.returncode == 0, run.stderr
     logged = sandbox.requests_to("trackjobchanges")
-    assert logged and all(r.headers.get("key") == key for r in logged)
+    assert logged
+    assert all(r.headers.get("key") == key for r in logged)
     assert not [r.url for r in logged if key in r.url or "key=" in r.url]
-    assert key not in run.stderr and key not in run.stdout
+    assert key not in run.stderr
+    assert key not in run.stdout
     assert "GET /trackjobchanges/api/v1/connections?page=1" in run.stderr  # urllib3's DEBUG lines were there
 
 
@@ -130,7 +132,8 @@ def test_a_stream_map_can_call_fake_with_faker_config(tmp_path, sandbox, config)
     run = run_in_process(tmp_path, config)
     assert run.returncode == 0, run.stderr[-3000:]
     names = [r["first_name"] for r in run.records["connections"]]
-    assert names and not any(n.startswith("first") for n in names), names  # the emulator's are "first<id>"
+    assert names, names
+    assert not any(n.startswith("first") for n in names), names  # the emulator's are "first<id>"
 
 
 def test_connections_in_groups_left_unread_are_warned_about(tmp_path, sandbox, config):

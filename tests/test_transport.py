@@ -151,7 +151,8 @@ def test_a_redirect_to_another_origin_is_refused_and_the_other_origin_gets_nothi
     )
     assert line.count("FatalAPIError") == 1
     # The other origin as scheme://host:port only; never the rest of the Location.
-    assert "LOCATION-MARKER" not in run.stderr and "/elsewhere" not in run.stderr
+    assert "LOCATION-MARKER" not in run.stderr
+    assert "/elsewhere" not in run.stderr
     assert len(sandbox.requests_to(provider)) == 1, "a refused redirect is not retried"
     assert_no_piece_of(secrets_of(config), run.stdout, run.stderr)
 
@@ -189,7 +190,8 @@ def test_a_redirect_within_the_origin_is_followed_as_a_get_with_the_credentials(
     assert len(run.records[SMALL[provider]]) == expected_small(sandbox, provider)
     asked = sandbox.requests_to(provider)
     followed = [r for r in asked if "moved" in r.query]
-    assert followed and len(followed) * 2 == len(asked)
+    assert followed
+    assert len(followed) * 2 == len(asked)
     assert {r.method for r in asked} == {"GET"}
 
     def sent(request) -> tuple:
@@ -307,7 +309,9 @@ def test_a_gzip_bomb_stops_at_the_size_limit_with_bounded_memory(tmp_path, sandb
     assert code == 1
     limit_mb = transport.MAX_BODY_BYTES // (1 << 20)
     assert f"Getro sent a body larger than {limit_mb} MB (decompressed) on GET /getro/v2/" in stderr
-    assert "raise max_response_mb" in stderr and "Traceback" not in stderr and "MemoryError" not in stderr
+    assert "raise max_response_mb" in stderr
+    assert "Traceback" not in stderr
+    assert "MemoryError" not in stderr
     assert peak_mb < limit_mb + 200, f"peak RSS {peak_mb} MB"  # the body up to the limit, and the tap
     assert len(sandbox.log) == 1  # not retried
 

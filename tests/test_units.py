@@ -60,7 +60,8 @@ def test_redacting_filter_masks_secrets_in_messages_args_and_tracebacks():
 
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
     flt.filter(record)
-    assert "s3cret" not in record.exc_text and "boom ****" in record.exc_text
+    assert "s3cret" not in record.exc_text
+    assert "boom ****" in record.exc_text
 
 
 def test_secrets_are_masked_in_every_form_and_in_any_piece():
@@ -77,7 +78,8 @@ def test_secrets_are_masked_in_every_form_and_in_any_piece():
         token[-12:],
     ):
         masked = secrets.mask(f"before {text} after")
-        assert masked.startswith("before ") and masked.endswith(" after"), masked
+        assert masked.startswith("before "), masked
+        assert masked.endswith(" after"), masked
         for piece in pieces(token.strip(), 8):
             assert piece not in masked, (text, masked)
     assert secrets.mask("nothing to hide here") == "nothing to hide here"
@@ -97,10 +99,12 @@ def test_adaptive_limit_halves_once_per_burst_and_climbs_back_slowly():
 
     limit = AdaptiveLimit(8)
     burst = [limit.acquire() for _ in range(8)]
-    assert limit.in_flight == 8 and limit.peak == 8
+    assert limit.in_flight == 8
+    assert limit.peak == 8
     for ticket in burst:  # eight 429s of one burst: one cut
         limit.release(ticket, throttled=True)
-    assert limit.limit == 4 and limit.cuts == 1
+    assert limit.limit == 4
+    assert limit.cuts == 1
     ticket = limit.acquire()
     limit.release(ticket, throttled=True)  # sent under the new limit: cuts again
     assert limit.limit == 2
@@ -145,7 +149,8 @@ def test_adaptive_limit_blocks_past_its_limit():
     assert not got.wait(0.2)
     limit.release(first, throttled=False)
     assert got.wait(2)
-    assert limit.peak == 2 and second[0] == 2  # the second ticket saw two requests in flight
+    assert limit.peak == 2
+    assert second[0] == 2  # the second ticket saw two requests in flight
 
 
 def test_progress_log_reports_totals_pages_and_time_left_at_most_every_interval():

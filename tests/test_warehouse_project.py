@@ -61,7 +61,8 @@ def test_one_naming_convention_in_the_staging_and_mart_columns():
     for name, path in model_files().items():
         sql = path.read_text().lower()
         for flag in raw_flags:
-            assert f" as {flag}," not in sql and f" as {flag}\n" not in sql, (name, flag)
+            assert f" as {flag}," not in sql, (name, flag)
+            assert f" as {flag}\n" not in sql, (name, flag)
         assert "deactivated_at as deactivated_at" not in sql
 
 
@@ -78,7 +79,8 @@ def test_meltano_runs_dbt_on_both_warehouses_from_one_virtualenv():
     base = utilities["dbt"]
     # The DuckDB the dbt adapter writes with must be the one target-duckdb 0.8 reads.
     loader = next(p for p in project["plugins"]["loaders"] if p["name"] == "target-duckdb")
-    assert "duckdb<1.2" in base["pip_url"].split() and "duckdb<1.2" in loader["pip_url"].split()
+    assert "duckdb<1.2" in base["pip_url"].split()
+    assert "duckdb<1.2" in loader["pip_url"].split()
     assert "build" in base["commands"]
     for name, target in (("dbt-duckdb", "duckdb"), ("dbt-postgres", "postgres")):
         assert utilities[name]["inherit_from"] == "dbt"
