@@ -38,8 +38,6 @@ EMPTY_RETRIES = 2
 REREAD_ALLOWANCE = 5
 #: Pages in a row that hold only items already read (the list not grown by a page) stop the run.
 SAME_PAGES = 3
-#: Empty cursor pages in a row, each with a new cursor, that end a read as unproven (not 10,000 requests).
-EMPTY_CURSOR_PAGES = 10
 
 
 class LoopStream(t.Protocol):
@@ -291,7 +289,7 @@ class PageLoop:
         check, key, cap = part.check, self.source.stream.item_key, self.source.settings.max_pages_per_partition
         token = part.progress.page if part.progress.page is not None else paging.first
         seen = {token}
-        count = empty = 0
+        count = 0
         repeated = RepeatedPages()
         while True:
             page = (self.source.first_page(part, token, paging) if count == 0 else None) or self.source.fetch(
@@ -299,7 +297,6 @@ class PageLoop:
             )
             count += 1
             raw = page.count = len(page.records)
-            empty = 0 if raw else empty + 1
             dups = check.duplicates
             page.records = check.count_page(page.records, key)
             # No total tells a cursor list's growth: every page of only items already read counts.
@@ -327,14 +324,6 @@ class PageLoop:
                     "new cursor (does the list lead back to its start?); stopping instead of reading the same "
                     "items again"
                 )
-            if empty >= EMPTY_CURSOR_PAGES:  # nothing read, and no end in sight: stop, proving nothing
-                check.unproven(
-                    f"pages {count - empty + 1} to {count} came back empty, each with a new cursor; the list was "
-                    "read to there, and nothing says it ends"
-                )
-                page.next_token = None
-                yield page
-                return
             if count >= cap:
                 raise PaginationError(
                     f"more than {cap} pages in one partition (max_pages_per_partition); stopping instead of "

@@ -473,23 +473,6 @@ def test_cursor_pages_that_repeat_some_items_among_new_ones_are_read_to_the_end(
     assert not runtime.ledger.incomplete
 
 
-def endless_empty_pages(token: t.Any) -> dict:
-    """Two items, then empty pages for ever, each with a fresh cursor."""
-    number = int(token or 0)
-    return {"items": [{"id": number}] if number < 2 else [], "cursor": str(number + 1)}
-
-
-def test_empty_cursor_pages_with_fresh_cursors_stop_after_ten():
-    reader, _, _, _ = reader_for(endless_empty_pages, CursorPages(cursor_info))
-    assert [r["id"] for r in reader.records(None)] == [0, 1]
-
-
-def test_empty_cursor_pages_with_fresh_cursors_leave_the_read_unproven():
-    reader, _, runtime, _ = reader_for(endless_empty_pages, CursorPages(cursor_info))
-    list(reader.records(None))
-    assert "pages 3 to 12 came back empty, each with a new cursor" in runtime.ledger.incomplete["jobs"][0]
-
-
 def test_a_page_cap_stops_a_list_that_never_ends():
     server = ListServer(10_000, 1, total=lambda s: None)
     reader, _, _, _ = reader_for(server.answer, NumberedPages(list_info, size=1), max_pages_per_partition=5)
