@@ -122,6 +122,9 @@ class Strategy(t.Protocol):
     def done(self, reader: Reader, part: Partition, proven: bool) -> None:
         """The partition was read to its end (``proven``: and proven complete)."""
 
+    def skipped(self, reader: Reader, part: Partition) -> None:
+        """The partition was skipped on a status the stream declares (``skip_on``)."""
+
 
 class ListPages:
     """Page through the list (most streams)."""
@@ -138,6 +141,9 @@ class ListPages:
         pass
 
     def done(self, reader: Reader, part: Partition, proven: bool) -> None:
+        pass
+
+    def skipped(self, reader: Reader, part: Partition) -> None:
         pass
 
 
@@ -204,6 +210,7 @@ class Reader:
                 yield from self._emit(part, pages)
         except SkipPartition as skip:  # a status the stream declares: skip it with a warning
             stream.logger.warning(stream.skip_on[skip.status].format(stream=self.name, **(part.context or {})))
+            stream.strategy.skipped(self, part)
             self._incomplete(f"{part.label} skipped ({skip.status})")
             self.state.abandon_partition(sdk_stream, context, progress, below)
         else:

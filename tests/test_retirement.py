@@ -8,6 +8,9 @@ saw. Getro's removed jobs retire their jobs rows in the same run, as whole jobs 
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from jobsources_sandbox.http import Answer
 from tests.conftest import FAST
 from tests.expected import instant
@@ -203,26 +206,45 @@ def removed_bookmarks(run) -> dict:
     return {p["context"]["network_id"]: p.get("replication_key_value") for p in partitions}
 
 
-def test_removed_jobs_of_a_network_whose_jobs_were_not_listed_are_not_retired(tmp_path, sandbox):
-    hide_jobs_of(sandbox, 101)
-    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST})
+def interrupted_after_listing_jobs_of(network: int) -> dict:
+    """The state of a run killed after it had listed the jobs of ``network`` (that partition done)."""
+    written = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    done = {json.dumps({"network_id": network}, separators=(",", ":")): {"done": True}}
+    return {"bookmarks": {}, "resume": {"version": 1_700_000_000_000, "written": written, "streams": {"jobs": done}}}
+
+
+def test_removed_jobs_of_a_network_an_interrupted_run_listed_are_not_retired(tmp_path, sandbox):
+    state = interrupted_after_listing_jobs_of(101)
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST}, state=state)
     assert run.returncode == 0, run.stderr
     retired = {r["network_id"] for r in run.retired["jobs"]}
     assert retired == {n for n in sandbox.getro.jobs if n != 101 and removed_unlisted(sandbox, n)}
 
 
 def test_removed_jobs_not_retired_keep_their_bookmark_for_the_next_run(tmp_path, sandbox):
-    """Their bookmark stays, so the next run, which lists the jobs whole, asks for them again."""
-    hide_jobs_of(sandbox, 101)
-    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST})
+    """Their bookmark stays, so the next run, which lists the jobs from the start, asks for them again."""
+    state = interrupted_after_listing_jobs_of(101)
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST}, state=state)
     assert removed_bookmarks(run).get(101) is None
 
 
 def test_removed_jobs_not_retired_are_retired_by_the_next_run(tmp_path, sandbox):
-    hide_jobs_of(sandbox, 101)
-    first = run_in_process(tmp_path / "1", {**sandbox.settings("getro"), **FAST})
-    sandbox.intercepts.clear()
-    second = run_in_process(tmp_path / "2", {**sandbox.settings("getro"), **FAST}, state=first.state)
+    config = {**sandbox.settings("getro"), **FAST}
+    first = run_in_process(tmp_path / "1", config, state=interrupted_after_listing_jobs_of(101))
+    second = run_in_process(tmp_path / "2", config, state=first.state)
     assert {r["id"] for r in second.retired["jobs"] if r["network_id"] == 101} == {
         j["id"] for j in removed_unlisted(sandbox, 101)
     }
+
+
+def test_removed_jobs_of_a_network_whose_jobs_list_is_hidden_are_not_retired(tmp_path, sandbox):
+    hide_jobs_of(sandbox, 101)
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST})
+    assert 101 not in {r["network_id"] for r in run.retired["jobs"]}
+
+
+def test_removed_jobs_of_a_network_whose_jobs_stay_hidden_move_their_bookmark(tmp_path, sandbox):
+    """A jobs list hidden (403) may stay hidden: its removed jobs' bookmark moves, not asked whole each run."""
+    hide_jobs_of(sandbox, 101)
+    run = run_in_process(tmp_path, {**sandbox.settings("getro"), **FAST})
+    assert removed_bookmarks(run).get(101) is not None

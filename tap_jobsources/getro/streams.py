@@ -250,11 +250,15 @@ class JobsListed(ListPages):
         stream = t.cast(JobsStream, reader.stream)
         network = (part.context or {}).get("network_id")
         if stream.retiring and not part.check.resumed:
-            # The ids the list showed, as its check counted them (a resumed read knows only some).
+            # The ids the list showed, as its check counted them (a resumed read knows only some; an
+            # unproven read may miss some: a job that came back and was missed is listed again next run).
             stream.listed[network] = part.check.seen
         seen = stream.newest.pop(str(network), None)
         if proven and stream.read_children:
             reader.state.set_cutoff(SINCE, str(network), seen, part.began)
+
+    def skipped(self, reader: Reader, part: Partition) -> None:
+        t.cast(JobsStream, reader.stream).hidden.add((part.context or {}).get("network_id"))
 
 
 class JobsStream(GetroNetworkChild):
@@ -296,8 +300,14 @@ class JobsStream(GetroNetworkChild):
         self.write_extra_record(shaped, None if self.table_version is None else 0)
         return True
 
+    @cached_property
+    def hidden(self) -> set[t.Any]:
+        """Networks whose jobs list this run skipped (403): their removed jobs cannot be checked against it."""
+        return set()
+
     def forget_listed(self, network_id: t.Any) -> None:
         self.listed.pop(network_id, None)
+        self.hidden.discard(network_id)
 
     @cached_property
     def newest(self) -> defaultdict[str, Watermark]:
@@ -320,21 +330,27 @@ class JobsStream(GetroNetworkChild):
 
 class RemovedListed(ListPages):
     """Removed jobs; once a network's list is read, the jobs it retired are said in one line. Where
-    this run could not retire them (the network's jobs were listed by an interrupted run, or not
-    listed whole), the network's bookmark stays where it was."""
+    this run could not retire them because an interrupted run listed the network's jobs, the
+    network's bookmark stays where it was (not where the jobs list was skipped: it may stay hidden)."""
 
     def done(self, reader: Reader, part: Partition, proven: bool) -> None:
         stream = t.cast(RemovedJobsStream, reader.stream)
         network = (part.context or {}).get("network_id")
         if stream.jobs is None:
             return
-        if network not in stream.jobs.listed:
-            # Its bookmark stays, so the next run, which lists the jobs whole, asks for these again.
+        if network in stream.jobs.hidden:
+            # Hidden now, maybe for good: holding the bookmark would ask for the whole history each run.
+            stream.logger.info(
+                "Getro removed jobs of network %s: its jobs list was skipped this run, so none is retired from jobs.",
+                network,
+            )
+        elif network not in stream.jobs.listed:
+            # Listed by an interrupted run: the bookmark stays, so the next run, which lists the jobs
+            # from the start, asks for these again and retires them.
             part.keep_bookmark = True
             stream.logger.info(
-                "Getro removed jobs of network %s: this run did not list the network's jobs from the start (an "
-                "interrupted run did, or they were skipped), so none is retired from jobs this run; the next run "
-                "asks for these removed jobs again and retires them.",
+                "Getro removed jobs of network %s: its jobs were listed by the interrupted run, so none is "
+                "retired from jobs this run; the next run asks for these removed jobs again and retires them.",
                 network,
             )
         elif retired := stream.retired.pop(network, 0):
