@@ -154,3 +154,22 @@ def test_has_new_title_set_before_the_last_check_time_is_not_read_again():
         "new_job_flagged_at": None,
     }
     assert not ChangedConnections("changed", since, largest=7).wants(titled)
+
+
+def test_has_new_title_counts_where_the_list_has_no_employment_checked_at():
+    """A title check moves employment_checked_at only: with just new_job_flagged_at listed, the flag is the sign."""
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    titled = {"id": 7, "created_at": "2025-01-01T00:00:00Z", "has_new_title": True, "new_job_flagged_at": None}
+    assert ChangedConnections("changed", since, largest=7).wants(titled)
+
+
+def test_has_new_title_counts_where_employment_checked_at_is_null():
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    titled = {
+        "id": 7,
+        "created_at": "2025-01-01T00:00:00Z",
+        "has_new_title": True,
+        "employment_checked_at": None,
+        "new_job_flagged_at": None,
+    }
+    assert ChangedConnections("changed", since, largest=7).wants(titled)

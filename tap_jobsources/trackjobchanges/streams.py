@@ -87,7 +87,8 @@ class ChangedConnections:
     complete run (never the tap's clock):
     - either shape: it is new (``created_at``);
     - the detail shape (``employment_checked_at`` / ``new_job_flagged_at`` in the list): either field
-      is later than the cut-off (a flag, set until the account clears it, is not a change by itself);
+      is later than the cut-off; ``has_new_title`` only where no ``employment_checked_at`` is listed
+      (a flag stays set until the account clears it: the check time says when it was set);
     - the documented list shape (neither field): it is flagged (``has_new_job``, or ``has_new_title``
       where the list carries it), or its
       ``current_employment`` started on or after the cut-off's day. What this shape cannot show: a
@@ -110,10 +111,14 @@ class ChangedConnections:
             return True
         if _after(connection.get("created_at"), since, missing=True):
             return True
+        titled = flag(connection.get("has_new_title")) is True
         if any(field in connection for field in CHANGE_FIELDS):
-            # A flag stays set until the account unflags it: the check that set it moved these times.
-            return any(_after(connection.get(field), since, missing=False) for field in CHANGE_FIELDS)
-        if flag(connection.get("has_new_job")) is True or flag(connection.get("has_new_title")) is True:
+            if any(_after(connection.get(field), since, missing=False) for field in CHANGE_FIELDS):
+                return True
+            # A title flag stays set until the account clears it; the check that set it moved
+            # employment_checked_at, so with that time listed (not after the cut-off) it is old news.
+            return titled and not isinstance(connection.get("employment_checked_at"), str)
+        if flag(connection.get("has_new_job")) is True or titled:
             return True
         current = connection.get("current_employment")
         started = current.get("started_at") if isinstance(current, dict) else None
