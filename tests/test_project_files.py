@@ -108,6 +108,15 @@ def test_local_virtualenvs_are_ignored_as_files_and_as_folders():
         assert check.returncode == 0, f"{name} is not ignored"
 
 
+def test_what_the_docs_have_a_clone_write_is_ignored():
+    """`tap-jobsources-sandbox --env-out .env` and `meltano config set` write credentials to
+    `.env` (production.md: it is not committed); airflow.md's AIRFLOW_HOME is `.airflow`; the
+    README's `pip install ./sandbox` builds in `sandbox/build/`."""
+    for name in (".env", ".airflow/airflow.cfg", "sandbox/build/lib/x.py"):
+        check = subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT)
+        assert check.returncode == 0, f"{name} is not ignored"
+
+
 def test_the_emulator_shares_no_code_with_the_tap():
     """The sandbox is a test oracle: a bug it shared with the tap could never be caught."""
     import ast
