@@ -117,6 +117,15 @@ def test_what_the_docs_have_a_clone_write_is_ignored():
         assert check.returncode == 0, f"{name} is not ignored"
 
 
+def test_the_loaders_lock_files_install_what_meltano_yml_pins():
+    """A project of one's own adds the loaders from these lock files (README): without the pins it
+    would get the newest target-postgres, and a duckdb that reads each load's first row as a header."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    for loader in project["plugins"]["loaders"]:
+        lock = json.loads((ROOT / "plugins" / "loaders" / f"{loader['name']}--{loader['variant']}.lock").read_text())
+        assert lock["pip_url"] == loader["pip_url"], loader["name"]
+
+
 def test_the_emulator_shares_no_code_with_the_tap():
     """The sandbox is a test oracle: a bug it shared with the tap could never be caught."""
     import ast
