@@ -1,7 +1,7 @@
 """tap-jobsources benchmark: speed, requests, memory and state size against the sandbox.
 
-    python bench/benchmark.py                  # about 200k records (a few minutes)
-    python bench/benchmark.py --scale 10 --skip-pacing   # a smoke run
+    .venv/bin/python bench/benchmark.py        # about 200k records (a few minutes)
+    .venv/bin/python bench/benchmark.py --scale 10 --skip-pacing   # a smoke run
 
 Prints, per stream: records, requests made and the minimum possible, CPU seconds of the tap
 process, records per CPU-second; then peak RSS and state size of a full run, peak RSS of a

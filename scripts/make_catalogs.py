@@ -1,6 +1,6 @@
 """Write catalogs/<provider>.json and catalogs/all.json from `tap-jobsources --discover`.
 
-`python scripts/make_catalogs.py --check` exits 1 when the committed catalogs drift from discovery.
+`.venv/bin/python scripts/make_catalogs.py --check` exits 1 when the committed catalogs drift from discovery.
 Discovery makes no request, so placeholder credentials are enough (and no secret lands in a file).
 """
 
@@ -61,7 +61,7 @@ def main() -> int:
             (ROOT / "catalogs" / f"{name}.json").write_text(text)
     if drift:
         print(
-            f"Catalogs drifted from discovery: {', '.join(drift)}. Run: python scripts/make_catalogs.py",
+            f"Catalogs drifted from discovery: {', '.join(drift)}. Run: .venv/bin/python scripts/make_catalogs.py",
             file=sys.stderr,
         )
         return 1

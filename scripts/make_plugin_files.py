@@ -3,7 +3,7 @@ tap's capabilities and settings, and one extractor per provider's task, with the
 and what the Airflow DAG needs to run it, as annotations) and the Meltano Hub definition
 hub/tap-jobsources--jobsources.yml. All of it comes from `--about` and the providers' plug-ins.
 
-`python scripts/make_plugin_files.py --check` exits 1 when either drifts.
+`.venv/bin/python scripts/make_plugin_files.py --check` exits 1 when either drifts.
 """
 
 from __future__ import annotations
@@ -176,7 +176,10 @@ def main() -> int:
     texts = files(about())
     if args.check:
         if out_of_date := stale(texts):
-            print(f"Out of date: {', '.join(out_of_date)}. Run python scripts/make_plugin_files.py", file=sys.stderr)
+            print(
+                f"Out of date: {', '.join(out_of_date)}. Run .venv/bin/python scripts/make_plugin_files.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     HUB_FILE.parent.mkdir(exist_ok=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import FAST
@@ -40,3 +43,31 @@ def test_a_stop_the_tap_decided_keeps_its_code_and_message(tmp_path, sandbox):
     )
     assert "RunStopped" not in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_missing_state_file_stops_before_any_request_naming_it(tmp_path, sandbox):
+    """As the README says: a mistyped --state never starts a full read over again."""
+    config = {**sandbox.settings("getro"), **FAST}
+    missing = tmp_path / "state.json"
+    run = run_tap(tmp_path / "run", config, extra_args=["--state", str(missing)])
+    assert run.returncode == 2
+    assert f"'{missing}': No such file or directory" in run.stderr
+    assert sandbox.log == []
+
+
+def readme_first_state_line() -> str:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    return next(line for line in readme.splitlines() if line.startswith("[ -e state.json ]"))
+
+
+def test_the_readme_first_run_line_makes_a_state_the_tap_starts_from(tmp_path, sandbox):
+    subprocess.run(["bash", "-c", readme_first_state_line()], cwd=tmp_path, check=True)
+    config = {**sandbox.settings("getro"), **FAST}
+    run = run_tap(tmp_path / "run", config, extra_args=["--state", str(tmp_path / "state.json")])
+    assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_the_readme_first_run_line_keeps_a_state_there_is(tmp_path):
+    (tmp_path / "state.json").write_text('{"bookmarks": {"jobs": {}}}')
+    subprocess.run(["bash", "-c", readme_first_state_line()], cwd=tmp_path, check=True)
+    assert (tmp_path / "state.json").read_text() == '{"bookmarks": {"jobs": {}}}'

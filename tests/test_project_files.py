@@ -108,6 +108,33 @@ def test_local_virtualenvs_are_ignored_as_files_and_as_folders():
         assert check.returncode == 0, f"{name} is not ignored"
 
 
+def test_what_the_docs_have_a_clone_write_is_ignored():
+    """`tap-jobsources-sandbox --env-out .env` and `meltano config set` write credentials to
+    `.env` (production.md: it is not committed); airflow.md's AIRFLOW_HOME is `.airflow`; the
+    README's `pip install ./sandbox` builds in `sandbox/build/`."""
+    for name in (".env", ".airflow/airflow.cfg", "sandbox/build/lib/x.py"):
+        check = subprocess.run(["git", "check-ignore", "-q", "--no-index", name], cwd=ROOT)
+        assert check.returncode == 0, f"{name} is not ignored"
+
+
+def test_the_loaders_lock_files_install_what_meltano_yml_pins():
+    """A project of one's own adds the loaders from these lock files (README): without the pins it
+    would get the newest target-postgres, and a duckdb that reads each load's first row as a header."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    for loader in project["plugins"]["loaders"]:
+        lock = json.loads((ROOT / "plugins" / "loaders" / f"{loader['name']}--{loader['variant']}.lock").read_text())
+        assert lock["pip_url"] == loader["pip_url"], loader["name"]
+
+
+def test_the_docs_run_the_repositorys_scripts_with_the_python_that_has_the_tap():
+    """`python scripts/make_catalogs.py` as written fails outside an activated `.venv` (no tap, no
+    singer_sdk in the system's Python): the docs say `.venv/bin/python`, as for the benchmark."""
+    bare = re.compile(r"(?<![\w/.-])python3? (scripts|bench)/")
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = [f"{page.name}: {m.group()}" for page in pages for m in bare.finditer(page.read_text())]
+    assert found == []
+
+
 def test_the_emulator_shares_no_code_with_the_tap():
     """The sandbox is a test oracle: a bug it shared with the tap could never be caught."""
     import ast

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from jobsources_sandbox import Sandbox
+from jobsources_sandbox.cli import readable_records, records_by_stream
 from jobsources_sandbox.quickstart import PROJECT, meltano, sandbox_env
 from jobsources_sandbox.timestamps import stamp
 from tests.postgres import Cluster, pipeline_env
@@ -177,6 +178,10 @@ def test_quick_start_on_duckdb_loads_builds_the_models_and_answers(installed):
         assert {t: int(n) for t, n in counts.items()} == expected_counts(
             reference, live=False
         )  # target-duckdb keeps retiring rows too
+        # The banner's count is what the sync loads.
+        reads = readable_records(reference.counts())
+        assert f"a sync reads {reads} of its" in printed
+        assert f": {reads} in all, {reads} loaded by this run\n" in printed
         first = check_marts(query, reference)
         assert {tuple(v[0] for v in versions) for versions in first.values()} == {("added",)}
         # job_details is not selected by default: no table, and no description, yet the model builds.
@@ -194,6 +199,13 @@ def test_quick_start_on_duckdb_loads_builds_the_models_and_answers(installed):
         second_run = json.loads(RUNS_FILE.read_text())[1]
         moved = move_on(reference, 2, datetime.fromisoformat(second_run) - timedelta(minutes=1))
         assert all(f"  since the last run: {line}" in printed for line in moved)
+        # A day later the banner still counts what the sync loads; the job left out of the list
+        # stays in the table from the day before, and is said to.
+        reads = readable_records(reference.counts())
+        assert f"a sync reads {reads} of its" in printed
+        assert f": {reads + 1} in all, {reads} loaded by this run (and 1 an earlier run loaded" in printed
+        jobs = records_by_stream(reference.counts())["jobs"]
+        assert re.search(rf"^  jobs\s+{jobs + 1}  \({jobs} by this run\)$", printed, flags=re.M)
         kept = {getro_job_key(103, missed["id"]): {"network_id": 103, "job": missed}}
         found = check_marts(query, reference, kept=kept)
     changes = re.findall(r"^  (added|changed|deleted) (\S+): (.*)$", printed, flags=re.M)

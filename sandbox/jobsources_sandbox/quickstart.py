@@ -58,9 +58,15 @@ def meltano(*args: str, env: dict[str, str], check: bool = True) -> subprocess.C
     return subprocess.run([str(executable), *args], cwd=PROJECT, env=env, text=True, capture_output=True, check=check)
 
 
-def duckdb_row_counts(path: Path = DUCKDB_FILE, schema: str = SCHEMA) -> dict[str, int]:
+def duckdb_row_counts(
+    path: Path = DUCKDB_FILE, schema: str = SCHEMA, loaded_since: datetime | None = None
+) -> dict[str, int]:
+    """Rows of each table of ``schema``; with ``loaded_since``, only those loaded since then
+    (``_sdc_batched_at``, which target-duckdb stamps with the local clock's ``datetime.now()``)."""
     import duckdb
 
+    where = "" if loaded_since is None else " where _sdc_batched_at >= ?"
+    params = [] if loaded_since is None else [loaded_since]
     with duckdb.connect(str(path), read_only=True) as con:
         tables = [
             r[0]
@@ -68,7 +74,28 @@ def duckdb_row_counts(path: Path = DUCKDB_FILE, schema: str = SCHEMA) -> dict[st
                 "select table_name from information_schema.tables where table_schema = ? order by 1", [schema]
             ).fetchall()
         ]
-        return {table: con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0] for table in tables}
+        return {
+            table: con.execute(f'select count(*) from "{schema}"."{table}"{where}', params).fetchone()[0]
+            for table in tables
+        }
+
+
+def row_count_lines(counts: dict[str, int], loaded: dict[str, int]) -> list[str]:
+    """The table of rows the quick start prints: each table's rows, and those this run loaded
+    where they differ (rows an earlier run loaded and this one did not read again stay:
+    target-duckdb retires nothing). This run's total is what the banner said a sync reads."""
+    total, this_run = sum(counts.values()), sum(loaded.values())
+    lines = [
+        f"Rows in {DUCKDB_FILE.relative_to(PROJECT)}, schema {SCHEMA}: {total} in all, {this_run} loaded by this run"
+    ]
+    if total != this_run:
+        lines[0] += f" (and {total - this_run} an earlier run loaded, not read again: target-duckdb retires nothing)"
+    for table, count in counts.items():
+        line = f"  {table:<20} {count:>6}"
+        if loaded.get(table, 0) != count:
+            line += f"  ({loaded.get(table, 0)} by this run)"
+        lines.append(line)
+    return lines
 
 
 def move_on(sandbox: Sandbox, day: int, when: datetime) -> list[str]:
@@ -175,16 +202,15 @@ def main(argv: list[str] | None = None) -> int:
         meltano("install", "utility", "dbt-duckdb", env=env)
         command = ("run", "--full-refresh", "tap-jobsources", "target-duckdb", "dbt-duckdb:build")
         print(f"Running: meltano --environment sandbox {' '.join(command)}", flush=True)
+        loaded_since = datetime.now()  # naive and local, as target-duckdb stamps _sdc_batched_at
         run = meltano("--environment", "sandbox", *command, env=env, check=False)
         if run.returncode:
             sys.stderr.write(run.stderr[-5000:])
             print("The pipeline failed (see above).", file=sys.stderr)
             return run.returncode
     RUNS_FILE.write_text(json.dumps(runs))
-    counts = duckdb_row_counts()
-    print(f"\nRows in {DUCKDB_FILE.relative_to(PROJECT)}, schema {SCHEMA} ({sum(counts.values())} in all):")
-    for table, count in counts.items():
-        print(f"  {table:<20} {count:>6}")
+    print()
+    print("\n".join(row_count_lines(duckdb_row_counts(), duckdb_row_counts(loaded_since=loaded_since))))
     print()
     print("\n".join(answers(started, first_run=len(runs) == 1)))
     print("\nMore: docs/warehouse.md. Run it again for the next day's changes; --fresh starts over.")
