@@ -1,6 +1,6 @@
 -- Bindbee ATS jobs: one row per live (connector, job), its status as the ATS says it.
 select
-    'bindbee:' || connector || ':' || id as job_key,
+    {{ source_key('bindbee', 'connector', 'id') }} as job_key,
     connector,
     id as ats_job_id,
     remote_id,

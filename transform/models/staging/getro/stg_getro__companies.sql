@@ -1,6 +1,6 @@
 -- Getro companies: one row per live (network, company).
 select
-    'getro:' || cast(network_id as varchar) || ':' || cast(id as varchar) as company_key,
+    {{ source_key('getro', 'network_id', 'id') }} as company_key,
     cast(network_id as bigint) as network_id,
     cast(id as bigint) as company_id,
     name as company_name,

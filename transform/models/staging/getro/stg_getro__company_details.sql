@@ -4,7 +4,7 @@
     ('_sdc_batched_at', 'timestamp'), ('_sdc_deleted_at', 'varchar'),
 ] %}
 select
-    'getro:' || cast(network_id as varchar) || ':' || cast(id as varchar) as company_key,
+    {{ source_key('getro', 'network_id', 'id') }} as company_key,
     cast(network_id as bigint) as network_id,
     cast(id as bigint) as company_id,
     tagline,

@@ -6,7 +6,7 @@
     ('application_path', 'varchar'), ('_sdc_batched_at', 'timestamp'), ('_sdc_deleted_at', 'varchar'),
 ] %}
 select
-    'getro:' || cast(network_id as varchar) || ':' || cast(id as varchar) as job_key,
+    {{ source_key('getro', 'network_id', 'id') }} as job_key,
     cast(network_id as bigint) as network_id,
     cast(id as bigint) as job_id,
     description,

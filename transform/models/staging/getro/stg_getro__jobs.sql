@@ -2,12 +2,12 @@
 -- (_sdc_deleted_at: vanished from two complete reads, or taken down: see stg_getro__removed_jobs)
 -- is not here.
 select
-    'getro:' || cast(network_id as varchar) || ':' || cast(id as varchar) as job_key,
+    {{ source_key('getro', 'network_id', 'id') }} as job_key,
     cast(network_id as bigint) as network_id,
     cast(id as bigint) as job_id,
     title,
     url,
-    'getro:' || cast(network_id as varchar) || ':' || {{ json_text('company', 'id') }} as company_key,
+    {{ source_key('getro', 'network_id', json_text('company', 'id')) }} as company_key,
     cast({{ json_text('company', 'id') }} as bigint) as company_id,
     {{ json_text('company', 'name') }} as company_name,
     cast(created_at as timestamp) as created_at,

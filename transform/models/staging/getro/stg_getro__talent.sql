@@ -1,6 +1,6 @@
 -- Getro network members: one row per live (network, person).
 select
-    'getro:' || cast(network_id as varchar) || ':' || cast(id as varchar) as talent_key,
+    {{ source_key('getro', 'network_id', 'id') }} as talent_key,
     cast(network_id as bigint) as network_id,
     cast(id as bigint) as talent_id,
     first_name,
