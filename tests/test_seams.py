@@ -3,7 +3,10 @@ stream selected only in the resumed run, connections moving between groups."""
 
 from __future__ import annotations
 
+import typing as t
 from datetime import UTC, datetime
+
+import pytest
 
 from tap_jobsources.trackjobchanges.streams import ChangedConnections
 from tests.conftest import FAST
@@ -137,39 +140,28 @@ def test_a_connection_new_to_a_group_with_an_old_created_at_has_its_employments_
     assert newcomer["id"] in employments_asked(sandbox)
 
 
-def test_has_new_title_in_a_list_without_check_times_has_the_employments_read():
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    titled = {"id": 7, "created_at": "2025-01-01T00:00:00Z", "has_new_job": False, "has_new_title": True}
-    assert ChangedConnections("changed", since, largest=7).wants(titled)
+#: A connection of an old group member, not new, flagged with a new title; what the list shows beside.
+TITLED = {"id": 7, "created_at": "2025-01-01T00:00:00Z", "has_new_title": True}
+
+
+def wants_titled(**listed: t.Any) -> bool:
+    """Whether ``changed`` reads the employments of TITLED, listed with ``listed``, after 2026-01-01."""
+    return ChangedConnections("changed", datetime(2026, 1, 1, tzinfo=UTC), largest=7).wants({**TITLED, **listed})
+
+
+@pytest.mark.parametrize(
+    "listed",
+    [
+        pytest.param({"has_new_job": False}, id="no check times listed"),
+        # A title check moves employment_checked_at only: with just new_job_flagged_at, the flag is the sign.
+        pytest.param({"new_job_flagged_at": None}, id="no employment_checked_at listed"),
+        pytest.param({"employment_checked_at": None, "new_job_flagged_at": None}, id="employment_checked_at null"),
+    ],
+)
+def test_has_new_title_has_the_employments_read_where_no_check_time_says_when_it_was_set(listed):
+    assert wants_titled(**listed)
 
 
 def test_has_new_title_set_before_the_last_check_time_is_not_read_again():
     """A flag stays set until the account clears it; the check that set it moved employment_checked_at."""
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    titled = {
-        "id": 7,
-        "created_at": "2025-01-01T00:00:00Z",
-        "has_new_title": True,
-        "employment_checked_at": "2025-12-31T00:00:00Z",
-        "new_job_flagged_at": None,
-    }
-    assert not ChangedConnections("changed", since, largest=7).wants(titled)
-
-
-def test_has_new_title_counts_where_the_list_has_no_employment_checked_at():
-    """A title check moves employment_checked_at only: with just new_job_flagged_at listed, the flag is the sign."""
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    titled = {"id": 7, "created_at": "2025-01-01T00:00:00Z", "has_new_title": True, "new_job_flagged_at": None}
-    assert ChangedConnections("changed", since, largest=7).wants(titled)
-
-
-def test_has_new_title_counts_where_employment_checked_at_is_null():
-    since = datetime(2026, 1, 1, tzinfo=UTC)
-    titled = {
-        "id": 7,
-        "created_at": "2025-01-01T00:00:00Z",
-        "has_new_title": True,
-        "employment_checked_at": None,
-        "new_job_flagged_at": None,
-    }
-    assert ChangedConnections("changed", since, largest=7).wants(titled)
+    assert not wants_titled(employment_checked_at="2025-12-31T00:00:00Z", new_job_flagged_at=None)
